@@ -1,0 +1,284 @@
+//! The routing core's interface: commands in, effects out, errors back.
+//!
+//! Everything here is plain data: the gateway turns frames into [`Command`]s, hands them to the
+//! owning shard with the current time, and turns the [`Effect`]s into persisted records and
+//! outbound frames. Nothing here does I/O.
+
+use super::decision::Decision;
+use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use crate::config::QueueMode;
+use std::sync::Arc;
+
+/// An input to a shard.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// A client wrote on `line`. `dialog` is the dialog the widget believes is open (if any);
+    /// without one, or when it is closed, the client's open dialog on the line is used or a new
+    /// one starts.
+    ClientMessage {
+        line: LineIdx,
+        client: ClientId,
+        dialog: Option<DialogId>,
+    },
+    /// The client closed its dialog from the widget.
+    ClientClose { client: ClientId, dialog: DialogId },
+    /// The client rated a dialog in `closing`.
+    ClientRate {
+        client: ClientId,
+        dialog: DialogId,
+        like: bool,
+    },
+    /// An operator (or bot) accepts an offered dialog.
+    Accept { op: OpIdx, dialog: DialogId },
+    /// An operator passes an offer on.
+    Decline { op: OpIdx, dialog: DialogId },
+    /// An operator (or bot) wrote in a dialog; takes it if it was only offered.
+    OperatorMessage { op: OpIdx, dialog: DialogId },
+    /// The holder closes the dialog.
+    Close { op: OpIdx, dialog: DialogId },
+    /// The holder (or a supervisor) hands the dialog on.
+    Transfer {
+        op: OpIdx,
+        dialog: DialogId,
+        to: TransferTarget,
+    },
+    /// An operator's shared state changed (presence, workday, capacity, freed a slot elsewhere,
+    /// profile). The caller has already updated the operator's cell.
+    OperatorChanged { op: OpIdx },
+    /// A dialog transferred here from a line of another shard.
+    Adopt(Box<MovedDialog>),
+    /// Only advance time (fire due timers).
+    Tick,
+}
+
+/// Where a transfer goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferTarget {
+    Operator(OpIdx),
+    Line(LineIdx),
+}
+
+/// A dialog leaving its shard for a line owned by another shard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MovedDialog {
+    pub id: DialogId,
+    pub to_line: LineIdx,
+    pub client: ClientId,
+    pub created_ms: u64,
+    pub waiting_since_ms: Option<u64>,
+}
+
+/// The successful result of a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Done; nothing to report.
+    Done,
+    /// A client message landed in `dialog`; `audience` are the operators who see it now.
+    ClientMessage {
+        dialog: DialogId,
+        created: bool,
+        audience: Vec<OpIdx>,
+    },
+    /// An operator message landed in `dialog`; `took` when it took the dialog.
+    OperatorMessage { dialog: DialogId, took: bool },
+}
+
+/// Why a command was refused. Maps one-to-one to protocol error codes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RoutingError {
+    #[error("no such dialog")]
+    NotFound,
+    #[error("this dialog is not yours")]
+    Forbidden,
+    #[error("{0}")]
+    InvalidState(&'static str),
+    #[error("the line is inactive: operators cannot answer")]
+    LineInactive,
+    #[error("{0}")]
+    Capacity(String),
+    #[error("the dialog is on another shard")]
+    Moved,
+}
+
+impl RoutingError {
+    /// The protocol error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RoutingError::NotFound | RoutingError::Moved => "not_found",
+            RoutingError::Forbidden => "forbidden",
+            RoutingError::InvalidState(_) => "invalid_state",
+            RoutingError::LineInactive => "line_inactive",
+            RoutingError::Capacity(_) => "capacity",
+        }
+    }
+}
+
+/// Why an offer was withdrawn from an operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RevokeReason {
+    Taken,
+    Timeout,
+    Declined,
+    Closed,
+    Transferred,
+    /// The operator went offline (an extension of the protocol's reasons).
+    Offline,
+}
+
+impl RevokeReason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevokeReason::Taken => "taken",
+            RevokeReason::Timeout => "timeout",
+            RevokeReason::Declined => "declined",
+            RevokeReason::Closed => "closed",
+            RevokeReason::Transferred => "transferred",
+            RevokeReason::Offline => "offline",
+        }
+    }
+}
+
+/// Why a dialog closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CloseReason {
+    /// The operator closed it (after any rating wait).
+    Operator,
+    /// The client closed it from the widget.
+    Client,
+    /// The client rated it and the line closes on rating.
+    Rated,
+    /// The rating wait passed.
+    RatingTimeout,
+    /// `client_idle_close`.
+    ClientIdle,
+    /// `operator_silence_close`.
+    OperatorSilence,
+    /// The client wrote again while it was awaiting a rating: a new dialog started.
+    ClientReturned,
+}
+
+impl CloseReason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Operator => "operator",
+            CloseReason::Client => "client",
+            CloseReason::Rated => "rated",
+            CloseReason::RatingTimeout => "rating_timeout",
+            CloseReason::ClientIdle => "client_idle",
+            CloseReason::OperatorSilence => "operator_silence",
+            CloseReason::ClientReturned => "client_returned",
+        }
+    }
+}
+
+/// Which automatic text is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AutoText {
+    Greeting,
+    NoOperators,
+    OffHours,
+    Unanswered,
+    IdleClose,
+    Reassigned,
+}
+
+/// KPI indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KpiKind {
+    FirstResponse,
+    Response,
+}
+
+impl KpiKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KpiKind::FirstResponse => "first_response",
+            KpiKind::Response => "response",
+        }
+    }
+}
+
+/// An output of a shard: something to persist and/or tell someone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// A new dialog started.
+    DialogOpened {
+        dialog: DialogId,
+        line: LineIdx,
+        client: ClientId,
+    },
+    /// Offer `dialog` to `op` until `deadline_ms`.
+    Offered {
+        dialog: DialogId,
+        line: LineIdx,
+        op: OpIdx,
+        deadline_ms: u64,
+        mode: QueueMode,
+    },
+    /// The offer to `op` is withdrawn (or, for `Offline`/`Transferred`, the dialog taken away).
+    Revoked {
+        dialog: DialogId,
+        op: OpIdx,
+        reason: RevokeReason,
+    },
+    /// The dialog is now `op`'s.
+    Assigned {
+        dialog: DialogId,
+        line: LineIdx,
+        op: OpIdx,
+    },
+    /// The bot no longer takes part (a human took the dialog).
+    BotLeft { dialog: DialogId, op: OpIdx },
+    /// Send an automatic text to the client (and the dialog's operators), persisted as `system`.
+    Text {
+        dialog: DialogId,
+        kind: AutoText,
+        text: Arc<str>,
+    },
+    /// No operator answered within `unanswered_after`.
+    MarkedUnanswered { dialog: DialogId },
+    /// Ask the client for a rating.
+    RatingRequested { dialog: DialogId },
+    /// The client rated.
+    Rated { dialog: DialogId, like: bool },
+    /// The dialog moved to another line of this shard.
+    LineChanged {
+        dialog: DialogId,
+        from: LineIdx,
+        to: LineIdx,
+    },
+    /// The dialog must move to `to_line`, owned by another shard: the caller forwards it as
+    /// [`Command::Adopt`].
+    MoveOut(Box<MovedDialog>),
+    /// The dialog is closed for good.
+    Closed {
+        dialog: DialogId,
+        reason: CloseReason,
+    },
+    /// `op` missed `missed` offers in a row and was set `away`; other shards must be told.
+    OperatorPaused { op: OpIdx, missed: u64 },
+    /// `op` went from full capacity to one free slot: other shards may refill.
+    OperatorFreed { op: OpIdx },
+    /// A KPI target passed without an answer.
+    KpiAlert {
+        dialog: DialogId,
+        notify: OpIdx,
+        kind: KpiKind,
+        text: String,
+    },
+    /// A human operator answered a waiting client after `response_ms`.
+    Answered {
+        dialog: DialogId,
+        op: OpIdx,
+        first: bool,
+        response_ms: u64,
+    },
+    /// A routing decision, with its reason.
+    Decided {
+        dialog: DialogId,
+        decision: Decision,
+    },
+}

@@ -1,0 +1,43 @@
+//! The routing core: who gets each dialog, and when.
+//!
+//! Sans-IO and lock-light. Lines and their dialogs are owned by [`Shard`]s; a shard takes
+//! `(now, Command)` and returns [`Effect`]s, so every rule is tested with a hand-driven clock.
+//! The only state shards share is each operator's [`OperatorCell`]: presence, workday, load and
+//! capacity packed in one atomic word and reserved by compare-and-swap, so no operator exceeds
+//! capacity even when several shards offer them at the same instant. Connection tasks hand
+//! commands to shards through a [`Mailbox`]. Both primitives are model-checked in `loom-tests/`.
+//!
+//! Files: `reserve` and `mailbox` (the concurrent primitives), `dialog` (state and slots),
+//! `line` (rules, counters, FIFO), `operator` (a shard's view of one operator), `strategy`
+//! (even / balanced / strict / all), `decision` (explainable routing), `shard/` (commands,
+//! dispatch, transitions, timers), `router` (several shards on one thread), `setup` (config →
+//! state), `api` (commands, effects, errors).
+
+pub mod api;
+pub mod decision;
+pub mod dialog;
+pub mod ids;
+pub mod line;
+pub mod mailbox;
+pub mod operator;
+pub mod reserve;
+pub mod router;
+pub mod setup;
+pub mod shard;
+pub mod strategy;
+mod texts;
+
+#[cfg(test)]
+mod tests;
+
+pub use api::{
+    AutoText, CloseReason, Command, Effect, KpiKind, MovedDialog, Reply, RevokeReason,
+    RoutingError, TransferTarget,
+};
+pub use decision::{Decision, Outcome, Skip, Wait};
+pub use dialog::{Dialog, Holder, Slot, TimerKind};
+pub use ids::{ClientId, DialogId, LineIdx, OpIdx};
+pub use mailbox::{Mailbox, Park};
+pub use reserve::{Need, OperatorCell, OperatorState, Presence, Workday};
+pub use router::Router;
+pub use shard::Shard;

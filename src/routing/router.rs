@@ -1,0 +1,221 @@
+//! A sans-IO router over several shards, run on one thread: it sends each command to the shard
+//! that owns its line or dialog and carries cross-shard consequences (a dialog moving to another
+//! shard's line, an operator freed or paused) to the other shards before returning.
+//!
+//! The server runs each shard on its own task and does the same forwarding through mailboxes;
+//! this single-threaded form drives the core in tests, property tests and benches with exactly
+//! the same shard code.
+
+use super::api::{Command, Effect, Reply, RoutingError};
+use super::dialog::Dialog;
+use super::ids::{DialogId, LineIdx, OpIdx, SHARDS_MAX};
+use super::operator::Operator;
+use super::reserve::{Presence, Workday};
+use super::setup::Directory;
+use super::shard::Shard;
+use crate::config::Config;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+/// Several shards behind one `handle`.
+pub struct Router {
+    shards: Vec<Shard>,
+    line_shard: Vec<usize>,
+    moved: HashMap<DialogId, usize>,
+    operators: Vec<Operator>,
+    operator_index: HashMap<Arc<str>, OpIdx>,
+    line_index: HashMap<Arc<str>, LineIdx>,
+}
+
+impl Router {
+    /// Builds the routing state for a validated config with `shards` shards (1..=256).
+    pub fn new(config: &Config, shards: usize, now_ms: u64) -> Router {
+        let shards = shards.clamp(1, SHARDS_MAX);
+        let directory = Directory::build(config);
+        let skips_max = config.server.limits.decision_skips_max;
+        let line_count = directory.lines.len();
+        let line_shard = (0..line_count).map(|i| i % shards).collect();
+        let shard_list = (0..shards)
+            .map(|s| {
+                let lines = directory.lines_for_shard(s, shards);
+                Shard::new(
+                    s as u8,
+                    directory.operators.clone(),
+                    lines,
+                    line_count,
+                    now_ms,
+                    skips_max,
+                )
+            })
+            .collect();
+        Router {
+            shards: shard_list,
+            line_shard,
+            moved: HashMap::new(),
+            operators: directory.operators,
+            operator_index: directory.operator_index,
+            line_index: directory.line_index,
+        }
+    }
+
+    /// The operator index for an id.
+    pub fn operator(&self, id: &str) -> Option<OpIdx> {
+        self.operator_index.get(id).copied()
+    }
+
+    /// The line index for an id.
+    pub fn line(&self, id: &str) -> Option<LineIdx> {
+        self.line_index.get(id).copied()
+    }
+
+    /// Operators, by index.
+    pub fn operators(&self) -> &[Operator] {
+        &self.operators
+    }
+
+    /// The shards.
+    pub fn shards(&self) -> &[Shard] {
+        &self.shards
+    }
+
+    /// The shard holding `dialog` now.
+    pub fn shard_of(&self, dialog: DialogId) -> usize {
+        self.moved
+            .get(&dialog)
+            .copied()
+            .unwrap_or_else(|| dialog.home_shard())
+    }
+
+    /// An open dialog.
+    pub fn dialog(&self, id: DialogId) -> Option<&Dialog> {
+        self.shards.get(self.shard_of(id))?.dialog(id)
+    }
+
+    /// Applies `command` at `now_ms` and everything it causes on other shards.
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        command: Command,
+        out: &mut Vec<Effect>,
+    ) -> Result<Reply, RoutingError> {
+        let target = match &command {
+            Command::ClientMessage { line, dialog, .. } => match dialog.map(|d| self.shard_of(d)) {
+                Some(shard)
+                    if self
+                        .shards
+                        .get(shard)
+                        .is_some_and(|s| dialog.is_some_and(|d| s.dialog(d).is_some())) =>
+                {
+                    shard
+                }
+                _ => *self
+                    .line_shard
+                    .get(line.0 as usize)
+                    .ok_or(RoutingError::NotFound)?,
+            },
+            Command::ClientClose { dialog, .. }
+            | Command::ClientRate { dialog, .. }
+            | Command::Accept { dialog, .. }
+            | Command::Decline { dialog, .. }
+            | Command::OperatorMessage { dialog, .. }
+            | Command::Close { dialog, .. }
+            | Command::Transfer { dialog, .. } => self.shard_of(*dialog),
+            Command::Adopt(moved) => self.line_shard[moved.to_line.0 as usize],
+            Command::OperatorChanged { .. } | Command::Tick => {
+                for shard in 0..self.shards.len() {
+                    self.run(shard, now_ms, command.clone(), out)?;
+                }
+                return Ok(Reply::Done);
+            }
+        };
+        if let Command::Transfer {
+            to: super::api::TransferTarget::Line(line),
+            ..
+        } = &command
+        {
+            if line.0 as usize >= self.line_shard.len() {
+                return Err(RoutingError::NotFound);
+            }
+        }
+        let shard = self.shards.get(target).ok_or(RoutingError::NotFound)?;
+        let _ = shard;
+        self.run(target, now_ms, command, out)
+    }
+
+    fn run(
+        &mut self,
+        shard: usize,
+        now_ms: u64,
+        command: Command,
+        out: &mut Vec<Effect>,
+    ) -> Result<Reply, RoutingError> {
+        let from = out.len();
+        let reply = self.shards[shard].handle(now_ms, command, out);
+        let mut follow_ups: VecDeque<(usize, Command)> = VecDeque::new();
+        self.collect_follow_ups(shard, &out[from..], &mut follow_ups);
+        while let Some((target, command)) = follow_ups.pop_front() {
+            let from = out.len();
+            let _ = self.shards[target].handle(now_ms, command, out);
+            self.collect_follow_ups(target, &out[from..], &mut follow_ups);
+        }
+        reply
+    }
+
+    fn collect_follow_ups(
+        &mut self,
+        source: usize,
+        effects: &[Effect],
+        queue: &mut VecDeque<(usize, Command)>,
+    ) {
+        for effect in effects {
+            match effect {
+                Effect::MoveOut(moved) => {
+                    let target = self.line_shard[moved.to_line.0 as usize];
+                    self.moved.insert(moved.id, target);
+                    queue.push_back((target, Command::Adopt(moved.clone())));
+                }
+                Effect::OperatorFreed { op } | Effect::OperatorPaused { op, .. } => {
+                    for shard in (0..self.shards.len()).filter(|s| *s != source) {
+                        queue.push_back((shard, Command::OperatorChanged { op: *op }));
+                    }
+                }
+                Effect::Closed { dialog, .. } => {
+                    self.moved.remove(dialog);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Sets `op`'s presence and lets every shard react.
+    pub fn set_presence(
+        &mut self,
+        now_ms: u64,
+        op: OpIdx,
+        presence: Presence,
+        out: &mut Vec<Effect>,
+    ) {
+        if let Some(operator) = self.operators.get(op.0 as usize) {
+            operator.cell.set_presence(presence);
+            let _ = self.handle(now_ms, Command::OperatorChanged { op }, out);
+        }
+    }
+
+    /// Sets `op`'s workday and lets every shard react.
+    pub fn set_workday(&mut self, now_ms: u64, op: OpIdx, workday: Workday, out: &mut Vec<Effect>) {
+        if let Some(operator) = self.operators.get(op.0 as usize) {
+            operator.cell.set_workday(workday);
+            let _ = self.handle(now_ms, Command::OperatorChanged { op }, out);
+        }
+    }
+
+    /// Fires due timers on every shard.
+    pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
+        let _ = self.handle(now_ms, Command::Tick, out);
+    }
+
+    /// The earliest timer deadline across shards.
+    pub fn next_wake(&self) -> Option<u64> {
+        self.shards.iter().filter_map(Shard::next_wake).min()
+    }
+}

@@ -1,0 +1,226 @@
+//! Client-side commands: a message (which may open a dialog: greeting, timers, bot or queue),
+//! closing from the widget, and rating.
+
+use super::{ClientEntry, Shard};
+use crate::routing::api::{AutoText, CloseReason, Effect, Reply, RoutingError};
+use crate::routing::decision::{Outcome, SkipLog};
+use crate::routing::dialog::{Dialog, Holder, TimerKind};
+use crate::routing::ids::{ClientId, DialogId, LineIdx};
+use crate::routing::reserve::Need;
+
+impl Shard {
+    pub(super) fn client_message(
+        &mut self,
+        line: LineIdx,
+        client: ClientId,
+        hint: Option<DialogId>,
+        out: &mut Vec<Effect>,
+    ) -> Result<Reply, RoutingError> {
+        if self.lines.get(line.0 as usize).is_none_or(Option::is_none) {
+            return Err(RoutingError::NotFound);
+        }
+        let mut current = None;
+        if let Some(id) = hint {
+            match self.dialogs.get(&id) {
+                Some(d) if d.client == client => current = Some(id),
+                Some(_) => return Err(RoutingError::Forbidden),
+                None => {}
+            }
+        }
+        if current.is_none() {
+            current = self
+                .clients
+                .get(&(line, client.clone()))
+                .and_then(|e| e.open);
+        }
+        if let Some(id) = current {
+            if matches!(self.dialogs[&id].holder, Holder::Closing(_)) {
+                self.finish(id, CloseReason::ClientReturned, out);
+                current = None;
+            }
+        }
+        let created = current.is_none();
+        let id = match current {
+            Some(id) => id,
+            None => self.open_dialog(line, client, out),
+        };
+        self.client_wrote(id, created, out);
+        let audience = self
+            .dialogs
+            .get(&id)
+            .map(Dialog::audience)
+            .unwrap_or_default();
+        Ok(Reply::ClientMessage {
+            dialog: id,
+            created,
+            audience,
+        })
+    }
+
+    fn open_dialog(
+        &mut self,
+        line_idx: LineIdx,
+        client: ClientId,
+        out: &mut Vec<Effect>,
+    ) -> DialogId {
+        let now = self.now_ms;
+        let id = self.new_dialog_id();
+        let arrival = self.line_mut(line_idx).next_arrival();
+        let entry = self
+            .clients
+            .entry((line_idx, client.clone()))
+            .or_insert_with(ClientEntry::default);
+        entry.open = Some(id);
+        entry.dialogs_started += 1;
+        let first_contact = entry.dialogs_started == 1;
+        self.dialogs
+            .insert(id, Dialog::new(id, line_idx, client.clone(), arrival, now));
+        out.push(Effect::DialogOpened {
+            dialog: id,
+            line: line_idx,
+            client,
+        });
+        let rules = &self.line_ref(line_idx).rules;
+        if let Some(text) = rules.greeting.clone() {
+            out.push(Effect::Text {
+                dialog: id,
+                kind: AutoText::Greeting,
+                text,
+            });
+        }
+        let unanswered = rules.unanswered_after_ms;
+        let silence = rules.silence_close_ms;
+        let kpi_first = rules.kpi_first.as_ref().map(|k| k.target_ms);
+        let escalation = rules.escalation_after_ms.first().copied();
+        let bot = rules
+            .bot
+            .clone()
+            .filter(|b| !b.first_contact_only || first_contact);
+        if let Some(after) = unanswered {
+            self.arm(id, TimerKind::Unanswered, now + after);
+        }
+        self.arm(id, TimerKind::OperatorSilence, now + silence);
+        if let Some(target) = kpi_first {
+            self.arm(id, TimerKind::KpiFirst, now + target);
+        }
+        if let Some(bot) = bot {
+            if self
+                .transition(id, Holder::Bot(bot.op), Need::Online, out)
+                .is_ok()
+            {
+                self.dialogs.get_mut(&id).expect("live").bot = Some(bot.op);
+                self.arm(id, TimerKind::BotHandoff, now + bot.handoff_ms);
+                let decision = SkipLog::new(0).decide(now, Outcome::ToBot(bot.op));
+                out.push(Effect::Decided {
+                    dialog: id,
+                    decision,
+                });
+                out.push(Effect::Assigned {
+                    dialog: id,
+                    line: line_idx,
+                    op: bot.op,
+                });
+                return id;
+            }
+        }
+        if let Some(after) = escalation {
+            self.arm(id, TimerKind::Escalation, now + after);
+        }
+        self.line_mut(line_idx).queue.insert(arrival, id);
+        self.mark_dirty(line_idx);
+        id
+    }
+
+    fn client_wrote(&mut self, id: DialogId, created: bool, out: &mut Vec<Effect>) {
+        let now = self.now_ms;
+        let d = &self.dialogs[&id];
+        let rules = &self.line_ref(d.line).rules;
+        if !d.sent.off_hours && !rules.is_open(now) {
+            if let Some(text) = rules.off_hours_text.clone() {
+                self.dialogs.get_mut(&id).expect("live").sent.off_hours = true;
+                out.push(Effect::Text {
+                    dialog: id,
+                    kind: AutoText::OffHours,
+                    text,
+                });
+            }
+        }
+        if created {
+            return;
+        }
+        let d = &self.dialogs[&id];
+        let kpi_response = self
+            .line_ref(d.line)
+            .rules
+            .kpi_response
+            .as_ref()
+            .map(|k| k.target_ms);
+        let ever_answered = d.ever_answered;
+        self.retag(
+            id,
+            |d| {
+                d.client_wrote_last = true;
+                d.waiting_since_ms.get_or_insert(now);
+            },
+            out,
+        );
+        self.cancel(id, TimerKind::ClientIdle);
+        if let (true, Some(target)) = (ever_answered, kpi_response) {
+            self.arm_once(id, TimerKind::KpiResponse, now + target);
+        }
+    }
+
+    pub(super) fn client_close(
+        &mut self,
+        client: &ClientId,
+        id: DialogId,
+        out: &mut Vec<Effect>,
+    ) -> Result<Reply, RoutingError> {
+        let d = self.dialogs.get(&id).ok_or(RoutingError::NotFound)?;
+        if d.client != *client {
+            return Err(RoutingError::Forbidden);
+        }
+        self.finish(id, CloseReason::Client, out);
+        Ok(Reply::Done)
+    }
+
+    pub(super) fn client_rate(
+        &mut self,
+        client: &ClientId,
+        id: DialogId,
+        like: bool,
+        out: &mut Vec<Effect>,
+    ) -> Result<Reply, RoutingError> {
+        let d = self.dialogs.get(&id).ok_or(RoutingError::NotFound)?;
+        if d.client != *client {
+            return Err(RoutingError::Forbidden);
+        }
+        if !matches!(d.holder, Holder::Closing(_)) {
+            return Err(RoutingError::InvalidState(
+                "the dialog is not awaiting a rating",
+            ));
+        }
+        out.push(Effect::Rated { dialog: id, like });
+        if self.line_ref(d.line).rules.close_on_rating {
+            self.finish(id, CloseReason::Rated, out);
+        }
+        Ok(Reply::Done)
+    }
+
+    /// The bot's time is up (or it transferred to the queue): the dialog joins the queue at its
+    /// original place; the bot stays attached until a human takes it.
+    pub(super) fn bot_hands_off(&mut self, id: DialogId, out: &mut Vec<Effect>) {
+        self.cancel(id, TimerKind::BotHandoff);
+        self.requeue(id, None, out);
+        let line = self.dialogs[&id].line;
+        if let Some(after) = self
+            .line_ref(line)
+            .rules
+            .escalation_after_ms
+            .first()
+            .copied()
+        {
+            self.arm(id, TimerKind::Escalation, self.now_ms + after);
+        }
+    }
+}

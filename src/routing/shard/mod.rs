@@ -1,0 +1,205 @@
+//! A shard: the single owner of a set of lines and of every open dialog on them.
+//!
+//! Sans-IO: [`Shard::handle`] takes the time and one [`Command`], fires the timers that fell
+//! due, applies the command, refills every line whose situation changed, and appends
+//! [`Effect`]s. It never blocks, sleeps, reads a clock or touches a socket or disk. The only
+//! state shared with other shards is each operator's lock-free cell (`reserve`); everything else
+//! here is owned exclusively, so no lock is taken on the dispatch path.
+//!
+//! Invariants (checked by the property tests): a line counter equals the number of dialogs in
+//! that slot; no reservation exceeds an operator's capacity or a line limit; a waiting dialog is
+//! never left queued while an operator is free and eligible for it; every armed timer belongs to
+//! a live dialog or line and is cancelled when its reason goes away.
+
+mod client;
+mod dispatch;
+mod operator_cmds;
+mod timers;
+mod transition;
+
+use super::api::{Command, Effect, Reply, RoutingError};
+use super::dialog::{Dialog, TimerKind};
+use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use super::line::Line;
+use super::operator::Operator;
+use crate::timers::TimerWheel;
+use std::collections::{HashMap, HashSet};
+
+pub use timers::TimerEvent;
+
+/// Per-client bookkeeping on one line.
+#[derive(Clone, Debug, Default)]
+struct ClientEntry {
+    open: Option<DialogId>,
+    dialogs_started: u32,
+}
+
+/// One routing shard.
+pub struct Shard {
+    index: u8,
+    ops: Vec<Operator>,
+    /// Indexed by global line index; `None` for lines of other shards.
+    lines: Vec<Option<Line>>,
+    /// Lines of this shard where the operator is in the candidate pool.
+    op_lines: HashMap<OpIdx, Vec<LineIdx>>,
+    dialogs: HashMap<DialogId, Dialog>,
+    clients: HashMap<(LineIdx, ClientId), ClientEntry>,
+    /// Dialogs each operator holds, is offered, or (bots) is attached to.
+    by_op: HashMap<OpIdx, HashSet<DialogId>>,
+    wheel: TimerWheel<TimerEvent>,
+    fired: Vec<(u64, TimerEvent)>,
+    next_seq: u64,
+    now_ms: u64,
+    dirty: Vec<LineIdx>,
+    skips_max: usize,
+}
+
+impl Shard {
+    /// A shard owning `lines` (placed by global index), seeing operators `ops`.
+    pub fn new(
+        index: u8,
+        ops: Vec<Operator>,
+        lines: Vec<Line>,
+        line_count: usize,
+        now_ms: u64,
+        skips_max: usize,
+    ) -> Self {
+        let mut slots: Vec<Option<Line>> = (0..line_count).map(|_| None).collect();
+        let mut op_lines: HashMap<OpIdx, Vec<LineIdx>> = HashMap::new();
+        for line in lines {
+            for op in &line.rules.pool {
+                op_lines.entry(*op).or_default().push(line.idx);
+            }
+            let at = line.idx.0 as usize;
+            slots[at] = Some(line);
+        }
+        Self {
+            index,
+            ops,
+            lines: slots,
+            op_lines,
+            dialogs: HashMap::new(),
+            clients: HashMap::new(),
+            by_op: HashMap::new(),
+            wheel: TimerWheel::new(now_ms),
+            fired: Vec::new(),
+            next_seq: 1,
+            now_ms,
+            dirty: Vec::new(),
+            skips_max,
+        }
+    }
+
+    /// This shard's index.
+    pub fn index(&self) -> u8 {
+        self.index
+    }
+
+    /// Applies one command at `now_ms`, appending effects to `out`.
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        command: Command,
+        out: &mut Vec<Effect>,
+    ) -> Result<Reply, RoutingError> {
+        self.advance(now_ms, out);
+        let result = match command {
+            Command::ClientMessage {
+                line,
+                client,
+                dialog,
+            } => self.client_message(line, client, dialog, out),
+            Command::ClientClose { client, dialog } => self.client_close(&client, dialog, out),
+            Command::ClientRate {
+                client,
+                dialog,
+                like,
+            } => self.client_rate(&client, dialog, like, out),
+            Command::Accept { op, dialog } => self.accept(op, dialog, out).map(|_| Reply::Done),
+            Command::Decline { op, dialog } => self.decline(op, dialog, out),
+            Command::OperatorMessage { op, dialog } => self.operator_message(op, dialog, out),
+            Command::Close { op, dialog } => self.operator_close(op, dialog, out),
+            Command::Transfer { op, dialog, to } => self.transfer(op, dialog, to, out),
+            Command::OperatorChanged { op } => {
+                self.operator_changed(op, out);
+                Ok(Reply::Done)
+            }
+            Command::Adopt(moved) => {
+                self.adopt(*moved, out);
+                Ok(Reply::Done)
+            }
+            Command::Tick => Ok(Reply::Done),
+        };
+        self.dispatch_dirty(out);
+        result
+    }
+
+    /// The earliest instant a timer may fire; the caller should call `handle(.., Tick)` then.
+    pub fn next_wake(&self) -> Option<u64> {
+        self.wheel.next_wake()
+    }
+
+    /// An open dialog of this shard.
+    pub fn dialog(&self, id: DialogId) -> Option<&Dialog> {
+        self.dialogs.get(&id)
+    }
+
+    /// Every open dialog of this shard.
+    pub fn dialogs(&self) -> impl Iterator<Item = &Dialog> {
+        self.dialogs.values()
+    }
+
+    /// A line of this shard.
+    pub fn line(&self, idx: LineIdx) -> Option<&Line> {
+        self.lines.get(idx.0 as usize).and_then(Option::as_ref)
+    }
+
+    /// Every line of this shard.
+    pub fn lines(&self) -> impl Iterator<Item = &Line> {
+        self.lines.iter().flatten()
+    }
+
+    /// The operators this shard knows.
+    pub fn operators(&self) -> &[Operator] {
+        &self.ops
+    }
+
+    /// The deadline of `dialog`'s armed timer of `kind`.
+    pub fn timer_deadline(&self, dialog: DialogId, kind: TimerKind) -> Option<u64> {
+        let key = self.dialogs.get(&dialog)?.timers[kind as usize]?;
+        self.wheel.deadline(key)
+    }
+
+    /// Armed timers (dialog and line timers).
+    pub fn timers_armed(&self) -> usize {
+        self.wheel.len()
+    }
+
+    fn line_ref(&self, idx: LineIdx) -> &Line {
+        self.lines[idx.0 as usize]
+            .as_ref()
+            .expect("dialog on a line of this shard")
+    }
+
+    fn line_mut(&mut self, idx: LineIdx) -> &mut Line {
+        self.lines[idx.0 as usize]
+            .as_mut()
+            .expect("dialog on a line of this shard")
+    }
+
+    fn mark_dirty(&mut self, line: LineIdx) {
+        if !self.dirty.contains(&line) {
+            self.dirty.push(line);
+        }
+    }
+
+    fn new_dialog_id(&mut self) -> DialogId {
+        let id = DialogId::new(self.index, self.next_seq);
+        self.next_seq += 1;
+        id
+    }
+
+    fn op_name(&self, op: OpIdx) -> &str {
+        &self.ops[op.0 as usize].name
+    }
+}

@@ -1,0 +1,161 @@
+//! A small driver for routing tests: builds a router from TOML, moves the clock by hand, and
+//! reads the effects.
+
+use crate::config::Config;
+use crate::routing::*;
+
+/// 2026-11-23 10:00:00 UTC, a Monday.
+pub const T0: u64 = 1_795_428_000_000;
+
+pub struct Harness {
+    pub router: Router,
+    pub now: u64,
+    pub out: Vec<Effect>,
+}
+
+impl Harness {
+    pub fn new(toml: &str) -> Self {
+        Self::with_shards(toml, 1)
+    }
+
+    pub fn with_shards(toml: &str, shards: usize) -> Self {
+        let config =
+            Config::from_toml_str(toml).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        Self {
+            router: Router::new(&config, shards, T0),
+            now: T0,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn op(&self, id: &str) -> OpIdx {
+        self.router
+            .operator(id)
+            .unwrap_or_else(|| panic!("no operator {id}"))
+    }
+
+    pub fn line(&self, id: &str) -> LineIdx {
+        self.router
+            .line(id)
+            .unwrap_or_else(|| panic!("no line {id}"))
+    }
+
+    pub fn presence(&mut self, op: &str, presence: Presence) {
+        let op = self.op(op);
+        self.router
+            .set_presence(self.now, op, presence, &mut self.out);
+    }
+
+    pub fn online(&mut self, ops: &[&str]) {
+        for op in ops {
+            self.presence(op, Presence::Online);
+        }
+    }
+
+    pub fn run(&mut self, command: Command) -> Result<Reply, RoutingError> {
+        self.router.handle(self.now, command, &mut self.out)
+    }
+
+    /// The client writes on `line`; returns the dialog.
+    pub fn client_says(&mut self, line: &str, client: &str) -> DialogId {
+        let line = self.line(line);
+        match self.run(Command::ClientMessage {
+            line,
+            client: client.into(),
+            dialog: None,
+        }) {
+            Ok(Reply::ClientMessage { dialog, .. }) => dialog,
+            other => panic!("client message failed: {other:?}"),
+        }
+    }
+
+    pub fn accept(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
+        let op = self.op(op);
+        self.run(Command::Accept { op, dialog })
+    }
+
+    pub fn decline(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
+        let op = self.op(op);
+        self.run(Command::Decline { op, dialog })
+    }
+
+    pub fn answer(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
+        let op = self.op(op);
+        self.run(Command::OperatorMessage { op, dialog })
+    }
+
+    pub fn close(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
+        let op = self.op(op);
+        self.run(Command::Close { op, dialog })
+    }
+
+    pub fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        self.router.tick(self.now, &mut self.out);
+    }
+
+    /// Effects since the last call.
+    pub fn take(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn holder(&self, dialog: DialogId) -> Option<Holder> {
+        self.router.dialog(dialog).map(|d| d.holder.clone())
+    }
+
+    pub fn name(&self, op: OpIdx) -> &str {
+        &self.router.operators()[op.0 as usize].id
+    }
+
+    /// `(dialog, operator id)` of every offer in `effects`.
+    pub fn offers(&self, effects: &[Effect]) -> Vec<(DialogId, String)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Offered { dialog, op, .. } => Some((*dialog, self.name(*op).to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Operator ids of every offer in the effects since the last `take`, consuming them.
+    pub fn offered_to(&mut self) -> Vec<String> {
+        let effects = self.take();
+        self.offers(&effects)
+            .into_iter()
+            .map(|(_, op)| op)
+            .collect()
+    }
+
+    pub fn offered(&self, dialog: DialogId) -> Option<String> {
+        match self.holder(dialog)? {
+            Holder::Offered(op) => Some(self.name(op).to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn load(&self, op: &str) -> u32 {
+        self.router.operators()[self.op(op).0 as usize]
+            .cell
+            .state()
+            .load
+    }
+
+    pub fn explain(&self, decision: &Decision) -> String {
+        decision.explain(|op| &self.router.operators()[op.0 as usize].id)
+    }
+}
+
+/// Operators `a`..`e` (capacity 10), a line `l` with the given queue body.
+pub fn config(queue: &str, extra: &str) -> String {
+    let mut text = String::new();
+    for id in ["a", "b", "c", "d", "e"] {
+        text.push_str(&format!(
+            "[[operators]]\nid = \"{id}\"\nname = \"{id}\"\ncapacity = 10\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[[lines]]\nid = \"l\"\nname = \"L\"\n[lines.queue]\n{queue}\n{extra}\n"
+    ));
+    text
+}
