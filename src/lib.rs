@@ -15,9 +15,11 @@
 
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod protocol;
 pub mod routing;
 pub mod schedule;
 pub mod server;
+pub mod session;
 pub mod sync;
 pub mod timers;

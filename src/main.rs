@@ -58,5 +58,6 @@ fn serve(config: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => Config::load(&path)?,
         None => Config::example(),
     };
-    switchboard::server::run(config)
+    switchboard::server::run(config)?;
+    Ok(())
 }

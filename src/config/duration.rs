@@ -55,7 +55,7 @@ impl fmt::Display for Dur {
             (1_000, "s"),
         ];
         for (unit_ms, suffix) in UNITS {
-            if ms >= unit_ms && ms % unit_ms == 0 {
+            if ms >= unit_ms && ms.is_multiple_of(unit_ms) {
                 return write!(f, "{}{suffix}", ms / unit_ms);
             }
         }

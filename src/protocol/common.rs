@@ -151,6 +151,8 @@ pub enum RevokeReason {
     Closed,
     /// The dialog went to another operator or line.
     Transferred,
+    /// The operator went offline (extension).
+    Offline,
 }
 
 /// Why a dialog ended (`dialog_closed`).
@@ -171,6 +173,12 @@ pub enum CloseReason {
     LineDeleted,
     /// An administrator closed it.
     Admin,
+    /// The client rated and the line closes on rating (extension).
+    Rated,
+    /// The rating wait passed (extension).
+    RatingTimeout,
+    /// The client wrote again while the dialog awaited a rating (extension).
+    ClientReturned,
 }
 
 /// `dialog_closed`, to the widget and to the dialog's operator.

@@ -47,7 +47,10 @@ impl<T> Mailbox<T> {
     #[must_use = "when push returns true the consumer must be woken"]
     pub fn push(&self, item: T) -> bool {
         self.queue.push(item);
-        !self.scheduled.swap(true, Ordering::AcqRel)
+        // SeqCst, like the consumer's clear-then-check in `try_park`: each side writes one
+        // location and then reads the other, which only SeqCst on both sides keeps from
+        // missing each other (a lost wake-up the memory model would otherwise allow).
+        !self.scheduled.swap(true, Ordering::SeqCst)
     }
 
     /// Consumer: takes up to `max` items into `out`; returns how many.

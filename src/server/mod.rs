@@ -1,5 +1,181 @@
-//! Placeholder until the gateway lands.
+//! The listening service: one TCP port for everything (PROTOCOL.md "Endpoints").
+//!
+//! Owns the tokio runtime, the listener and graceful shutdown (SIGINT/SIGTERM: stop accepting,
+//! tell every session to close with 1001, wait for them, exit 0). It starts the engine (one task
+//! per routing shard) and serves `GET /healthz`, `GET /ws/widget` and `GET /ws/operator` (the
+//! sessions), and a JSON 404 elsewhere. Upgrades use tungstenite settings from `Limits`: frames
+//! over `frame_bytes_max` are refused, read buffers are small and write buffers bounded, so an
+//! idle connection costs little. Beyond `connections_max` open connections or
+//! `handshakes_in_flight_max` handshakes, a new connection is upgraded and closed with 1013.
+
+use crate::clock::SystemClock;
 use crate::config::Config;
-pub fn run(_config: Config) -> Result<(), Box<dyn std::error::Error>> {
+use crate::engine::Engine;
+use crate::session::{self, close, Gateway};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// tungstenite's read buffer per connection (its default of 128 KiB is zeroed on every read).
+const READ_BUFFER_BYTES: usize = 4_096;
+/// How long shutdown waits for sessions to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What can stop the server from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot start the runtime: {0}")]
+    Runtime(io::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: io::Error },
+    #[error("the server failed: {0}")]
+    Serve(io::Error),
+}
+
+/// Runs the service until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServerError::Runtime)?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> Result<(), ServerError> {
+    let shards = match config.server.shards {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let addr = config.server.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let bound = listener.local_addr().map_err(ServerError::Serve)?;
+    let engine = Engine::start(&config, shards, Arc::new(SystemClock));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gateway = Gateway::new(engine.clone(), stop_rx);
+    // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
+    println!("switchboard listening on {bound}");
+    eprintln!(
+        "switchboard: {} lines on {} shards, {} operators",
+        config.lines.len(),
+        engine.shards(),
+        engine.directory.operators.len()
+    );
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/ws/widget", get(widget_upgrade))
+        .route("/ws/operator", get(operator_upgrade))
+        .fallback(not_found)
+        .with_state(gateway.clone());
+    let stop = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(ServerError::Serve)?;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway.drained()).await;
+    eprintln!("switchboard: stopped");
     Ok(())
+}
+
+fn configure(ws: WebSocketUpgrade, gw: &Gateway) -> WebSocketUpgrade {
+    let frame_max = gw.engine.limits.frame_bytes_max;
+    ws.read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(frame_max.saturating_mul(4).max(READ_BUFFER_BYTES * 4))
+        .max_frame_size(frame_max)
+        .max_message_size(frame_max)
+}
+
+/// Upgrades, then runs `session` if a connection slot is free, else closes with 1013.
+fn upgrade<F, Fut>(ws: WebSocketUpgrade, gw: Arc<Gateway>, session: F) -> Response
+where
+    F: FnOnce(WebSocket, Arc<Gateway>, session::ConnectionSlot) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let in_flight = gw.handshakes.fetch_add(1, Ordering::AcqRel) + 1;
+    // Dropped when the upgrade completes or is abandoned, so the count never leaks.
+    let guard = HandshakeGuard(gw.clone());
+    let over_handshakes = in_flight > gw.engine.limits.handshakes_in_flight_max;
+    let ws = configure(ws, &gw);
+    ws.on_upgrade(move |socket| async move {
+        drop(guard);
+        let slot = if over_handshakes { None } else { gw.admit() };
+        match slot {
+            Some(slot) => session(socket, gw, slot).await,
+            None => refuse(socket).await,
+        }
+    })
+}
+
+/// Counts one handshake in flight.
+struct HandshakeGuard(Arc<Gateway>);
+
+impl Drop for HandshakeGuard {
+    fn drop(&mut self) {
+        self.0.handshakes.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn refuse(mut socket: WebSocket) {
+    let frame = CloseFrame {
+        code: close::TRY_AGAIN_LATER,
+        reason: "server busy, try again later".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+async fn widget_upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {
+    upgrade(ws, gw, session::run_widget)
+}
+
+async fn operator_upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {
+    upgrade(ws, gw, session::run_operator)
+}
+
+fn error_body(code: &str, message: &str) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "error": { "code": code, "message": message } }))
+}
+
+async fn not_found() -> impl IntoResponse {
+    (
+        StatusCode::NOT_FOUND,
+        error_body("not_found", "no such endpoint"),
+    )
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }

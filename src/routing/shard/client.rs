@@ -1,7 +1,7 @@
 //! Client-side commands: a message (which may open a dialog: greeting, timers, bot or queue),
 //! closing from the widget, and rating.
 
-use super::{ClientEntry, Shard};
+use super::Shard;
 use crate::routing::api::{AutoText, CloseReason, Effect, Reply, RoutingError};
 use crate::routing::decision::{Outcome, SkipLog};
 use crate::routing::dialog::{Dialog, Holder, TimerKind};
@@ -66,10 +66,7 @@ impl Shard {
         let now = self.now_ms;
         let id = self.new_dialog_id();
         let arrival = self.line_mut(line_idx).next_arrival();
-        let entry = self
-            .clients
-            .entry((line_idx, client.clone()))
-            .or_insert_with(ClientEntry::default);
+        let entry = self.clients.entry((line_idx, client.clone())).or_default();
         entry.open = Some(id);
         entry.dialogs_started += 1;
         let first_contact = entry.dialogs_started == 1;

@@ -149,6 +149,21 @@ impl Shard {
         self.dialogs.values()
     }
 
+    /// The client's open dialog on `line`.
+    pub fn client_open(&self, line: LineIdx, client: &ClientId) -> Option<DialogId> {
+        self.clients
+            .get(&(line, client.clone()))
+            .and_then(|e| e.open)
+    }
+
+    /// Dialogs `op` holds, is offered, or (a bot) is attached to.
+    pub fn dialogs_of(&self, op: OpIdx) -> Vec<DialogId> {
+        self.by_op
+            .get(&op)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// A line of this shard.
     pub fn line(&self, idx: LineIdx) -> Option<&Line> {
         self.lines.get(idx.0 as usize).and_then(Option::as_ref)

@@ -1,0 +1,215 @@
+//! Turning the routing core's effects into frames and follow-ups: offers, revokes and
+//! assignments to operator feeds; automatic texts stored and delivered like any message;
+//! rating requests, ratings, closings and KPI alerts; cross-shard notices and dialog moves.
+
+use super::dialog_log::DialogLog;
+use super::messages::ShardMsg;
+use super::shard_task::ShardTask;
+use crate::protocol::{
+    common, operator, widget, Author, ClientInfo, OfferMode, OperatorOut, PresenceState, Score,
+    WidgetOut,
+};
+use crate::routing::{CloseReason, Effect, KpiKind, RevokeReason};
+use std::sync::Arc;
+
+fn revoke_reason(reason: RevokeReason) -> common::RevokeReason {
+    match reason {
+        RevokeReason::Taken => common::RevokeReason::Taken,
+        RevokeReason::Timeout => common::RevokeReason::Timeout,
+        RevokeReason::Declined => common::RevokeReason::Declined,
+        RevokeReason::Closed => common::RevokeReason::Closed,
+        RevokeReason::Transferred => common::RevokeReason::Transferred,
+        RevokeReason::Offline => common::RevokeReason::Offline,
+    }
+}
+
+fn close_reason(reason: CloseReason) -> common::CloseReason {
+    match reason {
+        CloseReason::Operator => common::CloseReason::Operator,
+        CloseReason::Client => common::CloseReason::Client,
+        CloseReason::Rated => common::CloseReason::Rated,
+        CloseReason::RatingTimeout => common::CloseReason::RatingTimeout,
+        CloseReason::ClientIdle => common::CloseReason::ClientIdle,
+        CloseReason::OperatorSilence => common::CloseReason::OperatorSilence,
+        CloseReason::ClientReturned => common::CloseReason::ClientReturned,
+    }
+}
+
+fn offer_mode(mode: crate::config::QueueMode) -> OfferMode {
+    match mode {
+        crate::config::QueueMode::Even => OfferMode::Even,
+        crate::config::QueueMode::Balanced => OfferMode::Balanced,
+        crate::config::QueueMode::Strict => OfferMode::Strict,
+        crate::config::QueueMode::All => OfferMode::All,
+    }
+}
+
+impl ShardTask {
+    /// Applies every effect produced since the last call.
+    pub(super) fn apply_effects(&mut self, now: u64) {
+        let effects = std::mem::take(&mut self.out);
+        for effect in effects {
+            self.apply(now, effect);
+        }
+    }
+
+    fn apply(&mut self, now: u64, effect: Effect) {
+        let engine = self.engine.clone();
+        let dir = &engine.directory;
+        match effect {
+            Effect::DialogOpened { .. }
+            | Effect::MarkedUnanswered { .. }
+            | Effect::Answered { .. } => {}
+            Effect::Offered {
+                dialog,
+                line,
+                op,
+                deadline_ms,
+                mode,
+            } => {
+                let client = self
+                    .logs
+                    .get(&dialog)
+                    .map(|l| l.info.clone())
+                    .unwrap_or_else(|| ClientInfo {
+                        client_id: String::new(),
+                        name: None,
+                        email: None,
+                        phone: None,
+                        contact_id: None,
+                    });
+                let frame = OperatorOut::DialogOffered(operator::DialogOffered {
+                    dialog_id: dialog.0,
+                    line: dir.lines[line.0 as usize].id.to_string(),
+                    client,
+                    last_messages: self.offer_messages(dialog),
+                    deadline_ts: deadline_ms as i64,
+                    mode: offer_mode(mode),
+                });
+                engine.feeds.publish(op, frame);
+            }
+            Effect::Revoked { dialog, op, reason } => {
+                let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
+                    dialog_id: dialog.0,
+                    reason: revoke_reason(reason),
+                });
+                engine.feeds.publish(op, frame);
+            }
+            Effect::Assigned { dialog, line, op } => {
+                let frame = OperatorOut::DialogAssigned(operator::DialogAssigned {
+                    dialog_id: dialog.0,
+                    line: dir.lines[line.0 as usize].id.to_string(),
+                });
+                engine.feeds.publish(op, frame);
+                if let Some(log) = self.logs.get_mut(&dialog) {
+                    log.operator = Some(op);
+                    let joined = WidgetOut::OperatorJoined(widget::OperatorJoined {
+                        dialog_id: dialog.0,
+                        operator: dir.operator_view(line, op),
+                    });
+                    engine.clients.send(&log.client, Arc::new(joined));
+                }
+            }
+            Effect::BotLeft { dialog, op } => {
+                let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
+                    dialog_id: dialog.0,
+                    reason: common::RevokeReason::Taken,
+                });
+                engine.feeds.publish(op, frame);
+            }
+            Effect::Text { dialog, text, .. } => {
+                let msg_id = self.next_system_id();
+                let Some(log) = self.logs.get_mut(&dialog) else {
+                    return;
+                };
+                let view = log.append(msg_id, Author::System, None, text, now as i64, None);
+                self.deliver(dialog, view, None);
+            }
+            Effect::RatingRequested { dialog } => {
+                if let Some(log) = self.logs.get(&dialog) {
+                    let frame = WidgetOut::RatingRequest(widget::RatingRequest {
+                        dialog_id: dialog.0,
+                    });
+                    engine.clients.send(&log.client, Arc::new(frame));
+                }
+            }
+            Effect::Rated { dialog, like } => {
+                if let Some(op) = self.logs.get(&dialog).and_then(|l| l.operator) {
+                    let frame = OperatorOut::Rating(operator::Rating {
+                        dialog_id: dialog.0,
+                        score: if like { Score::Like } else { Score::Dislike },
+                        comment: self.pending_comment.clone(),
+                    });
+                    engine.feeds.publish(op, frame);
+                }
+            }
+            Effect::LineChanged { dialog, to, .. } => {
+                if let Some(log) = self.logs.get_mut(&dialog) {
+                    log.line = to;
+                }
+            }
+            Effect::MoveOut(moved) => {
+                let target = engine.shard_of_line(moved.to_line);
+                engine.note_moved(moved.id, target);
+                let log = self.logs.remove(&moved.id).map(Box::new);
+                engine.post(target, ShardMsg::Adopt { moved, log });
+            }
+            Effect::Closed { dialog, reason } => {
+                engine.forget_moved(dialog);
+                if let Some(log) = self.logs.remove(&dialog) {
+                    self.tell_closed(&log, close_reason(reason));
+                }
+            }
+            Effect::OperatorPaused { op, missed } => {
+                let frame = OperatorOut::Status(operator::StatusChanged {
+                    state: PresenceState::Away,
+                    reason: Some(format!("{missed} offers in a row were not taken")),
+                });
+                engine.feeds.publish(op, frame);
+                engine.operator_changed_elsewhere(op, self.index);
+            }
+            Effect::OperatorFreed { op } => engine.operator_changed_elsewhere(op, self.index),
+            Effect::KpiAlert {
+                dialog,
+                notify,
+                kind,
+                text,
+            } => {
+                let holder = self.core.dialog(dialog).and_then(|d| d.holder_op());
+                let frame = OperatorOut::KpiAlert(operator::KpiAlert {
+                    dialog_id: dialog.0,
+                    operator_id: holder
+                        .map(|op| dir.operators[op.0 as usize].id.to_string())
+                        .unwrap_or_default(),
+                    kind: match kind {
+                        KpiKind::FirstResponse => common::KpiKind::FirstResponse,
+                        KpiKind::Response => common::KpiKind::Response,
+                    },
+                    text,
+                });
+                engine.feeds.publish(notify, frame);
+            }
+            Effect::Decided { dialog, decision } => {
+                if let Some(log) = self.logs.get_mut(&dialog) {
+                    log.record(decision, engine.limits.decisions_per_dialog_max);
+                }
+            }
+        }
+    }
+
+    fn tell_closed(&self, log: &DialogLog, reason: common::CloseReason) {
+        let closed = common::DialogClosed {
+            dialog_id: log.id.0,
+            reason,
+        };
+        self.engine.clients.send(
+            &log.client,
+            Arc::new(WidgetOut::DialogClosed(closed.clone())),
+        );
+        if let Some(op) = log.operator {
+            self.engine
+                .feeds
+                .publish(op, OperatorOut::DialogClosed(closed));
+        }
+    }
+}

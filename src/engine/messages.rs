@@ -1,0 +1,141 @@
+//! What sessions ask of shard tasks, and what they get back. Every request that expects an
+//! answer carries a oneshot sender; the session awaits it and writes the ack or error itself.
+
+use super::dialog_log::DialogLog;
+use crate::protocol::{ClientInfo, DialogSummary, ErrorCode, MessageView, OperatorView};
+use crate::routing::{
+    ClientId, DialogId, LineIdx, MovedDialog, OpIdx, RoutingError, TransferTarget,
+};
+use std::borrow::Cow;
+use tokio::sync::oneshot;
+
+/// A refused request: the protocol error code and a human message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: Cow<'static, str>,
+}
+
+impl Refusal {
+    /// A refusal with a fixed message.
+    pub const fn new(code: ErrorCode, message: &'static str) -> Self {
+        Self {
+            code,
+            message: Cow::Borrowed(message),
+        }
+    }
+}
+
+impl From<RoutingError> for Refusal {
+    fn from(e: RoutingError) -> Self {
+        let code = match e {
+            RoutingError::NotFound | RoutingError::Moved => ErrorCode::NotFound,
+            RoutingError::Forbidden => ErrorCode::Forbidden,
+            RoutingError::InvalidState(_) => ErrorCode::InvalidState,
+            RoutingError::LineInactive => ErrorCode::LineInactive,
+            RoutingError::Capacity(_) => ErrorCode::Capacity,
+        };
+        Refusal {
+            code,
+            message: Cow::Owned(e.to_string()),
+        }
+    }
+}
+
+/// A stored message's identity, for the ack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub dialog: DialogId,
+    pub msg_id: u64,
+    pub seq: u64,
+}
+
+/// A widget's view of its client on hello.
+#[derive(Debug, Default)]
+pub struct ClientState {
+    pub dialog: Option<DialogId>,
+    pub operator: Option<OperatorView>,
+    pub missed: Vec<MessageView>,
+}
+
+/// An operator action on one dialog.
+#[derive(Clone, Debug)]
+pub enum OperatorAction {
+    Accept,
+    Decline,
+    Close,
+    Transfer(TransferTarget),
+    SupervisorRate(u8),
+}
+
+/// A request to a shard task.
+#[derive(Debug)]
+pub enum ShardMsg {
+    ClientHello {
+        line: LineIdx,
+        client: ClientId,
+        last_seq: Option<u64>,
+        reply: oneshot::Sender<ClientState>,
+    },
+    ClientMessage {
+        line: LineIdx,
+        client: ClientId,
+        info: ClientInfo,
+        dialog: Option<DialogId>,
+        key: String,
+        text: String,
+        reply: oneshot::Sender<Result<Stored, Refusal>>,
+    },
+    ClientTyping {
+        client: ClientId,
+        dialog: DialogId,
+        text: String,
+    },
+    ClientClose {
+        client: ClientId,
+        dialog: DialogId,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    ClientRate {
+        client: ClientId,
+        dialog: DialogId,
+        like: bool,
+        comment: Option<String>,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    OperatorMessage {
+        op: OpIdx,
+        dialog: DialogId,
+        key: String,
+        text: String,
+        reply: oneshot::Sender<Result<Stored, Refusal>>,
+    },
+    Operator {
+        op: OpIdx,
+        dialog: DialogId,
+        action: OperatorAction,
+        reply: oneshot::Sender<Result<(), Refusal>>,
+    },
+    OperatorTyping {
+        op: OpIdx,
+        dialog: DialogId,
+    },
+    History {
+        op: OpIdx,
+        dialog: DialogId,
+        before: Option<u64>,
+        limit: usize,
+        reply: oneshot::Sender<Result<Vec<MessageView>, Refusal>>,
+    },
+    OperatorDialogs {
+        op: OpIdx,
+        reply: oneshot::Sender<Vec<DialogSummary>>,
+    },
+    OperatorChanged {
+        op: OpIdx,
+    },
+    Adopt {
+        moved: Box<MovedDialog>,
+        log: Option<Box<DialogLog>>,
+    },
+}

@@ -1,0 +1,558 @@
+//! One shard's task: drains its mailbox, applies each request to the sans-IO core at the clock's
+//! time, keeps the messages of its open dialogs, and sleeps until the next request, timer or
+//! typing-preview flush. The only code that mutates a shard.
+
+use super::dialog_log::{DialogLog, Side};
+use super::messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
+use super::Engine;
+use crate::protocol::{
+    operator, widget, Author, DialogState, DialogSummary, ErrorCode, OperatorOut, WidgetOut,
+};
+use crate::routing::{Command, DialogId, Effect, Holder, OpIdx, Park, Reply, Shard};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Requests handled per wake-up before timers get a turn.
+const BATCH_MAX: usize = 256;
+/// Messages sent with an offer.
+const OFFER_MESSAGES_MAX: usize = 20;
+/// The typing-preview window per dialog.
+pub const TYPING_PREVIEW_INTERVAL_MS: u64 = 100;
+
+pub struct ShardTask {
+    pub(super) index: usize,
+    pub(super) core: Shard,
+    pub(super) logs: HashMap<DialogId, DialogLog>,
+    pub(super) engine: Arc<Engine>,
+    pub(super) out: Vec<Effect>,
+    pub(super) typing_due: BTreeSet<(u64, DialogId)>,
+    pub(super) pending_comment: Option<String>,
+    next_msg: u64,
+}
+
+impl ShardTask {
+    pub fn new(index: usize, core: Shard, engine: Arc<Engine>) -> Self {
+        Self {
+            index,
+            core,
+            logs: HashMap::new(),
+            engine,
+            out: Vec::new(),
+            typing_due: BTreeSet::new(),
+            pending_comment: None,
+            next_msg: 1,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let engine = self.engine.clone();
+        let inbox = &engine.inboxes[self.index];
+        let mut batch = Vec::with_capacity(BATCH_MAX);
+        loop {
+            inbox.mailbox.drain_into(&mut batch, BATCH_MAX);
+            let now = engine.clock.now_ms();
+            for msg in batch.drain(..) {
+                self.on_msg(now, msg);
+            }
+            self.tick(now);
+            if !inbox.mailbox.is_empty() || inbox.mailbox.try_park() == Park::Again {
+                continue;
+            }
+            let wake = [
+                self.core.next_wake(),
+                self.typing_due.first().map(|(at, _)| *at),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match wake {
+                Some(at) => {
+                    let delay = at.saturating_sub(engine.clock.now_ms());
+                    tokio::select! {
+                        _ = inbox.notify.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(delay)) => {}
+                    }
+                }
+                None => inbox.notify.notified().await,
+            }
+        }
+    }
+
+    pub(super) fn next_system_id(&mut self) -> u64 {
+        self.next_msg_id()
+    }
+
+    fn next_msg_id(&mut self) -> u64 {
+        let id = self.next_msg << 8 | self.index as u64;
+        self.next_msg += 1;
+        id
+    }
+
+    fn tick(&mut self, now: u64) {
+        let _ = self.core.handle(now, Command::Tick, &mut self.out);
+        self.apply_effects(now);
+        while let Some(&(at, dialog)) = self.typing_due.first() {
+            if at > now {
+                break;
+            }
+            self.typing_due.remove(&(at, dialog));
+            if let Some(text) = self
+                .logs
+                .get_mut(&dialog)
+                .and_then(|l| l.typing.pending.take())
+            {
+                self.send_preview(now, dialog, text);
+            }
+        }
+    }
+
+    fn on_msg(&mut self, now: u64, msg: ShardMsg) {
+        match msg {
+            ShardMsg::ClientHello {
+                line,
+                client,
+                last_seq,
+                reply,
+            } => {
+                let _ = reply.send(self.client_state(line, &client, last_seq));
+            }
+            ShardMsg::ClientMessage {
+                line,
+                client,
+                info,
+                dialog,
+                key,
+                text,
+                reply,
+            } => {
+                let _ = reply.send(self.client_message(now, line, client, info, dialog, key, text));
+            }
+            ShardMsg::ClientTyping {
+                client,
+                dialog,
+                text,
+            } => self.client_typing(now, &client, dialog, text),
+            ShardMsg::ClientClose {
+                client,
+                dialog,
+                reply,
+            } => {
+                let result =
+                    self.core
+                        .handle(now, Command::ClientClose { client, dialog }, &mut self.out);
+                self.apply_effects(now);
+                let _ = reply.send(result.map(|_| ()).map_err(Refusal::from));
+            }
+            ShardMsg::ClientRate {
+                client,
+                dialog,
+                like,
+                comment,
+                reply,
+            } => {
+                self.pending_comment = comment;
+                let result = self.core.handle(
+                    now,
+                    Command::ClientRate {
+                        client,
+                        dialog,
+                        like,
+                    },
+                    &mut self.out,
+                );
+                self.apply_effects(now);
+                self.pending_comment = None;
+                let _ = reply.send(result.map(|_| ()).map_err(Refusal::from));
+            }
+            ShardMsg::OperatorMessage {
+                op,
+                dialog,
+                key,
+                text,
+                reply,
+            } => {
+                let _ = reply.send(self.operator_message(now, op, dialog, key, text));
+            }
+            ShardMsg::Operator {
+                op,
+                dialog,
+                action,
+                reply,
+            } => {
+                let _ = reply.send(self.operator_action(now, op, dialog, action));
+            }
+            ShardMsg::OperatorTyping { op, dialog } => {
+                let holds = self
+                    .core
+                    .dialog(dialog)
+                    .is_some_and(|d| d.holder_op() == Some(op));
+                if let (true, Some(log)) = (holds, self.logs.get(&dialog)) {
+                    let frame = WidgetOut::OperatorTyping(widget::OperatorTyping {
+                        dialog_id: dialog.0,
+                    });
+                    self.engine.clients.send(&log.client, Arc::new(frame));
+                }
+            }
+            ShardMsg::History {
+                op,
+                dialog,
+                before,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(self.history(op, dialog, before, limit));
+            }
+            ShardMsg::OperatorDialogs { op, reply } => {
+                let _ = reply.send(self.operator_dialogs(op));
+            }
+            ShardMsg::OperatorChanged { op } => {
+                let _ = self
+                    .core
+                    .handle(now, Command::OperatorChanged { op }, &mut self.out);
+                self.apply_effects(now);
+            }
+            ShardMsg::Adopt { moved, log } => {
+                let id = moved.id;
+                if let Some(mut log) = log {
+                    log.line = moved.to_line;
+                    self.logs.insert(id, *log);
+                }
+                let _ = self.core.handle(now, Command::Adopt(moved), &mut self.out);
+                self.apply_effects(now);
+            }
+        }
+    }
+
+    fn client_state(
+        &self,
+        line: crate::routing::LineIdx,
+        client: &crate::routing::ClientId,
+        last_seq: Option<u64>,
+    ) -> ClientState {
+        let Some(dialog) = self.core.client_open(line, client) else {
+            return ClientState::default();
+        };
+        let log = self.logs.get(&dialog);
+        let operator = self.core.dialog(dialog).and_then(|d| match d.holder {
+            Holder::Active(op) | Holder::Bot(op) | Holder::Closing(op) => {
+                self.engine.directory.operator_view(line, op)
+            }
+            _ => None,
+        });
+        ClientState {
+            dialog: Some(dialog),
+            operator,
+            missed: match (log, last_seq) {
+                (Some(log), Some(last)) => log.since(last),
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn client_message(
+        &mut self,
+        now: u64,
+        line: crate::routing::LineIdx,
+        client: crate::routing::ClientId,
+        info: crate::protocol::ClientInfo,
+        hint: Option<DialogId>,
+        key: String,
+        text: String,
+    ) -> Result<Stored, Refusal> {
+        let open = hint
+            .filter(|d| self.logs.get(d).is_some_and(|l| l.client == client))
+            .or_else(|| self.core.client_open(line, &client));
+        if let Some(log) = open.and_then(|d| self.logs.get(&d)) {
+            if let Some((msg_id, seq)) = log.seen(Side::Client, &key) {
+                return Ok(Stored {
+                    dialog: log.id,
+                    msg_id,
+                    seq,
+                });
+            }
+        }
+        let reply = self.core.handle(
+            now,
+            Command::ClientMessage {
+                line,
+                client: client.clone(),
+                dialog: hint,
+            },
+            &mut self.out,
+        );
+        let (dialog, audience) = match reply {
+            Ok(Reply::ClientMessage {
+                dialog, audience, ..
+            }) => (dialog, audience),
+            Ok(_) => unreachable!("a client message answers with its dialog"),
+            Err(e) => {
+                self.apply_effects(now);
+                return Err(e.into());
+            }
+        };
+        let msg_id = self.next_msg_id();
+        let log = self
+            .logs
+            .entry(dialog)
+            .or_insert_with(|| DialogLog::new(dialog, line, client.clone(), info));
+        let view = log.append(
+            msg_id,
+            Author::Client,
+            None,
+            text.into(),
+            now as i64,
+            Some((Side::Client, key)),
+        );
+        let result = Stored {
+            dialog,
+            msg_id,
+            seq: view.seq,
+        };
+        for op in audience {
+            self.engine
+                .feeds
+                .publish(op, OperatorOut::Message(to_operator_message(view.clone())));
+        }
+        self.apply_effects(now);
+        Ok(result)
+    }
+
+    fn client_typing(&mut self, now: u64, client: &str, dialog: DialogId, text: String) {
+        let Some(log) = self.logs.get_mut(&dialog) else {
+            return;
+        };
+        if &*log.client != client
+            || !self.engine.directory.lines[log.line.0 as usize].typing_preview
+        {
+            return;
+        }
+        let due = log.typing.last_sent_ms + TYPING_PREVIEW_INTERVAL_MS;
+        if now >= due {
+            self.send_preview(now, dialog, text);
+        } else {
+            if log.typing.pending.replace(text).is_none() {
+                self.typing_due.insert((due, dialog));
+            }
+        }
+    }
+
+    fn send_preview(&mut self, now: u64, dialog: DialogId, text: String) {
+        let Some(log) = self.logs.get_mut(&dialog) else {
+            return;
+        };
+        log.typing.last_sent_ms = now;
+        let audience = self
+            .core
+            .dialog(dialog)
+            .map(|d| d.audience())
+            .unwrap_or_default();
+        for op in audience {
+            let frame = OperatorOut::TypingPreview(operator::TypingPreview {
+                dialog_id: dialog.0,
+                text: text.clone(),
+            });
+            self.engine.feeds.publish(op, frame);
+        }
+    }
+
+    fn operator_message(
+        &mut self,
+        now: u64,
+        op: OpIdx,
+        dialog: DialogId,
+        key: String,
+        text: String,
+    ) -> Result<Stored, Refusal> {
+        let log = self
+            .logs
+            .get(&dialog)
+            .ok_or(Refusal::new(ErrorCode::NotFound, "no such dialog"))?;
+        if let Some((msg_id, seq)) = log.seen(Side::Operator(op), &key) {
+            return Ok(Stored {
+                dialog,
+                msg_id,
+                seq,
+            });
+        }
+        if let Err(e) =
+            self.core
+                .handle(now, Command::OperatorMessage { op, dialog }, &mut self.out)
+        {
+            self.apply_effects(now);
+            return Err(e.into());
+        }
+        let info = &self.engine.directory.operators[op.0 as usize];
+        let author = if info.bot {
+            Author::Bot
+        } else {
+            Author::Operator
+        };
+        let name = Some(info.name.clone());
+        let msg_id = self.next_msg_id();
+        let log = self.logs.get_mut(&dialog).expect("checked above");
+        let view = log.append(
+            msg_id,
+            author,
+            name,
+            text.into(),
+            now as i64,
+            Some((Side::Operator(op), key)),
+        );
+        let stored = Stored {
+            dialog,
+            msg_id,
+            seq: view.seq,
+        };
+        // Effects first, so the widget learns who joined before it sees their message.
+        self.apply_effects(now);
+        self.deliver(dialog, view, Some(op));
+        Ok(stored)
+    }
+
+    fn operator_action(
+        &mut self,
+        now: u64,
+        op: OpIdx,
+        dialog: DialogId,
+        action: OperatorAction,
+    ) -> Result<(), Refusal> {
+        let command = match action {
+            OperatorAction::Accept => Command::Accept { op, dialog },
+            OperatorAction::Decline => Command::Decline { op, dialog },
+            OperatorAction::Close => Command::Close { op, dialog },
+            OperatorAction::Transfer(to) => Command::Transfer { op, dialog, to },
+            OperatorAction::SupervisorRate(score) => {
+                if !self.engine.directory.operators[op.0 as usize].supervisor {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        "only supervisors rate dialogs",
+                    ));
+                }
+                let log = self
+                    .logs
+                    .get_mut(&dialog)
+                    .ok_or(Refusal::new(ErrorCode::NotFound, "no such open dialog"))?;
+                log.supervisor_score = Some(score);
+                return Ok(());
+            }
+        };
+        let result = self.core.handle(now, command, &mut self.out);
+        self.apply_effects(now);
+        result.map(|_| ()).map_err(Refusal::from)
+    }
+
+    fn history(
+        &self,
+        op: OpIdx,
+        dialog: DialogId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::MessageView>, Refusal> {
+        let log = self
+            .logs
+            .get(&dialog)
+            .ok_or(Refusal::new(ErrorCode::NotFound, "no such open dialog"))?;
+        let sees = self
+            .core
+            .dialog(dialog)
+            .is_some_and(|d| d.audience().contains(&op) || d.holder_op() == Some(op));
+        if !sees && !self.engine.directory.operators[op.0 as usize].supervisor {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "this dialog is not yours",
+            ));
+        }
+        Ok(log.page(before, limit))
+    }
+
+    fn operator_dialogs(&self, op: OpIdx) -> Vec<DialogSummary> {
+        let mut list: Vec<DialogSummary> = self
+            .core
+            .dialogs_of(op)
+            .into_iter()
+            .filter_map(|id| {
+                let d = self.core.dialog(id)?;
+                let log = self.logs.get(&id)?;
+                let state = match d.holder {
+                    Holder::Queued => DialogState::Queued,
+                    Holder::Offered(_) | Holder::OfferedAll(_) => DialogState::Offered,
+                    Holder::Bot(_) => DialogState::Bot,
+                    Holder::Active(_) => DialogState::Active,
+                    Holder::Closing(_) => DialogState::Closing,
+                };
+                Some(DialogSummary {
+                    dialog_id: id.0,
+                    line: self.engine.directory.lines[d.line.0 as usize]
+                        .id
+                        .to_string(),
+                    state,
+                    client: log.info.clone(),
+                    last_seq: log.last_seq(),
+                    deadline_ts: self
+                        .core
+                        .timer_deadline(id, crate::routing::TimerKind::Transfer)
+                        .map(|t| t as i64),
+                })
+            })
+            .collect();
+        list.sort_by_key(|s| s.dialog_id);
+        list
+    }
+
+    /// Sends a stored message to the widget and to the dialog's operators except `from`.
+    pub(super) fn deliver(
+        &self,
+        dialog: DialogId,
+        view: crate::protocol::MessageView,
+        from: Option<OpIdx>,
+    ) {
+        let Some(log) = self.logs.get(&dialog) else {
+            return;
+        };
+        let audience = self
+            .core
+            .dialog(dialog)
+            .map(|d| d.audience())
+            .unwrap_or_default();
+        for op in audience.into_iter().filter(|op| Some(*op) != from) {
+            self.engine
+                .feeds
+                .publish(op, OperatorOut::Message(to_operator_message(view.clone())));
+        }
+        if view.author != Author::Client {
+            let mut view = view;
+            if matches!(view.author, Author::Operator | Author::Bot) {
+                // The widget sees the name the line's operator_display allows.
+                view.name = from
+                    .and_then(|op| self.engine.directory.operator_view(log.line, op))
+                    .map(|v| v.name);
+            }
+            self.engine
+                .clients
+                .send(&log.client, Arc::new(WidgetOut::Message(view)));
+        }
+    }
+
+    /// The last messages to show with an offer.
+    pub(super) fn offer_messages(&self, dialog: DialogId) -> Vec<crate::protocol::MessageView> {
+        self.logs
+            .get(&dialog)
+            .map(|log| log.page(None, OFFER_MESSAGES_MAX))
+            .unwrap_or_default()
+    }
+}
+
+/// A stored message as an operator `message` frame.
+pub(super) fn to_operator_message(view: crate::protocol::MessageView) -> operator::OperatorMessage {
+    operator::OperatorMessage {
+        dialog_id: view.dialog_id,
+        dialog_seq: view.seq,
+        msg_id: view.msg_id,
+        author: view.author,
+        name: view.name,
+        text: view.text,
+        ts: view.ts,
+    }
+}

@@ -1,0 +1,158 @@
+//! One WebSocket connection's plumbing, shared by both sides: the encoding chosen by the first
+//! frame, decoding with the size limit, encoding replies, the per-connection token bucket, and
+//! closing with a code. The only code that reads or writes a socket.
+
+use crate::config::Limits;
+use crate::protocol::{decode, encode, DecodeError, Encoding, ErrorCode, ErrorFrame, Frame};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use std::time::Instant;
+
+/// Close codes (PROTOCOL.md).
+pub mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_LARGE: u16 = 1009;
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    pub const SLOW_CONSUMER: u16 = 4000;
+}
+
+/// What came in.
+pub enum Incoming<F> {
+    Frame(F),
+    /// A frame that did not decode: answer with this error, keep the connection.
+    Bad(ErrorFrame),
+    /// Close the connection with this code.
+    Close(u16, &'static str),
+    /// The peer closed or the socket failed.
+    Gone,
+    /// Ping/pong: nothing to do.
+    Nothing,
+}
+
+/// A token bucket: `rate` per second, `burst` at most.
+pub struct Bucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    pub fn new(rate: u32, burst: u32) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes a token if one is left.
+    pub fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A connection and its negotiated encoding.
+pub struct Conn {
+    pub socket: WebSocket,
+    pub encoding: Encoding,
+    frame_bytes_max: usize,
+    pub bucket: Bucket,
+}
+
+impl Conn {
+    pub fn new(socket: WebSocket, limits: &Limits) -> Self {
+        Self {
+            socket,
+            encoding: Encoding::Json,
+            frame_bytes_max: limits.frame_bytes_max,
+            bucket: Bucket::new(limits.messages_per_sec, limits.messages_burst),
+        }
+    }
+
+    /// Reads the next frame. The first data frame fixes the connection's encoding.
+    pub async fn recv<F: Frame>(&mut self, first: bool) -> Incoming<F> {
+        let (bytes, encoding) = match self.socket.recv().await {
+            None => return Incoming::Gone,
+            Some(Err(e)) => {
+                let text = e.to_string();
+                return if text.contains("too long")
+                    || text.contains("Space limit")
+                    || text.contains("too big")
+                {
+                    Incoming::Close(close::TOO_LARGE, "frame too large")
+                } else {
+                    Incoming::Gone
+                };
+            }
+            Some(Ok(Message::Text(text))) => (text.as_bytes().to_vec(), Encoding::Json),
+            Some(Ok(Message::Binary(bytes))) => (bytes.to_vec(), Encoding::MsgPack),
+            Some(Ok(Message::Close(_))) => return Incoming::Gone,
+            Some(Ok(_)) => return Incoming::Nothing,
+        };
+        if first {
+            self.encoding = encoding;
+        }
+        match decode::<F>(&bytes, encoding, self.frame_bytes_max) {
+            Ok(frame) => Incoming::Frame(frame),
+            Err(DecodeError::TooLarge { .. }) => {
+                Incoming::Close(close::TOO_LARGE, "frame too large")
+            }
+            Err(e) => Incoming::Bad(ErrorFrame {
+                req: e.req(),
+                code: e.code(),
+                message: e.reason().into(),
+            }),
+        }
+    }
+
+    /// Encodes and sends one frame; false when the socket is gone.
+    pub async fn send<F: Frame>(&mut self, frame: &F) -> bool {
+        let Ok(bytes) = encode(frame, self.encoding) else {
+            return true;
+        };
+        let message = match self.encoding {
+            Encoding::Json => match String::from_utf8(bytes) {
+                Ok(text) => Message::Text(text.into()),
+                Err(_) => return true,
+            },
+            Encoding::MsgPack => Message::Binary(bytes.into()),
+        };
+        self.socket.send(message).await.is_ok()
+    }
+
+    /// Sends a close frame with `code` and ends the connection.
+    pub async fn close(mut self, code: u16, reason: &'static str) {
+        let _ = self
+            .socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+            while let Some(Ok(message)) = self.socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// An error frame with a fixed message.
+pub fn error(req: Option<u64>, code: ErrorCode, message: &'static str) -> ErrorFrame {
+    ErrorFrame::new(req, code, message)
+}

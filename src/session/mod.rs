@@ -1,0 +1,124 @@
+//! One task per WebSocket connection: the only code that awaits a socket.
+//!
+//! A session decodes frames (`protocol`), checks what is the edge's job (hello first, auth,
+//! sizes, rate, consent), asks the owning shard task (`engine`) and writes the answer; frames
+//! for it from elsewhere arrive on its bounded outbound queue. A queue that overflows closes the
+//! connection with 4000; shutdown closes it with 1001.
+
+mod conn;
+mod operator;
+mod widget;
+
+pub use conn::close;
+
+use crate::engine::Engine;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+
+/// A client and its line, by the SHA-256 of a resume token.
+type ResumeTokens = HashMap<[u8; 32], (Arc<str>, Arc<str>)>;
+
+/// What all sessions share besides the engine.
+pub struct Gateway {
+    pub engine: Arc<Engine>,
+    /// SHA-256 of each resume token → (client id, line id). Only the hash is kept.
+    resume: Mutex<ResumeTokens>,
+    connections: AtomicUsize,
+    pub handshakes: AtomicUsize,
+    all_closed: Notify,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Counts one open connection while alive.
+pub struct ConnectionSlot(Arc<Gateway>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        if self.0.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.all_closed.notify_waiters();
+        }
+    }
+}
+
+impl Gateway {
+    pub fn new(engine: Arc<Engine>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        Arc::new(Self {
+            engine,
+            resume: Mutex::new(HashMap::new()),
+            connections: AtomicUsize::new(0),
+            handshakes: AtomicUsize::new(0),
+            all_closed: Notify::new(),
+            shutdown,
+        })
+    }
+
+    /// Takes a connection slot, or None at `connections_max`.
+    pub fn admit(self: &Arc<Self>) -> Option<ConnectionSlot> {
+        let max = self.engine.limits.connections_max;
+        let mut current = self.connections.load(Ordering::Acquire);
+        loop {
+            if current >= max {
+                return None;
+            }
+            match self.connections.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(ConnectionSlot(self.clone())),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Open connections now.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    /// Waits until every connection closed.
+    pub async fn drained(&self) {
+        loop {
+            let notified = self.all_closed.notified();
+            if self.connections() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn shutdown(&self) -> watch::Receiver<bool> {
+        self.shutdown.clone()
+    }
+
+    /// A new random resume token for `client` on `line`; only its hash is kept.
+    fn issue_token(&self, client: &Arc<str>, line: &Arc<str>) -> String {
+        let token = random_hex();
+        self.resume.lock().insert(
+            crate::engine::sha256(&token),
+            (client.clone(), line.clone()),
+        );
+        token
+    }
+
+    fn redeem(&self, token: &str) -> Option<(Arc<str>, Arc<str>)> {
+        self.resume
+            .lock()
+            .get(&crate::engine::sha256(token))
+            .cloned()
+    }
+}
+
+/// 128 random bits as hex.
+pub fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub use operator::run as run_operator;
+pub use widget::run as run_widget;

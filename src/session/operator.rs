@@ -1,0 +1,398 @@
+//! An operator's (or bot's) connection: `hello` with a token, then presence, workday, offers,
+//! answers, transfers, history and quick answers. Every frame it receives carries the
+//! operator's event `seq`; replies carry the current one without being numbered as events.
+
+use super::conn::{close, error, Conn, Incoming};
+use super::{ConnectionSlot, Gateway};
+use crate::engine::{OperatorAction, Outbound, Refusal, SessionTx, ShardMsg};
+use crate::protocol::{
+    common, operator, ErrorCode, OperatorIn, OperatorOut, PresenceState, QuickAnswer, Sequenced,
+    WorkdayAction,
+};
+use crate::routing::{DialogId, OpIdx, Presence, TransferTarget, Workday};
+use axum::extract::ws::WebSocket;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// History pages are clamped to this many messages.
+const HISTORY_PAGE_MAX: usize = 200;
+
+/// Runs one operator connection to its end.
+pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
+    let mut conn = Conn::new(socket, &gw.engine.limits);
+    let engine = gw.engine.clone();
+    let auth_timeout = std::time::Duration::from_millis(engine.limits.auth_timeout.as_ms());
+    let unauthorized = |req| Sequenced {
+        seq: 0,
+        frame: OperatorOut::Error(error(req, ErrorCode::Unauthorized, "unknown token")),
+    };
+    let hello = match tokio::time::timeout(auth_timeout, conn.recv::<OperatorIn>(true)).await {
+        Err(_) => return conn.close(close::POLICY, "no hello in time").await,
+        Ok(Incoming::Frame(OperatorIn::Hello(hello))) => hello,
+        Ok(Incoming::Frame(other)) => {
+            conn.send(&unauthorized(other.req())).await;
+            return conn.close(close::POLICY, "hello first").await;
+        }
+        Ok(Incoming::Bad(e)) => {
+            conn.send(&Sequenced {
+                seq: 0,
+                frame: OperatorOut::Error(e),
+            })
+            .await;
+            return conn.close(close::POLICY, "hello first").await;
+        }
+        Ok(Incoming::Close(code, reason)) => return conn.close(code, reason).await,
+        Ok(Incoming::Gone | Incoming::Nothing) => return,
+    };
+    let Some(op) = engine.directory.authenticate(&hello.token) else {
+        conn.send(&unauthorized(hello.req)).await;
+        return conn.close(close::POLICY, "unauthorized").await;
+    };
+    let (tx, mut rx, overflow) = SessionTx::new(engine.limits.outbound_frames_max);
+    let session = tx.clone();
+    // Attach first so no event is lost; queued events are written only after the welcome.
+    let (missed, seq) = engine.feeds.attach(op, tx, hello.last_seq);
+    let info = &engine.directory.operators[op.0 as usize];
+    let mut dialogs = Vec::new();
+    for shard in 0..engine.shards() {
+        if let Some(list) = engine
+            .ask(shard, |reply| ShardMsg::OperatorDialogs { op, reply })
+            .await
+        {
+            dialogs.extend(list);
+        }
+    }
+    let welcome = OperatorOut::Welcome(operator::Welcome {
+        operator_id: info.id.to_string(),
+        name: info.name.to_string(),
+        status: PresenceState::Online,
+        dialogs,
+    });
+    let mut alive = conn
+        .send(&Sequenced {
+            seq,
+            frame: welcome,
+        })
+        .await;
+    for event in missed.unwrap_or_default() {
+        alive &= conn.send(&*event).await;
+    }
+    // Online only now: offers this causes arrive after the welcome.
+    info.cell.set_presence(Presence::Online);
+    engine.operator_changed(op);
+    let mut shutdown = gw.shutdown();
+    while alive {
+        tokio::select! {
+            frame = rx.recv() => match frame {
+                Some(Outbound::Operator(frame)) => alive = conn.send(&*frame).await,
+                Some(Outbound::Widget(_)) => {}
+                None => break,
+            },
+            _ = overflow.notify.notified() => {
+                if overflow.flag.load(Ordering::Acquire) {
+                    leave(&gw, op, session.id);
+                    return conn.close(close::SLOW_CONSUMER, "slow consumer: reconnect with last_seq").await;
+                }
+            },
+            _ = shutdown.changed() => {
+                leave(&gw, op, session.id);
+                return conn.close(close::GOING_AWAY, "server shutting down").await;
+            },
+            incoming = conn.recv::<OperatorIn>(false) => match incoming {
+                Incoming::Frame(frame) => {
+                    if let Some(reply) = handle(&gw, op, frame, &mut conn).await {
+                        engine.feeds.reply(op, &session, reply);
+                    }
+                }
+                Incoming::Bad(e) => engine.feeds.reply(op, &session, OperatorOut::Error(e)),
+                Incoming::Close(code, reason) => {
+                    leave(&gw, op, session.id);
+                    return conn.close(code, reason).await;
+                }
+                Incoming::Gone => break,
+                Incoming::Nothing => {}
+            },
+        }
+    }
+    leave(&gw, op, session.id);
+    drop(slot);
+}
+
+/// The session ends: the last one takes the operator offline (their dialogs stay theirs).
+fn leave(gw: &Gateway, op: OpIdx, session_id: u64) {
+    let engine = &gw.engine;
+    if engine.feeds.detach(op, session_id) == 0 {
+        engine.directory.operators[op.0 as usize]
+            .cell
+            .set_presence(Presence::Offline);
+        engine.operator_changed(op);
+    }
+}
+
+fn ack(req: Option<u64>, dialog: Option<DialogId>) -> OperatorOut {
+    OperatorOut::Ack(operator::Ack {
+        req,
+        dialog_id: dialog.map(|d| d.0),
+        msg_id: None,
+        dialog_seq: None,
+    })
+}
+
+fn refused(req: Option<u64>, r: Refusal) -> OperatorOut {
+    OperatorOut::Error(common::ErrorFrame {
+        req,
+        code: r.code,
+        message: r.message,
+    })
+}
+
+async fn act(
+    gw: &Gateway,
+    op: OpIdx,
+    req: Option<u64>,
+    dialog: DialogId,
+    action: OperatorAction,
+) -> OperatorOut {
+    let engine = &gw.engine;
+    let shard = engine.shard_of_dialog(dialog);
+    match engine
+        .ask(shard, |reply| ShardMsg::Operator {
+            op,
+            dialog,
+            action,
+            reply,
+        })
+        .await
+    {
+        Some(Ok(())) => ack(req, Some(dialog)),
+        Some(Err(r)) => refused(req, r),
+        None => OperatorOut::Error(error(
+            req,
+            ErrorCode::Internal,
+            "the server is shutting down",
+        )),
+    }
+}
+
+async fn handle(
+    gw: &Gateway,
+    op: OpIdx,
+    frame: OperatorIn,
+    conn: &mut Conn,
+) -> Option<OperatorOut> {
+    let engine = &gw.engine;
+    let req = frame.req();
+    if !matches!(frame, OperatorIn::Typing(_)) && !conn.bucket.take() {
+        return Some(OperatorOut::Error(error(
+            req,
+            ErrorCode::RateLimited,
+            "too many messages; slow down",
+        )));
+    }
+    let cell = &engine.directory.operators[op.0 as usize].cell;
+    Some(match frame {
+        OperatorIn::Hello(_) => {
+            OperatorOut::Error(error(req, ErrorCode::InvalidState, "already said hello"))
+        }
+        OperatorIn::Status(s) => {
+            cell.set_presence(match s.state {
+                PresenceState::Online => Presence::Online,
+                PresenceState::Away => Presence::Away,
+                PresenceState::Offline => Presence::Offline,
+            });
+            engine.operator_changed(op);
+            ack(req, None)
+        }
+        OperatorIn::Workday(w) => {
+            cell.set_workday(match w.action {
+                WorkdayAction::Start => Workday::Started,
+                WorkdayAction::Pause => Workday::Paused,
+                WorkdayAction::End => Workday::Ended,
+            });
+            engine.operator_changed(op);
+            ack(req, None)
+        }
+        OperatorIn::Accept(d) => {
+            act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Accept).await
+        }
+        OperatorIn::Decline(d) => {
+            act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Decline).await
+        }
+        OperatorIn::Close(d) => {
+            act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Close).await
+        }
+        OperatorIn::SupervisorRate(r) => {
+            act(
+                gw,
+                op,
+                req,
+                DialogId(r.dialog_id),
+                OperatorAction::SupervisorRate(r.score.get()),
+            )
+            .await
+        }
+        OperatorIn::Transfer(t) => {
+            let target = match (t.to_operator.as_deref(), t.to_line.as_deref()) {
+                (Some(id), None) => engine
+                    .directory
+                    .operator_index
+                    .get(id)
+                    .map(|o| TransferTarget::Operator(*o)),
+                (None, Some(id)) => engine
+                    .directory
+                    .line_index
+                    .get(id)
+                    .map(|l| TransferTarget::Line(*l)),
+                _ => {
+                    return Some(OperatorOut::Error(error(
+                        req,
+                        ErrorCode::BadFrame,
+                        "give to_operator or to_line, one of them",
+                    )))
+                }
+            };
+            match target {
+                Some(target) => {
+                    act(
+                        gw,
+                        op,
+                        req,
+                        DialogId(t.dialog_id),
+                        OperatorAction::Transfer(target),
+                    )
+                    .await
+                }
+                None => {
+                    OperatorOut::Error(error(req, ErrorCode::NotFound, "no such transfer target"))
+                }
+            }
+        }
+        OperatorIn::Message(m) => {
+            if !crate::protocol::text_within(&m.text, engine.limits.text_chars_max) {
+                return Some(OperatorOut::Error(error(
+                    req,
+                    ErrorCode::TooLarge,
+                    "message text is over text_chars_max",
+                )));
+            }
+            if m.text.trim().is_empty() {
+                return Some(OperatorOut::Error(error(
+                    req,
+                    ErrorCode::BadFrame,
+                    "message text is empty",
+                )));
+            }
+            let dialog = DialogId(m.dialog_id);
+            let shard = engine.shard_of_dialog(dialog);
+            let answer = engine
+                .ask(shard, |reply| ShardMsg::OperatorMessage {
+                    op,
+                    dialog,
+                    key: m.client_msg_id,
+                    text: m.text,
+                    reply,
+                })
+                .await;
+            match answer {
+                Some(Ok(stored)) => OperatorOut::Ack(operator::Ack {
+                    req,
+                    dialog_id: Some(stored.dialog.0),
+                    msg_id: Some(stored.msg_id),
+                    dialog_seq: Some(stored.seq),
+                }),
+                Some(Err(r)) => refused(req, r),
+                None => OperatorOut::Error(error(
+                    req,
+                    ErrorCode::Internal,
+                    "the server is shutting down",
+                )),
+            }
+        }
+        OperatorIn::Typing(d) => {
+            let dialog = DialogId(d.dialog_id);
+            engine.post(
+                engine.shard_of_dialog(dialog),
+                ShardMsg::OperatorTyping { op, dialog },
+            );
+            return None;
+        }
+        OperatorIn::History(h) => {
+            let dialog = DialogId(h.dialog_id);
+            let limit = h
+                .limit
+                .map_or(50, |l| l as usize)
+                .clamp(1, HISTORY_PAGE_MAX);
+            let shard = engine.shard_of_dialog(dialog);
+            match engine
+                .ask(shard, |reply| ShardMsg::History {
+                    op,
+                    dialog,
+                    before: h.before_seq,
+                    limit,
+                    reply,
+                })
+                .await
+            {
+                Some(Ok(messages)) => OperatorOut::History(operator::HistoryPage {
+                    req,
+                    dialog_id: dialog.0,
+                    messages,
+                }),
+                Some(Err(r)) => refused(req, r),
+                None => OperatorOut::Error(error(
+                    req,
+                    ErrorCode::Internal,
+                    "the server is shutting down",
+                )),
+            }
+        }
+        OperatorIn::QuickAnswers(_) => {
+            let lists = quick_lists(gw, op);
+            let all = engine.directory.quick_answers.lock();
+            let items: Vec<QuickAnswer> = lists
+                .iter()
+                .filter_map(|l| all.get(l))
+                .flatten()
+                .cloned()
+                .collect();
+            OperatorOut::QuickAnswers(operator::QuickAnswerList { req, items })
+        }
+        OperatorIn::SaveQuickAnswer(s) => {
+            if !crate::protocol::text_within(&s.text, engine.limits.text_chars_max)
+                || s.text.trim().is_empty()
+            {
+                return Some(OperatorOut::Error(error(
+                    req,
+                    ErrorCode::TooLarge,
+                    "quick answer text is empty or too long",
+                )));
+            }
+            let Some(list) = quick_lists(gw, op).into_iter().next() else {
+                return Some(OperatorOut::Error(error(
+                    req,
+                    ErrorCode::NotFound,
+                    "none of your lines has a quick-answer list",
+                )));
+            };
+            let mut all = engine.directory.quick_answers.lock();
+            let items = all.entry(list.clone()).or_default();
+            let id = format!("{list}-{}", items.len() + 1);
+            items.push(QuickAnswer { id, text: s.text });
+            ack(req, None)
+        }
+    })
+}
+
+/// Quick-answer lists of the lines `op` works on, in line order, without repeats.
+fn quick_lists(gw: &Gateway, op: OpIdx) -> Vec<String> {
+    let dir = &gw.engine.directory;
+    let mut lists = Vec::new();
+    for line in dir.operator_lines.get(&op).into_iter().flatten() {
+        if let Some(list) = &dir.lines[line.0 as usize].quick_list {
+            if !lists.contains(list) {
+                lists.push(list.clone());
+            }
+        }
+    }
+    lists
+}

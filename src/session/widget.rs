@@ -1,0 +1,349 @@
+//! A chat widget's connection: `hello` (new client or resume), then messages, typing drafts,
+//! consent, rating and closing; frames from the shards arrive on the outbound queue.
+
+use super::conn::{close, error, Conn, Incoming};
+use super::{ConnectionSlot, Gateway};
+use crate::engine::{ClientState, Outbound, SessionTx, ShardMsg};
+use crate::protocol::{common, widget, ClientInfo, ErrorCode, Score, WidgetIn, WidgetOut};
+use crate::routing::{DialogId, LineIdx};
+use axum::extract::ws::WebSocket;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+struct Widget {
+    gw: Arc<Gateway>,
+    line: LineIdx,
+    client: Arc<str>,
+    info: ClientInfo,
+    dialog: Option<DialogId>,
+    consent_needed: bool,
+}
+
+/// Runs one widget connection to its end.
+pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
+    let mut conn = Conn::new(socket, &gw.engine.limits);
+    let auth_timeout = std::time::Duration::from_millis(gw.engine.limits.auth_timeout.as_ms());
+    let hello = match tokio::time::timeout(auth_timeout, conn.recv::<WidgetIn>(true)).await {
+        Err(_) => return conn.close(close::POLICY, "no hello in time").await,
+        Ok(Incoming::Frame(WidgetIn::Hello(hello))) => hello,
+        Ok(Incoming::Frame(other)) => {
+            conn.send(&WidgetOut::Error(error(
+                other.req(),
+                ErrorCode::Unauthorized,
+                "the first frame must be hello",
+            )))
+            .await;
+            return conn.close(close::POLICY, "hello first").await;
+        }
+        Ok(Incoming::Bad(e)) => {
+            conn.send(&WidgetOut::Error(e)).await;
+            return conn.close(close::POLICY, "hello first").await;
+        }
+        Ok(Incoming::Close(code, reason)) => return conn.close(code, reason).await,
+        Ok(Incoming::Gone | Incoming::Nothing) => return,
+    };
+    let engine = gw.engine.clone();
+    let Some(line) = engine
+        .directory
+        .line_index
+        .get(hello.line.as_str())
+        .copied()
+    else {
+        conn.send(&WidgetOut::Error(error(
+            hello.req,
+            ErrorCode::NotFound,
+            "no such line",
+        )))
+        .await;
+        return conn.close(close::POLICY, "no such line").await;
+    };
+    let line_id = engine.directory.lines[line.0 as usize].id.clone();
+    let (client, token) = match &hello.resume_token {
+        Some(token) => match gw.redeem(token) {
+            Some((client, token_line)) if token_line == line_id => (client, token.clone()),
+            _ => {
+                conn.send(&WidgetOut::Error(error(
+                    hello.req,
+                    ErrorCode::Unauthorized,
+                    "unknown resume token",
+                )))
+                .await;
+                return conn.close(close::POLICY, "unknown resume token").await;
+            }
+        },
+        None => {
+            let client: Arc<str> = match hello
+                .client_id
+                .as_deref()
+                .filter(|c| !c.is_empty() && c.len() <= 128)
+            {
+                Some(id) => id.into(),
+                None => super::random_hex().into(),
+            };
+            let token = gw.issue_token(&client, &line_id);
+            (client, token)
+        }
+    };
+    let (tx, mut rx, overflow) = SessionTx::new(engine.limits.outbound_frames_max);
+    let session_id = tx.id;
+    engine.clients.attach(&client, tx);
+    let shard = engine.shard_of_line(line);
+    let state = engine
+        .ask(shard, |reply| ShardMsg::ClientHello {
+            line,
+            client: client.clone(),
+            last_seq: hello.last_seq,
+            reply,
+        })
+        .await
+        .unwrap_or_default();
+    let now = engine.clock.now_ms();
+    let consent = engine.directory.lines[line.0 as usize].consent.clone();
+    let mut me = Widget {
+        gw: gw.clone(),
+        line,
+        client: client.clone(),
+        info: ClientInfo {
+            client_id: client.to_string(),
+            name: hello.name,
+            email: hello.email,
+            phone: hello.phone,
+            contact_id: None,
+        },
+        dialog: state.dialog,
+        consent_needed: consent.as_ref().is_some_and(|(_, _, required)| *required)
+            && state.dialog.is_none(),
+    };
+    let ClientState {
+        dialog,
+        operator,
+        missed,
+    } = state;
+    let welcome = WidgetOut::Welcome(widget::Welcome {
+        client_id: client.to_string(),
+        resume_token: token,
+        line_name: engine.directory.lines[line.0 as usize].name.to_string(),
+        dialog_id: dialog.map(|d| d.0),
+        operator,
+        working_hours_open: engine.directory.line_open(line, now),
+    });
+    let mut alive = conn.send(&welcome).await;
+    if let (Some((text, version, _)), None) = (consent, dialog) {
+        alive &= conn
+            .send(&WidgetOut::ConsentRequest(widget::ConsentRequest {
+                text,
+                version,
+            }))
+            .await;
+    }
+    for message in missed {
+        alive &= conn.send(&WidgetOut::Message(message)).await;
+    }
+    let mut shutdown = gw.shutdown();
+    while alive {
+        tokio::select! {
+            frame = rx.recv() => match frame {
+                Some(Outbound::Widget(frame)) => {
+                    if let WidgetOut::DialogClosed(closed) = &*frame {
+                        if me.dialog.map(|d| d.0) == Some(closed.dialog_id) {
+                            me.dialog = None;
+                        }
+                    }
+                    alive = conn.send(&*frame).await;
+                }
+                Some(Outbound::Operator(_)) => {}
+                None => break,
+            },
+            _ = overflow.notify.notified() => {
+                if overflow.flag.load(Ordering::Acquire) {
+                    engine.clients.detach(&client, session_id);
+                    return conn.close(close::SLOW_CONSUMER, "slow consumer: reconnect with last_seq").await;
+                }
+            },
+            _ = shutdown.changed() => {
+                engine.clients.detach(&client, session_id);
+                return conn.close(close::GOING_AWAY, "server shutting down").await;
+            },
+            incoming = conn.recv::<WidgetIn>(false) => match incoming {
+                Incoming::Frame(frame) => {
+                    if let Some(reply) = me.handle(frame, &mut conn).await {
+                        alive = conn.send(&reply).await;
+                    }
+                }
+                Incoming::Bad(e) => alive = conn.send(&WidgetOut::Error(e)).await,
+                Incoming::Close(code, reason) => {
+                    engine.clients.detach(&client, session_id);
+                    return conn.close(code, reason).await;
+                }
+                Incoming::Gone => break,
+                Incoming::Nothing => {}
+            },
+        }
+    }
+    engine.clients.detach(&client, session_id);
+    drop(slot);
+}
+
+fn ack(req: Option<u64>, dialog: Option<DialogId>, stored: Option<(u64, u64)>) -> WidgetOut {
+    WidgetOut::Ack(common::Ack {
+        req,
+        dialog_id: dialog.map(|d| d.0),
+        msg_id: stored.map(|s| s.0),
+        seq: stored.map(|s| s.1),
+    })
+}
+
+impl Widget {
+    async fn handle(&mut self, frame: WidgetIn, conn: &mut Conn) -> Option<WidgetOut> {
+        let engine = self.gw.engine.clone();
+        let req = frame.req();
+        if !matches!(frame, WidgetIn::Typing(_)) && !conn.bucket.take() {
+            return Some(WidgetOut::Error(error(
+                req,
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+            )));
+        }
+        let refused = |r: crate::engine::Refusal| {
+            WidgetOut::Error(common::ErrorFrame {
+                req,
+                code: r.code,
+                message: r.message,
+            })
+        };
+        let gone = || {
+            WidgetOut::Error(error(
+                req,
+                ErrorCode::Internal,
+                "the server is shutting down",
+            ))
+        };
+        match frame {
+            WidgetIn::Hello(_) => Some(WidgetOut::Error(error(
+                req,
+                ErrorCode::InvalidState,
+                "already said hello",
+            ))),
+            WidgetIn::Message(m) => {
+                if !crate::protocol::text_within(&m.text, engine.limits.text_chars_max) {
+                    return Some(WidgetOut::Error(error(
+                        req,
+                        ErrorCode::TooLarge,
+                        "message text is over text_chars_max",
+                    )));
+                }
+                if m.text.trim().is_empty() {
+                    return Some(WidgetOut::Error(error(
+                        req,
+                        ErrorCode::BadFrame,
+                        "message text is empty",
+                    )));
+                }
+                if self.consent_needed {
+                    return Some(WidgetOut::Error(error(
+                        req,
+                        ErrorCode::ConsentRequired,
+                        "accept the consent notice first",
+                    )));
+                }
+                let shard = match self.dialog {
+                    Some(d) => engine.shard_of_dialog(d),
+                    None => engine.shard_of_line(self.line),
+                };
+                let (line, client, info, dialog) = (
+                    self.line,
+                    self.client.clone(),
+                    self.info.clone(),
+                    self.dialog,
+                );
+                let answer = engine
+                    .ask(shard, |reply| ShardMsg::ClientMessage {
+                        line,
+                        client,
+                        info,
+                        dialog,
+                        key: m.client_msg_id,
+                        text: m.text,
+                        reply,
+                    })
+                    .await;
+                Some(match answer {
+                    Some(Ok(stored)) => {
+                        self.dialog = Some(stored.dialog);
+                        ack(req, Some(stored.dialog), Some((stored.msg_id, stored.seq)))
+                    }
+                    Some(Err(r)) => refused(r),
+                    None => gone(),
+                })
+            }
+            WidgetIn::Typing(t) => {
+                if let Some(dialog) = self.dialog {
+                    if crate::protocol::text_within(&t.text, engine.limits.text_chars_max) {
+                        let shard = engine.shard_of_dialog(dialog);
+                        engine.post(
+                            shard,
+                            ShardMsg::ClientTyping {
+                                client: self.client.clone(),
+                                dialog,
+                                text: t.text,
+                            },
+                        );
+                    }
+                }
+                None
+            }
+            WidgetIn::Consent(c) => {
+                if c.accepted {
+                    self.consent_needed = false;
+                }
+                Some(ack(req, None, None))
+            }
+            WidgetIn::Rate(r) => {
+                let dialog = DialogId(r.dialog_id);
+                let shard = engine.shard_of_dialog(dialog);
+                let like = r.score == Score::Like;
+                let client = self.client.clone();
+                let answer = engine
+                    .ask(shard, |reply| ShardMsg::ClientRate {
+                        client,
+                        dialog,
+                        like,
+                        comment: r.comment,
+                        reply,
+                    })
+                    .await;
+                Some(match answer {
+                    Some(Ok(())) => ack(req, Some(dialog), None),
+                    Some(Err(r)) => refused(r),
+                    None => gone(),
+                })
+            }
+            WidgetIn::Close(_) => {
+                let Some(dialog) = self.dialog else {
+                    return Some(WidgetOut::Error(error(
+                        req,
+                        ErrorCode::InvalidState,
+                        "no open dialog",
+                    )));
+                };
+                let shard = engine.shard_of_dialog(dialog);
+                let client = self.client.clone();
+                let answer = engine
+                    .ask(shard, |reply| ShardMsg::ClientClose {
+                        client,
+                        dialog,
+                        reply,
+                    })
+                    .await;
+                Some(match answer {
+                    Some(Ok(())) => {
+                        self.dialog = None;
+                        ack(req, Some(dialog), None)
+                    }
+                    Some(Err(r)) => refused(r),
+                    None => gone(),
+                })
+            }
+        }
+    }
+}
