@@ -644,8 +644,8 @@ impl Conn {
         }
     }
 
-    /// Sends `frame` with a `req` (a fresh one unless it has one) and takes the `ack` or `error`
-    /// repeating it.
+    /// Sends `frame` with a `req` (a fresh one unless it has one) and takes the reply repeating
+    /// it (`ack`, `error`, or a typed answer such as `history`).
     pub async fn request(&mut self, mut frame: Value) -> Value {
         let req = match frame["req"].as_u64() {
             Some(req) => req,
@@ -659,7 +659,7 @@ impl Conn {
         self.send(frame).await;
         let (reply, _) = self
             .recv_where(&format!("the reply to {kind} req {req}"), |f| {
-                matches!(ty(f), "ack" | "error") && f["req"].as_u64() == Some(req)
+                f["req"].as_u64() == Some(req)
             })
             .await;
         reply

@@ -1,0 +1,165 @@
+//! Limits and the less common operator requests, end to end: the connection cap answers 1013,
+//! a consumer whose outbound queue overflows is closed with 4000 and loses nothing on resume,
+//! and history, workday, transfer to another line and supervisor rating work over the wire.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::collections::HashSet;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_connections_max_a_new_connection_is_closed_with_1013() {
+    let config = Config::new()
+        .operators(&["anna"])
+        .line(line("support", "strict", &["anna"], "1m"))
+        .limit("connections_max", "2");
+    let server = Server::start("conn-cap", &config);
+    let first = Widget::join(&server, "support", "c1").await;
+    let _second = Widget::join(&server, "support", "c2").await;
+    let mut third = Conn::open(&server, "/ws/widget", Enc::Json, "third widget").await;
+    assert_eq!(third.expect_close().await, Some(1013));
+    first.conn.disconnect().await;
+    // The freed slot takes a new connection again.
+    let mut fourth = None;
+    for _ in 0..50 {
+        let mut conn = Conn::open(&server, "/ws/widget", Enc::Json, "fourth widget").await;
+        conn.send(json!({"type": "hello", "line": "support", "client_id": "c4"}))
+            .await;
+        let frame = conn
+            .try_recv_where(std::time::Duration::from_millis(500), |f| {
+                ty(f) == "welcome"
+            })
+            .await;
+        if frame.is_some() {
+            fourth = Some(conn);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(fourth.is_some(), "a connection slot was never freed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overflowing_operator_is_closed_with_4000_and_resumes_without_loss() {
+    const DIALOGS: usize = 80;
+    let config = Config::new()
+        .operators(&["anna"])
+        .line(line("support", "all", &["anna"], "10m"))
+        .limit("outbound_frames_max", "1");
+    let server = Server::start("slow-consumer", &config);
+    let mut widgets = Vec::new();
+    let mut dialogs = HashSet::new();
+    for i in 0..DIALOGS {
+        let mut widget = Widget::join(&server, "support", &format!("c{i}")).await;
+        dialogs.insert(u(&widget.say("m", "hello").await, "dialog_id"));
+        widgets.push(widget);
+    }
+    // Anna comes online: every waiting dialog is offered to her at once, faster than a queue
+    // of one frame drains.
+    let mut anna = Operator::connect(&server, "anna").await;
+    assert_eq!(anna.expect_close().await, Some(4000));
+    let mut seen: Vec<u64> = Vec::new();
+    let mut last_seq = u(&anna.welcome, "seq");
+    let frames: Vec<serde_json::Value> = anna.conn.inbox.drain(..).collect();
+    for frame in frames.iter().filter(|f| ty(f) == "dialog_offered") {
+        seen.push(u(frame, "dialog_id"));
+        last_seq = u(frame, "seq");
+    }
+    let mut again = Operator::connect_with(
+        &server,
+        "anna",
+        json!({"type": "hello", "token": token("anna"), "last_seq": last_seq}),
+        Enc::Json,
+    )
+    .await;
+    while seen.len() < DIALOGS {
+        let (frame, _) = again
+            .recv_where("dialog_offered", |f| ty(f) == "dialog_offered")
+            .await;
+        assert!(
+            u(&frame, "seq") > last_seq,
+            "replayed an event already received: {frame}"
+        );
+        last_seq = u(&frame, "seq");
+        seen.push(u(&frame, "dialog_id"));
+    }
+    let unique: HashSet<u64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "an offer arrived twice");
+    assert_eq!(
+        unique, dialogs,
+        "every dialog was offered exactly once across both connections"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
+    let config = Config::new()
+        .operators(&["anna", "boris"])
+        .operator_raw("id = \"dana\"\nname = \"Dana\"\ntoken = \"dana-token\"\nsupervisor = true")
+        .line(line("support", "strict", &["anna"], "1m").queue("workday_tracking = true"))
+        .line(line("sales", "strict", &["boris"], "1m"));
+    let server = Server::start("requests", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut boris = Operator::connect(&server, "boris").await;
+    let mut dana = Operator::connect(&server, "dana").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = u(&widget.say("m1", "first").await, "dialog_id");
+    widget.say("m2", "second").await;
+    // With workday tracking, being online is not enough.
+    anna.assert_none_within(
+        std::time::Duration::from_millis(300),
+        "no offer before the workday",
+        |f| ty(f) == "dialog_offered",
+    )
+    .await;
+    anna.ack(json!({"type": "workday", "action": "start"}))
+        .await;
+    anna.offered(d).await;
+    anna.accept(d).await;
+    let page = anna
+        .request(json!({"type": "history", "dialog_id": d, "limit": 1}))
+        .await;
+    assert_eq!(ty(&page), "history", "{page}");
+    let messages = page["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0]["text"], "second",
+        "the newest page comes first: {page}"
+    );
+    let older = anna
+        .request(json!({"type": "history", "dialog_id": d, "before_seq": u(&messages[0], "seq")}))
+        .await;
+    assert_eq!(older["messages"][0]["text"], "first", "{older}");
+    let refused = boris
+        .request(json!({"type": "history", "dialog_id": d}))
+        .await;
+    assert_error(&refused, "forbidden");
+
+    let score = dana
+        .request(json!({"type": "supervisor_rate", "dialog_id": d, "score": 4}))
+        .await;
+    assert_eq!(ty(&score), "ack", "a supervisor rates: {score}");
+    let refused = anna
+        .request(json!({"type": "supervisor_rate", "dialog_id": d, "score": 4}))
+        .await;
+    assert_error(&refused, "forbidden");
+    let bad = dana
+        .request(json!({"type": "supervisor_rate", "dialog_id": d, "score": 9}))
+        .await;
+    assert_error(&bad, "bad_frame");
+
+    let moved = anna
+        .request(json!({"type": "transfer", "dialog_id": d, "to_line": "sales"}))
+        .await;
+    assert_eq!(ty(&moved), "ack", "{moved}");
+    anna.revoked(d).await;
+    boris.offered(d).await;
+    boris.accept(d).await;
+    boris.say(d, "b1", "sales here").await;
+    widget.operator_said("sales here").await;
+    let unknown = boris
+        .request(json!({"type": "transfer", "dialog_id": d, "to_line": "nowhere"}))
+        .await;
+    assert_error(&unknown, "not_found");
+}
