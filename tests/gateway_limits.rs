@@ -163,3 +163,60 @@ async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
         .await;
     assert_error(&unknown, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_answers_are_served_and_saved_per_line_list() {
+    let config = Config::new()
+        .operators(&["anna"])
+        .line(line("support", "strict", &["anna"], "1m").top("quick_answers = \"canned\""))
+        .raw("[[quick_answers]]\nid = \"canned\"\nitems = [\"Thanks for waiting!\", \"What is your order number?\"]");
+    let server = Server::start("quick-answers", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let list = anna.request(json!({"type": "quick_answers"})).await;
+    assert_eq!(ty(&list), "quick_answers", "{list}");
+    let texts: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["Thanks for waiting!", "What is your order number?"]
+    );
+    anna.ack(json!({"type": "save_quick_answer", "text": "Anything else?"}))
+        .await;
+    let list = anna.request(json!({"type": "quick_answers"})).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");
+    assert_eq!(list["items"][2]["text"], "Anything else?");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_consent_comes_first_and_gates_routing_until_accepted() {
+    let config = Config::new().operators(&["anna"]).line(
+        line("support", "strict", &["anna"], "1m").section(
+            "[lines.consent]\ntext = \"We store your data.\"\nversion = 3\nrequired = true",
+        ),
+    );
+    let server = Server::start("consent", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let request = widget.expect("consent_request").await;
+    assert_eq!(request["text"], "We store your data.");
+    assert_eq!(request["version"], 3);
+    let refused = widget
+        .request(json!({"type": "message", "client_msg_id": "m1", "text": "hi"}))
+        .await;
+    assert_error(&refused, "consent_required");
+    anna.assert_none_within(
+        std::time::Duration::from_millis(300),
+        "no offer before consent",
+        |f| ty(f) == "dialog_offered",
+    )
+    .await;
+    widget
+        .ack(json!({"type": "consent", "accepted": true, "version": 3}))
+        .await;
+    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    anna.offered(d).await;
+}

@@ -99,20 +99,17 @@ impl Router {
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
         let target = match &command {
-            Command::ClientMessage { line, dialog, .. } => match dialog.map(|d| self.shard_of(d)) {
-                Some(shard)
-                    if self
-                        .shards
-                        .get(shard)
-                        .is_some_and(|s| dialog.is_some_and(|d| s.dialog(d).is_some())) =>
-                {
-                    shard
+            // The widget's open dialog may have moved to another shard's line; otherwise the
+            // widget's line decides.
+            Command::ClientMessage { line, dialog, .. } => {
+                match dialog.filter(|d| self.dialog(*d).is_some()) {
+                    Some(d) => self.shard_of(d),
+                    None => *self
+                        .line_shard
+                        .get(line.0 as usize)
+                        .ok_or(RoutingError::NotFound)?,
                 }
-                _ => *self
-                    .line_shard
-                    .get(line.0 as usize)
-                    .ok_or(RoutingError::NotFound)?,
-            },
+            }
             Command::ClientClose { dialog, .. }
             | Command::ClientRate { dialog, .. }
             | Command::Accept { dialog, .. }
@@ -137,8 +134,9 @@ impl Router {
                 return Err(RoutingError::NotFound);
             }
         }
-        let shard = self.shards.get(target).ok_or(RoutingError::NotFound)?;
-        let _ = shard;
+        if target >= self.shards.len() {
+            return Err(RoutingError::NotFound);
+        }
         self.run(target, now_ms, command, out)
     }
 

@@ -156,3 +156,23 @@ impl Conn {
 pub fn error(req: Option<u64>, code: ErrorCode, message: &'static str) -> ErrorFrame {
     ErrorFrame::new(req, code, message)
 }
+
+/// The answer when a shard task is gone (only during shutdown).
+pub fn shutting_down(req: Option<u64>) -> ErrorFrame {
+    error(req, ErrorCode::Internal, "the server is shutting down")
+}
+
+/// Checks a message text: not empty, at most `text_chars_max` characters.
+pub fn check_text(req: Option<u64>, text: &str, limits: &Limits) -> Result<(), ErrorFrame> {
+    if !crate::protocol::text_within(text, limits.text_chars_max) {
+        return Err(error(
+            req,
+            ErrorCode::TooLarge,
+            "message text is over text_chars_max",
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(error(req, ErrorCode::BadFrame, "message text is empty"));
+    }
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! answers, transfers, history and quick answers. Every frame it receives carries the
 //! operator's event `seq`; replies carry the current one without being numbered as events.
 
-use super::conn::{close, error, Conn, Incoming};
+use super::conn::{check_text, close, error, shutting_down, Conn, Incoming};
 use super::{ConnectionSlot, Gateway};
 use crate::engine::{OperatorAction, Outbound, Refusal, SessionTx, ShardMsg};
 use crate::protocol::{
@@ -166,11 +166,7 @@ async fn act(
     {
         Some(Ok(())) => ack(req, Some(dialog)),
         Some(Err(r)) => refused(req, r),
-        None => OperatorOut::Error(error(
-            req,
-            ErrorCode::Internal,
-            "the server is shutting down",
-        )),
+        None => OperatorOut::Error(shutting_down(req)),
     }
 }
 
@@ -268,19 +264,8 @@ async fn handle(
             }
         }
         OperatorIn::Message(m) => {
-            if !crate::protocol::text_within(&m.text, engine.limits.text_chars_max) {
-                return Some(OperatorOut::Error(error(
-                    req,
-                    ErrorCode::TooLarge,
-                    "message text is over text_chars_max",
-                )));
-            }
-            if m.text.trim().is_empty() {
-                return Some(OperatorOut::Error(error(
-                    req,
-                    ErrorCode::BadFrame,
-                    "message text is empty",
-                )));
+            if let Err(e) = check_text(req, &m.text, &engine.limits) {
+                return Some(OperatorOut::Error(e));
             }
             let dialog = DialogId(m.dialog_id);
             let shard = engine.shard_of_dialog(dialog);
@@ -301,11 +286,7 @@ async fn handle(
                     dialog_seq: Some(stored.seq),
                 }),
                 Some(Err(r)) => refused(req, r),
-                None => OperatorOut::Error(error(
-                    req,
-                    ErrorCode::Internal,
-                    "the server is shutting down",
-                )),
+                None => OperatorOut::Error(shutting_down(req)),
             }
         }
         OperatorIn::Typing(d) => {
@@ -339,11 +320,7 @@ async fn handle(
                     messages,
                 }),
                 Some(Err(r)) => refused(req, r),
-                None => OperatorOut::Error(error(
-                    req,
-                    ErrorCode::Internal,
-                    "the server is shutting down",
-                )),
+                None => OperatorOut::Error(shutting_down(req)),
             }
         }
         OperatorIn::QuickAnswers(_) => {

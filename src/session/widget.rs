@@ -1,7 +1,7 @@
 //! A chat widget's connection: `hello` (new client or resume), then messages, typing drafts,
 //! consent, rating and closing; frames from the shards arrive on the outbound queue.
 
-use super::conn::{close, error, Conn, Incoming};
+use super::conn::{check_text, close, error, shutting_down, Conn, Incoming};
 use super::{ConnectionSlot, Gateway};
 use crate::engine::{ClientState, Outbound, SessionTx, ShardMsg};
 use crate::protocol::{common, widget, ClientInfo, ErrorCode, Score, WidgetIn, WidgetOut};
@@ -211,13 +211,7 @@ impl Widget {
                 message: r.message,
             })
         };
-        let gone = || {
-            WidgetOut::Error(error(
-                req,
-                ErrorCode::Internal,
-                "the server is shutting down",
-            ))
-        };
+        let gone = || WidgetOut::Error(shutting_down(req));
         match frame {
             WidgetIn::Hello(_) => Some(WidgetOut::Error(error(
                 req,
@@ -225,19 +219,8 @@ impl Widget {
                 "already said hello",
             ))),
             WidgetIn::Message(m) => {
-                if !crate::protocol::text_within(&m.text, engine.limits.text_chars_max) {
-                    return Some(WidgetOut::Error(error(
-                        req,
-                        ErrorCode::TooLarge,
-                        "message text is over text_chars_max",
-                    )));
-                }
-                if m.text.trim().is_empty() {
-                    return Some(WidgetOut::Error(error(
-                        req,
-                        ErrorCode::BadFrame,
-                        "message text is empty",
-                    )));
+                if let Err(e) = check_text(req, &m.text, &engine.limits) {
+                    return Some(WidgetOut::Error(e));
                 }
                 if self.consent_needed {
                     return Some(WidgetOut::Error(error(

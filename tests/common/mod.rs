@@ -123,6 +123,7 @@ pub struct Config {
     operators: Vec<String>,
     lines: Vec<Line>,
     limits: Vec<String>,
+    tail: Vec<String>,
 }
 
 impl Config {
@@ -154,6 +155,12 @@ impl Config {
     }
 
     /// A `[server.limits]` key with its TOML value, e.g. `limit("frame_bytes_max", "1024")`.
+    /// Top-level TOML appended at the end, e.g. a `[[quick_answers]]` table.
+    pub fn raw(mut self, toml: &str) -> Self {
+        self.tail.push(toml.to_string());
+        self
+    }
+
     pub fn limit(mut self, key: &str, value: &str) -> Self {
         self.limits.push(format!("{key} = {value}"));
         self
@@ -177,6 +184,11 @@ impl Config {
         }
         for (i, line) in self.lines.iter().enumerate() {
             line.render(i == 0, &mut out);
+        }
+        for toml in &self.tail {
+            out.push('\n');
+            out.push_str(toml);
+            out.push('\n');
         }
         out
     }
