@@ -184,6 +184,11 @@ impl Line {
         self.arrivals
     }
 
+    /// Makes later arrivals come after `arrival` (used when restoring).
+    pub fn bump_arrivals(&mut self, arrival: u64) {
+        self.arrivals = self.arrivals.max(arrival);
+    }
+
     /// The member entry for `op`, created (outside the pool) if missing.
     pub fn member_mut(&mut self, op: OpIdx) -> &mut Member {
         let members = &mut self.members;

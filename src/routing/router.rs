@@ -207,6 +207,32 @@ impl Router {
         }
     }
 
+    /// Records of every open dialog on every shard, ordered by id.
+    pub fn dialog_records(&self) -> Vec<super::DialogRecord> {
+        let mut all: Vec<super::DialogRecord> =
+            self.shards.iter().flat_map(Shard::dialog_records).collect();
+        all.sort_by_key(|r| r.id);
+        all
+    }
+
+    /// Rebuilds open dialogs from records, each on the shard owning its line.
+    pub fn restore(&mut self, records: Vec<super::DialogRecord>, out: &mut Vec<Effect>) {
+        let mut per_shard: Vec<Vec<super::DialogRecord>> = vec![Vec::new(); self.shards.len()];
+        for record in records {
+            let Some(line) = self.line(&record.line) else {
+                continue;
+            };
+            let shard = self.line_shard[line.0 as usize];
+            if DialogId(record.id).home_shard() != shard {
+                self.moved.insert(DialogId(record.id), shard);
+            }
+            per_shard[shard].push(record);
+        }
+        for (shard, records) in per_shard.into_iter().enumerate() {
+            self.shards[shard].restore(records, out);
+        }
+    }
+
     /// Fires due timers on every shard.
     pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Effect>) {
         let _ = self.handle(now_ms, Command::Tick, out);
