@@ -86,28 +86,28 @@ impl ShardTask {
                     deadline_ts: deadline_ms as i64,
                     mode: offer_mode(mode),
                 });
-                engine.feeds.publish(op, frame);
+                self.outbox.publish(op, frame);
             }
             Effect::Revoked { dialog, op, reason } => {
                 let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
                     dialog_id: dialog.0,
                     reason: revoke_reason(reason),
                 });
-                engine.feeds.publish(op, frame);
+                self.outbox.publish(op, frame);
             }
             Effect::Assigned { dialog, line, op } => {
                 let frame = OperatorOut::DialogAssigned(operator::DialogAssigned {
                     dialog_id: dialog.0,
                     line: dir.lines[line.0 as usize].id.to_string(),
                 });
-                engine.feeds.publish(op, frame);
+                self.outbox.publish(op, frame);
                 if let Some(log) = self.logs.get_mut(&dialog) {
                     log.operator = Some(op);
                     let joined = WidgetOut::OperatorJoined(widget::OperatorJoined {
                         dialog_id: dialog.0,
                         operator: dir.operator_view(line, op),
                     });
-                    engine.clients.send(&log.client, Arc::new(joined));
+                    self.outbox.to_client(&log.client, Arc::new(joined));
                 }
             }
             Effect::BotLeft { dialog, op } => {
@@ -115,7 +115,7 @@ impl ShardTask {
                     dialog_id: dialog.0,
                     reason: common::RevokeReason::Taken,
                 });
-                engine.feeds.publish(op, frame);
+                self.outbox.publish(op, frame);
             }
             Effect::Text { dialog, text, .. } => {
                 let msg_id = self.next_system_id();
@@ -130,7 +130,7 @@ impl ShardTask {
                     let frame = WidgetOut::RatingRequest(widget::RatingRequest {
                         dialog_id: dialog.0,
                     });
-                    engine.clients.send(&log.client, Arc::new(frame));
+                    self.outbox.to_client(&log.client, Arc::new(frame));
                 }
             }
             Effect::Rated { dialog, like } => {
@@ -140,7 +140,7 @@ impl ShardTask {
                         score: if like { Score::Like } else { Score::Dislike },
                         comment: self.pending_comment.clone(),
                     });
-                    engine.feeds.publish(op, frame);
+                    self.outbox.publish(op, frame);
                 }
             }
             Effect::LineChanged { dialog, to, .. } => {
@@ -152,7 +152,7 @@ impl ShardTask {
                 let target = engine.shard_of_line(moved.to_line);
                 engine.note_moved(moved.id, target);
                 let log = self.logs.remove(&moved.id).map(Box::new);
-                engine.post(target, ShardMsg::Adopt { moved, log });
+                self.outbox.post(target, ShardMsg::Adopt { moved, log });
             }
             Effect::Closed { dialog, reason } => {
                 engine.forget_moved(dialog);
@@ -165,10 +165,10 @@ impl ShardTask {
                     state: PresenceState::Away,
                     reason: Some(format!("{missed} offers in a row were not taken")),
                 });
-                engine.feeds.publish(op, frame);
-                engine.operator_changed_elsewhere(op, self.index);
+                self.outbox.publish(op, frame);
+                self.outbox.changed_elsewhere(op, self.index);
             }
-            Effect::OperatorFreed { op } => engine.operator_changed_elsewhere(op, self.index),
+            Effect::OperatorFreed { op } => self.outbox.changed_elsewhere(op, self.index),
             Effect::KpiAlert {
                 dialog,
                 notify,
@@ -187,7 +187,7 @@ impl ShardTask {
                     },
                     text,
                 });
-                engine.feeds.publish(notify, frame);
+                self.outbox.publish(notify, frame);
             }
             Effect::Decided { dialog, decision } => {
                 if let Some(log) = self.logs.get_mut(&dialog) {
@@ -197,12 +197,12 @@ impl ShardTask {
         }
     }
 
-    fn tell_closed(&self, log: &DialogLog, reason: common::CloseReason) {
+    fn tell_closed(&mut self, log: &DialogLog, reason: common::CloseReason) {
         let closed = common::DialogClosed {
             dialog_id: log.id.0,
             reason,
         };
-        self.engine.clients.send(
+        self.outbox.to_client(
             &log.client,
             Arc::new(WidgetOut::DialogClosed(closed.clone())),
         );

@@ -14,6 +14,7 @@ mod directory;
 mod effects;
 mod messages;
 mod outbound;
+mod outbox;
 mod shard_task;
 
 pub use dialog_log::DialogLog;

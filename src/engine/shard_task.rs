@@ -4,6 +4,7 @@
 
 use super::dialog_log::{DialogLog, Side};
 use super::messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
+use super::outbox::Outbox;
 use super::Engine;
 use crate::protocol::{
     operator, widget, Author, DialogState, DialogSummary, ErrorCode, OperatorOut, WidgetOut,
@@ -28,6 +29,7 @@ pub struct ShardTask {
     pub(super) out: Vec<Effect>,
     pub(super) typing_due: BTreeSet<(u64, DialogId)>,
     pub(super) pending_comment: Option<String>,
+    pub(super) outbox: Outbox,
     next_msg: u64,
 }
 
@@ -41,6 +43,7 @@ impl ShardTask {
             out: Vec::new(),
             typing_due: BTreeSet::new(),
             pending_comment: None,
+            outbox: Outbox::default(),
             next_msg: 1,
         }
     }
@@ -56,6 +59,7 @@ impl ShardTask {
                 self.on_msg(now, msg);
             }
             self.tick(now);
+            self.flush();
             if !inbox.mailbox.is_empty() || inbox.mailbox.try_park() == Park::Again {
                 continue;
             }
@@ -81,6 +85,13 @@ impl ShardTask {
 
     pub(super) fn next_system_id(&mut self) -> u64 {
         self.next_msg_id()
+    }
+
+    /// Releases what this batch produced.
+    fn flush(&mut self) {
+        if !self.outbox.is_empty() {
+            self.outbox.take().deliver(&self.engine);
+        }
     }
 
     fn next_msg_id(&mut self) -> u64 {
@@ -115,7 +126,8 @@ impl ShardTask {
                 last_seq,
                 reply,
             } => {
-                let _ = reply.send(self.client_state(line, &client, last_seq));
+                let answer = self.client_state(line, &client, last_seq);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::ClientMessage {
                 line,
@@ -126,7 +138,8 @@ impl ShardTask {
                 text,
                 reply,
             } => {
-                let _ = reply.send(self.client_message(now, line, client, info, dialog, key, text));
+                let answer = self.client_message(now, line, client, info, dialog, key, text);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::ClientTyping {
                 client,
@@ -142,7 +155,8 @@ impl ShardTask {
                     self.core
                         .handle(now, Command::ClientClose { client, dialog }, &mut self.out);
                 self.apply_effects(now);
-                let _ = reply.send(result.map(|_| ()).map_err(Refusal::from));
+                let answer = result.map(|_| ()).map_err(Refusal::from);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::ClientRate {
                 client,
@@ -163,7 +177,8 @@ impl ShardTask {
                 );
                 self.apply_effects(now);
                 self.pending_comment = None;
-                let _ = reply.send(result.map(|_| ()).map_err(Refusal::from));
+                let answer = result.map(|_| ()).map_err(Refusal::from);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::OperatorMessage {
                 op,
@@ -172,7 +187,8 @@ impl ShardTask {
                 text,
                 reply,
             } => {
-                let _ = reply.send(self.operator_message(now, op, dialog, key, text));
+                let answer = self.operator_message(now, op, dialog, key, text);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::Operator {
                 op,
@@ -180,7 +196,8 @@ impl ShardTask {
                 action,
                 reply,
             } => {
-                let _ = reply.send(self.operator_action(now, op, dialog, action));
+                let answer = self.operator_action(now, op, dialog, action);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::OperatorTyping { op, dialog } => {
                 let holds = self
@@ -191,7 +208,7 @@ impl ShardTask {
                     let frame = WidgetOut::OperatorTyping(widget::OperatorTyping {
                         dialog_id: dialog.0,
                     });
-                    self.engine.clients.send(&log.client, Arc::new(frame));
+                    self.outbox.to_client(&log.client, Arc::new(frame));
                 }
             }
             ShardMsg::History {
@@ -201,10 +218,12 @@ impl ShardTask {
                 limit,
                 reply,
             } => {
-                let _ = reply.send(self.history(op, dialog, before, limit));
+                let answer = self.history(op, dialog, before, limit);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::OperatorDialogs { op, reply } => {
-                let _ = reply.send(self.operator_dialogs(op));
+                let answer = self.operator_dialogs(op);
+                self.outbox.reply(reply, answer);
             }
             ShardMsg::OperatorChanged { op } => {
                 let _ = self
@@ -353,7 +372,7 @@ impl ShardTask {
                 dialog_id: dialog.0,
                 text: text.clone(),
             });
-            self.engine.feeds.publish(op, frame);
+            self.outbox.publish(op, frame);
         }
     }
 
@@ -503,7 +522,7 @@ impl ShardTask {
 
     /// Sends a stored message to the widget and to the dialog's operators except `from`.
     pub(super) fn deliver(
-        &self,
+        &mut self,
         dialog: DialogId,
         view: crate::protocol::MessageView,
         from: Option<OpIdx>,
