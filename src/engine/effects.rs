@@ -107,7 +107,7 @@ impl ShardTask {
                         dialog_id: dialog.0,
                         operator: dir.operator_view(line, op),
                     });
-                    self.outbox.to_client(&log.client, Arc::new(joined));
+                    self.outbox.send_client(&log.client, Arc::new(joined));
                 }
             }
             Effect::BotLeft { dialog, op } => {
@@ -130,7 +130,7 @@ impl ShardTask {
                     let frame = WidgetOut::RatingRequest(widget::RatingRequest {
                         dialog_id: dialog.0,
                     });
-                    self.outbox.to_client(&log.client, Arc::new(frame));
+                    self.outbox.send_client(&log.client, Arc::new(frame));
                 }
             }
             Effect::Rated { dialog, like } => {
@@ -202,7 +202,7 @@ impl ShardTask {
             dialog_id: log.id.0,
             reason,
         };
-        self.outbox.to_client(
+        self.outbox.send_client(
             &log.client,
             Arc::new(WidgetOut::DialogClosed(closed.clone())),
         );

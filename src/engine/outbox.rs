@@ -31,7 +31,7 @@ impl Outbox {
     }
 
     /// A frame for every session of `client`.
-    pub fn to_client(&mut self, client: &Arc<str>, frame: Arc<WidgetOut>) {
+    pub fn send_client(&mut self, client: &Arc<str>, frame: Arc<WidgetOut>) {
         self.items.push(Deferred::Client(client.clone(), frame));
     }
 

@@ -208,7 +208,7 @@ impl ShardTask {
                     let frame = WidgetOut::OperatorTyping(widget::OperatorTyping {
                         dialog_id: dialog.0,
                     });
-                    self.outbox.to_client(&log.client, Arc::new(frame));
+                    self.outbox.send_client(&log.client, Arc::new(frame));
                 }
             }
             ShardMsg::History {
