@@ -21,5 +21,6 @@ pub mod routing;
 pub mod schedule;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod sync;
 pub mod timers;

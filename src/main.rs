@@ -28,6 +28,25 @@ enum Cmd {
         /// The TOML file.
         file: PathBuf,
     },
+    /// Look into a data directory (the service must not be running on it).
+    Store {
+        #[command(subcommand)]
+        action: StoreCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCmd {
+    /// Counts and the newest snapshot's position.
+    Inspect {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Open dialogs and every stored message, as JSON lines on stdout.
+    Export {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,6 +60,13 @@ fn main() -> ExitCode {
             Err(errors) => {
                 println!("{errors}");
                 ExitCode::from(2)
+            }
+        },
+        Cmd::Store { action } => match store(action) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("switchboard: {e}");
+                ExitCode::FAILURE
             }
         },
         Cmd::Serve { config } => match serve(config) {
@@ -59,5 +85,61 @@ fn serve(config: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
         None => Config::example(),
     };
     switchboard::server::run(config)?;
+    Ok(())
+}
+
+fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
+    use switchboard::engine::persist::{MessageRecord, State};
+    use switchboard::store::{Store, StoreOptions};
+    let (dir, export) = match action {
+        StoreCmd::Inspect { data_dir } => (data_dir, false),
+        StoreCmd::Export { data_dir } => (data_dir, true),
+    };
+    if !dir.join(switchboard::store::FILE_NAME).exists() {
+        return Err(format!(
+            "{}: no store here",
+            dir.join(switchboard::store::FILE_NAME).display()
+        )
+        .into());
+    }
+    let store = Store::open(&dir, StoreOptions::default())?;
+    let recovered = store.recover()?;
+    let state = State::fold(&recovered)?;
+    if export {
+        for dialog in state.dialogs.values() {
+            println!(
+                "{}",
+                serde_json::json!({ "kind": "dialog", "dialog": dialog })
+            );
+        }
+        let mut failed = None;
+        store.for_each_message(|dialog, seq, bytes| match rmp_serde::from_slice::<MessageRecord>(bytes) {
+            Ok(m) => println!("{}", serde_json::json!({ "kind": "message", "dialog_id": dialog, "seq": seq, "message": m })),
+            Err(e) => failed = Some(format!("message {seq} of dialog {dialog} cannot be read: {e}")),
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+    } else {
+        let inspect = store.inspect()?;
+        println!("file: {}", inspect.path.display());
+        println!("format version: {}", inspect.format_version);
+        println!("log records: {}", inspect.log_records);
+        println!("last log position: {}", inspect.last_position);
+        match inspect.snapshot {
+            Some((covers, bytes)) => {
+                println!("snapshot: covers log position {covers}, {bytes} bytes")
+            }
+            None => println!("snapshot: none"),
+        }
+        println!(
+            "messages: {} in {} dialogs",
+            inspect.messages, inspect.dialogs_with_messages
+        );
+        println!("open dialogs: {}", state.dialogs.len());
+        println!("resume tokens: {}", state.tokens.len());
+        println!("boot epoch: {}", state.epoch);
+    }
+    store.close()?;
     Ok(())
 }

@@ -17,6 +17,8 @@ pub struct StoredMessage {
     pub name: Option<Arc<str>>,
     pub text: Arc<str>,
     pub ts: i64,
+    /// The sender's idempotency key.
+    pub key: Option<(Side, String)>,
 }
 
 /// Which side sent an idempotency key (client and operator keys never collide).
@@ -47,6 +49,8 @@ pub struct DialogLog {
     pub decisions: VecDeque<Decision>,
     pub typing: TypingState,
     pub supervisor_score: Option<u8>,
+    /// Messages `[..saved]` are in the store.
+    pub saved: usize,
 }
 
 impl DialogLog {
@@ -63,6 +67,7 @@ impl DialogLog {
             decisions: VecDeque::new(),
             typing: TypingState::default(),
             supervisor_score: None,
+            saved: 0,
         }
     }
 
@@ -87,8 +92,8 @@ impl DialogLog {
         key: Option<(Side, String)>,
     ) -> MessageView {
         let seq = self.last_seq() + 1;
-        if let Some(key) = key {
-            self.idempotency.insert(key, (msg_id, seq));
+        if let Some(key) = &key {
+            self.idempotency.insert(key.clone(), (msg_id, seq));
         }
         self.messages.push(StoredMessage {
             seq,
@@ -97,8 +102,19 @@ impl DialogLog {
             name,
             text,
             ts,
+            key,
         });
         self.view(self.messages.last().expect("just pushed"))
+    }
+
+    /// Puts back a message read from the store (in seq order).
+    pub fn restore(&mut self, message: StoredMessage) {
+        if let Some(key) = &message.key {
+            self.idempotency
+                .insert(key.clone(), (message.msg_id, message.seq));
+        }
+        self.messages.push(message);
+        self.saved = self.messages.len();
     }
 
     /// Keeps `decision`, dropping the oldest beyond `max`.

@@ -44,6 +44,29 @@ fn offer_mode(mode: crate::config::QueueMode) -> OfferMode {
     }
 }
 
+/// The dialog whose durable record an effect changes.
+fn touched_by(effect: &Effect) -> Option<crate::routing::DialogId> {
+    match effect {
+        Effect::DialogOpened { dialog, .. }
+        | Effect::Offered { dialog, .. }
+        | Effect::Revoked { dialog, .. }
+        | Effect::Assigned { dialog, .. }
+        | Effect::BotLeft { dialog, .. }
+        | Effect::Text { dialog, .. }
+        | Effect::MarkedUnanswered { dialog }
+        | Effect::RatingRequested { dialog }
+        | Effect::Rated { dialog, .. }
+        | Effect::LineChanged { dialog, .. }
+        | Effect::KpiAlert { dialog, .. }
+        | Effect::Answered { dialog, .. }
+        | Effect::Decided { dialog, .. } => Some(*dialog),
+        Effect::MoveOut(_)
+        | Effect::Closed { .. }
+        | Effect::OperatorPaused { .. }
+        | Effect::OperatorFreed { .. } => None,
+    }
+}
+
 impl ShardTask {
     /// Applies every effect produced since the last call.
     pub(super) fn apply_effects(&mut self, now: u64) {
@@ -56,6 +79,9 @@ impl ShardTask {
     fn apply(&mut self, now: u64, effect: Effect) {
         let engine = self.engine.clone();
         let dir = &engine.directory;
+        if let Some(dialog) = touched_by(&effect) {
+            self.touch(dialog);
+        }
         match effect {
             Effect::DialogOpened { .. }
             | Effect::MarkedUnanswered { .. }
@@ -151,11 +177,17 @@ impl ShardTask {
             Effect::MoveOut(moved) => {
                 let target = engine.shard_of_line(moved.to_line);
                 engine.note_moved(moved.id, target);
+                // Its messages so far are written with this batch; the new shard writes the rest.
+                self.save_messages(moved.id);
+                self.touched.remove(&moved.id);
                 let log = self.logs.remove(&moved.id).map(Box::new);
                 self.outbox.post(target, ShardMsg::Adopt { moved, log });
             }
             Effect::Closed { dialog, reason } => {
                 engine.forget_moved(dialog);
+                self.save_messages(dialog);
+                self.touched.remove(&dialog);
+                self.closed.push(dialog);
                 if let Some(log) = self.logs.remove(&dialog) {
                     self.tell_closed(&log, close_reason(reason));
                 }

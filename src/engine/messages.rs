@@ -138,4 +138,10 @@ pub enum ShardMsg {
         moved: Box<MovedDialog>,
         log: Option<Box<DialogLog>>,
     },
+    /// Ends the shard task (after its last batch is handed to the store).
+    Stop,
+    /// Every open dialog's durable state, for a snapshot.
+    Export {
+        reply: oneshot::Sender<Vec<super::persist::DurableDialog>>,
+    },
 }

@@ -15,6 +15,8 @@ mod effects;
 mod messages;
 mod outbound;
 mod outbox;
+pub mod persist;
+mod recovery;
 mod shard_task;
 
 pub use dialog_log::DialogLog;
@@ -22,13 +24,33 @@ pub use directory::{sha256, Directory};
 pub use messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
 pub use outbound::{ClientRegistry, OperatorFeeds, Outbound, Overflow, SessionTx};
 
+/// 128 random bits as hex.
+pub fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
-use crate::routing::{setup, DialogId, LineIdx, Mailbox, OpIdx, Shard};
+use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx};
+use crate::store::{Record, Store};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
+
+pub use recovery::StartError;
+
+/// A snapshot is written once this many log records were committed since the last one.
+pub const SNAPSHOT_EVERY_LOG_RECORDS: u64 = 20_000;
+/// How often the snapshot condition is checked.
+const SNAPSHOT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A client and its line, by the SHA-256 of a resume token.
+type ResumeTokens = HashMap<[u8; 32], (Arc<str>, Arc<str>)>;
 
 /// Events kept per operator for resume.
 pub const OPERATOR_EVENTS_KEPT_MAX: usize = 4_096;
@@ -49,43 +71,25 @@ pub struct Engine {
     inboxes: Vec<ShardInbox>,
     /// Dialogs that moved to another shard's line.
     moved: Mutex<HashMap<DialogId, usize>>,
+    /// Where state is made durable; `None` runs in memory only (tests of routing alone).
+    pub store: Option<Store>,
+    /// This run's boot epoch (operator event sequences start at `epoch << 32`).
+    pub epoch: u64,
+    resume: Mutex<ResumeTokens>,
+    committed_position: AtomicU64,
+    logged_since_snapshot: AtomicU64,
 }
 
 impl Engine {
-    /// Builds the routing state for `config` and starts one task per shard on the current
-    /// tokio runtime.
-    pub fn start(config: &Config, shards: usize, clock: Arc<dyn Clock>) -> Arc<Engine> {
-        let shards = shards.clamp(1, crate::routing::ids::SHARDS_MAX);
-        let routing = setup::Directory::build(config);
-        let now = clock.now_ms();
-        let directory = Directory::new(config, &routing, shards);
-        let engine = Arc::new(Engine {
-            feeds: OperatorFeeds::new(routing.operators.len(), OPERATOR_EVENTS_KEPT_MAX),
-            clients: ClientRegistry::default(),
-            limits: config.server.limits.clone(),
-            clock,
-            inboxes: (0..shards)
-                .map(|_| ShardInbox {
-                    mailbox: Mailbox::new(),
-                    notify: Notify::new(),
-                })
-                .collect(),
-            moved: Mutex::new(HashMap::new()),
-            directory,
-        });
-        let line_count = routing.lines.len();
-        for index in 0..shards {
-            let core = Shard::new(
-                index as u8,
-                routing.operators.clone(),
-                routing.lines_for_shard(index, shards),
-                line_count,
-                now,
-                config.server.limits.decision_skips_max,
-            );
-            tokio::spawn(shard_task::ShardTask::new(index, core, engine.clone()).run());
-        }
-        engine
+    /// Recovers the state kept in `store` (if any), builds the routing state for `config` and
+    /// starts one task per shard on the current tokio runtime.
+    pub fn start(
+        config: &Config,
+        shards: usize,
+        clock: Arc<dyn Clock>,
+        store: Option<Store>,
+    ) -> Result<Arc<Engine>, StartError> {
+        recovery::start(config, shards, clock, store)
     }
 
     /// Number of shards.
@@ -136,6 +140,121 @@ impl Engine {
         let (tx, rx) = oneshot::channel();
         self.post(shard, make(tx));
         rx.await.ok()
+    }
+
+    /// Notes a durable commit at log `position` that wrote `logged` log records.
+    fn committed(&self, position: u64, logged: u64) {
+        self.committed_position
+            .fetch_max(position, Ordering::AcqRel);
+        self.logged_since_snapshot
+            .fetch_add(logged, Ordering::AcqRel);
+    }
+
+    /// A new random resume token for `client` on `line`, durable before it is returned; only its
+    /// hash is kept.
+    pub async fn issue_token(&self, client: &Arc<str>, line: &Arc<str>) -> Result<String, Refusal> {
+        let token = random_hex();
+        let hash = sha256(&token);
+        self.resume
+            .lock()
+            .insert(hash, (client.clone(), line.clone()));
+        if let Some(store) = &self.store {
+            let event = persist::LogEvent::Token {
+                hash,
+                client: client.to_string(),
+                line: line.to_string(),
+            };
+            let (tx, rx) = oneshot::channel();
+            let done = Box::new(move |result: Result<u64, crate::store::StoreError>| {
+                let _ = tx.send(result.is_ok());
+            });
+            let refused = Refusal::new(
+                crate::protocol::ErrorCode::Internal,
+                "the session could not be stored; try again",
+            );
+            store
+                .submit(vec![Record::Log(persist::encode(&event))], done)
+                .map_err(|_| refused.clone())?;
+            if rx.await != Ok(true) {
+                return Err(refused);
+            }
+        }
+        Ok(token)
+    }
+
+    /// The client and line of a resume token.
+    pub fn redeem(&self, token: &str) -> Option<(Arc<str>, Arc<str>)> {
+        self.resume.lock().get(&sha256(token)).cloned()
+    }
+
+    /// Writes a snapshot when enough log records were committed since the last one; ends with
+    /// the engine.
+    async fn snapshot_when_due(engine: std::sync::Weak<Self>) {
+        loop {
+            tokio::time::sleep(SNAPSHOT_CHECK_INTERVAL).await;
+            let Some(engine) = engine.upgrade() else {
+                return;
+            };
+            if engine.logged_since_snapshot.load(Ordering::Acquire) >= SNAPSHOT_EVERY_LOG_RECORDS {
+                if let Err(e) = engine.snapshot().await {
+                    eprintln!("switchboard: snapshot failed: {e}");
+                }
+            }
+        }
+    }
+
+    /// Folds every shard's open dialogs and every token into one snapshot covering everything
+    /// committed so far. Shards answer after their pending batch commits, and the snapshot is
+    /// queued behind it, so it never holds state that is not durable.
+    pub async fn snapshot(&self) -> Result<u64, String> {
+        let Some(store) = &self.store else {
+            return Ok(0);
+        };
+        let covers = self.committed_position.load(Ordering::Acquire);
+        let logged = self.logged_since_snapshot.load(Ordering::Acquire);
+        let mut state = persist::State {
+            epoch: self.epoch,
+            ..Default::default()
+        };
+        for shard in 0..self.shards() {
+            let dialogs = self
+                .ask(shard, |reply| ShardMsg::Export { reply })
+                .await
+                .ok_or("a shard stopped")?;
+            state
+                .dialogs
+                .extend(dialogs.into_iter().map(|d| (d.record.id, d)));
+        }
+        state.tokens = self
+            .resume
+            .lock()
+            .iter()
+            .map(|(h, (c, l))| (*h, c.to_string(), l.to_string()))
+            .collect();
+        let (tx, rx) = oneshot::channel();
+        let done = Box::new(move |result: Result<u64, crate::store::StoreError>| {
+            let _ = tx.send(result.map_err(|e| e.to_string()));
+        });
+        store
+            .submit(
+                vec![Record::Snapshot {
+                    covers,
+                    bytes: persist::encode(&state),
+                }],
+                done,
+            )
+            .map_err(|e| e.to_string())?;
+        rx.await.map_err(|_| "the store stopped".to_string())??;
+        self.logged_since_snapshot
+            .fetch_sub(logged, Ordering::AcqRel);
+        Ok(covers)
+    }
+
+    /// Ends every shard task (their last batches still go to the store).
+    pub fn stop(&self) {
+        for shard in 0..self.inboxes.len() {
+            self.post(shard, ShardMsg::Stop);
+        }
     }
 
     /// Tells every shard that `op`'s shared state changed.

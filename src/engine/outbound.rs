@@ -86,12 +86,17 @@ pub struct OperatorFeeds {
 }
 
 impl OperatorFeeds {
-    /// Feeds for `operators` operators, each keeping `recent_max` events for resume.
-    pub fn new(operators: usize, recent_max: usize) -> Self {
+    /// Feeds for `operators` operators, each keeping `recent_max` events for resume; event
+    /// numbers start after `start_seq` (a new boot epoch starts above every earlier number).
+    pub fn new(operators: usize, recent_max: usize, start_seq: u64) -> Self {
+        let feed = || {
+            Mutex::new(Feed {
+                seq: start_seq,
+                ..Feed::default()
+            })
+        };
         Self {
-            feeds: (0..operators)
-                .map(|_| Mutex::new(Feed::default()))
-                .collect(),
+            feeds: (0..operators).map(|_| feed()).collect(),
             recent_max,
         }
     }

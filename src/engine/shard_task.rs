@@ -5,11 +5,13 @@
 use super::dialog_log::{DialogLog, Side};
 use super::messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
 use super::outbox::Outbox;
+use super::persist::{self, DurableDialog, LogEvent, MessageRecord};
 use super::Engine;
 use crate::protocol::{
     operator, widget, Author, DialogState, DialogSummary, ErrorCode, OperatorOut, WidgetOut,
 };
 use crate::routing::{Command, DialogId, Effect, Holder, OpIdx, Park, Reply, Shard};
+use crate::store::Record;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,21 +32,37 @@ pub struct ShardTask {
     pub(super) typing_due: BTreeSet<(u64, DialogId)>,
     pub(super) pending_comment: Option<String>,
     pub(super) outbox: Outbox,
+    /// Dialogs this batch changed: their records are written at the flush.
+    pub(super) touched: BTreeSet<DialogId>,
+    /// Dialogs this batch closed.
+    pub(super) closed: Vec<DialogId>,
+    /// Records already prepared for this batch (messages of dialogs that left).
+    pub(super) pending: Vec<Record>,
     next_msg: u64,
 }
 
 impl ShardTask {
-    pub fn new(index: usize, core: Shard, engine: Arc<Engine>) -> Self {
+    /// A shard task with restored dialog logs; message ids continue after `next_msg`.
+    pub fn new(
+        index: usize,
+        core: Shard,
+        engine: Arc<Engine>,
+        logs: HashMap<DialogId, DialogLog>,
+        next_msg: u64,
+    ) -> Self {
         Self {
             index,
             core,
-            logs: HashMap::new(),
+            logs,
             engine,
             out: Vec::new(),
             typing_due: BTreeSet::new(),
             pending_comment: None,
             outbox: Outbox::default(),
-            next_msg: 1,
+            touched: BTreeSet::new(),
+            closed: Vec::new(),
+            pending: Vec::new(),
+            next_msg: next_msg.max(1),
         }
     }
 
@@ -55,8 +73,14 @@ impl ShardTask {
         loop {
             inbox.mailbox.drain_into(&mut batch, BATCH_MAX);
             let now = engine.clock.now_ms();
+            let mut stop = false;
             for msg in batch.drain(..) {
+                stop |= matches!(msg, ShardMsg::Stop);
                 self.on_msg(now, msg);
+            }
+            if stop {
+                self.flush();
+                return;
             }
             self.tick(now);
             self.flush();
@@ -87,10 +111,94 @@ impl ShardTask {
         self.next_msg_id()
     }
 
-    /// Releases what this batch produced.
+    /// Notes that `dialog` changed in this batch.
+    pub(super) fn touch(&mut self, dialog: DialogId) {
+        self.touched.insert(dialog);
+    }
+
+    /// Queues the messages of `dialog` not yet in the store.
+    pub(super) fn save_messages(&mut self, dialog: DialogId) {
+        let Some(log) = self.logs.get_mut(&dialog) else {
+            return;
+        };
+        if self.engine.store.is_none() {
+            log.saved = log.messages.len();
+            return;
+        }
+        let dir = &self.engine.directory;
+        for m in &log.messages[log.saved..] {
+            let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
+            self.pending.push(Record::Message {
+                dialog: dialog.0,
+                seq: m.seq,
+                bytes: persist::encode(&record),
+            });
+        }
+        log.saved = log.messages.len();
+    }
+
+    /// The durable state of an open dialog.
+    pub(super) fn dialog_state(&self, id: DialogId) -> Option<DurableDialog> {
+        let record = self.core.dialog_record(id)?;
+        let log = self.logs.get(&id)?;
+        Some(DurableDialog {
+            record,
+            client: log.info.clone(),
+            operator: log.operator.map(|op| {
+                self.engine.directory.operators[op.0 as usize]
+                    .id
+                    .to_string()
+            }),
+        })
+    }
+
+    /// Makes this batch durable, then releases what it produced (commit, then publish).
     fn flush(&mut self) {
-        if !self.outbox.is_empty() {
-            self.outbox.take().deliver(&self.engine);
+        let touched = std::mem::take(&mut self.touched);
+        let closed = std::mem::take(&mut self.closed);
+        let Some(store) = self.engine.store.clone() else {
+            self.pending.clear();
+            if !self.outbox.is_empty() {
+                self.outbox.take().deliver(&self.engine);
+            }
+            return;
+        };
+        for id in &touched {
+            self.save_messages(*id);
+        }
+        let mut records = std::mem::take(&mut self.pending);
+        for id in touched {
+            if let Some(state) = self.dialog_state(id) {
+                records.push(Record::Log(persist::encode(&LogEvent::Dialog(Box::new(
+                    state,
+                )))));
+            }
+        }
+        for id in closed {
+            records.push(Record::Log(persist::encode(&LogEvent::Closed {
+                dialog: id.0,
+            })));
+        }
+        if records.is_empty() && self.outbox.is_empty() {
+            return;
+        }
+        let released = self.outbox.take();
+        let engine = self.engine.clone();
+        let logged = records
+            .iter()
+            .filter(|r| matches!(r, Record::Log(_)))
+            .count() as u64;
+        let done = Box::new(
+            move |result: Result<u64, crate::store::StoreError>| match result {
+                Ok(position) => {
+                    engine.committed(position, logged);
+                    released.deliver(&engine);
+                }
+                Err(e) => eprintln!("switchboard: a commit failed, its acks are withheld: {e}"),
+            },
+        );
+        if let Err(e) = store.submit(records, done) {
+            eprintln!("switchboard: the store refused a batch, its acks are withheld: {e}");
         }
     }
 
@@ -231,6 +339,16 @@ impl ShardTask {
                     .handle(now, Command::OperatorChanged { op }, &mut self.out);
                 self.apply_effects(now);
             }
+            ShardMsg::Stop => {}
+            ShardMsg::Export { reply } => {
+                let mut ids: Vec<DialogId> = self.logs.keys().copied().collect();
+                ids.sort_unstable();
+                let states = ids
+                    .into_iter()
+                    .filter_map(|id| self.dialog_state(id))
+                    .collect();
+                self.outbox.reply(reply, states);
+            }
             ShardMsg::Adopt { moved, log } => {
                 let id = moved.id;
                 if let Some(mut log) = log {
@@ -324,6 +442,7 @@ impl ShardTask {
             now as i64,
             Some((Side::Client, key)),
         );
+        self.touch(dialog);
         let result = Stored {
             dialog,
             msg_id,
@@ -419,6 +538,7 @@ impl ShardTask {
             now as i64,
             Some((Side::Operator(op), key)),
         );
+        self.touch(dialog);
         let stored = Stored {
             dialog,
             msg_id,

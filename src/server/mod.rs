@@ -12,6 +12,7 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::session::{self, close, Gateway};
+use crate::store::{Store, StoreOptions};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,6 +38,10 @@ pub enum ServerError {
     Bind { addr: String, source: io::Error },
     #[error("the server failed: {0}")]
     Serve(io::Error),
+    #[error("cannot open the data directory: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot recover: {0}")]
+    Start(#[from] crate::engine::StartError),
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -61,7 +66,8 @@ async fn serve(config: Config) -> Result<(), ServerError> {
             source,
         })?;
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
-    let engine = Engine::start(&config, shards, Arc::new(SystemClock));
+    let store = Store::open(&config.server.data_dir, StoreOptions::default())?;
+    let engine = Engine::start(&config, shards, Arc::new(SystemClock), Some(store))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(engine.clone(), stop_rx);
     // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
@@ -87,6 +93,13 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         .await
         .map_err(ServerError::Serve)?;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway.drained()).await;
+    if let Some(store) = engine.store.clone() {
+        // Commits whatever is still queued; shard tasks submit nothing more without requests.
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .ok()
+            .transpose()?;
+    }
     eprintln!("switchboard: stopped");
     Ok(())
 }

@@ -12,20 +12,13 @@ mod widget;
 pub use conn::close;
 
 use crate::engine::Engine;
-use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 
-/// A client and its line, by the SHA-256 of a resume token.
-type ResumeTokens = HashMap<[u8; 32], (Arc<str>, Arc<str>)>;
-
 /// What all sessions share besides the engine.
 pub struct Gateway {
     pub engine: Arc<Engine>,
-    /// SHA-256 of each resume token → (client id, line id). Only the hash is kept.
-    resume: Mutex<ResumeTokens>,
     connections: AtomicUsize,
     pub handshakes: AtomicUsize,
     all_closed: Notify,
@@ -47,7 +40,6 @@ impl Gateway {
     pub fn new(engine: Arc<Engine>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
         Arc::new(Self {
             engine,
-            resume: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             handshakes: AtomicUsize::new(0),
             all_closed: Notify::new(),
@@ -94,31 +86,9 @@ impl Gateway {
     fn shutdown(&self) -> watch::Receiver<bool> {
         self.shutdown.clone()
     }
-
-    /// A new random resume token for `client` on `line`; only its hash is kept.
-    fn issue_token(&self, client: &Arc<str>, line: &Arc<str>) -> String {
-        let token = random_hex();
-        self.resume.lock().insert(
-            crate::engine::sha256(&token),
-            (client.clone(), line.clone()),
-        );
-        token
-    }
-
-    fn redeem(&self, token: &str) -> Option<(Arc<str>, Arc<str>)> {
-        self.resume
-            .lock()
-            .get(&crate::engine::sha256(token))
-            .cloned()
-    }
 }
 
-/// 128 random bits as hex.
-pub fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS random source works");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::engine::random_hex;
 
 pub use operator::run as run_operator;
 pub use widget::run as run_widget;

@@ -59,7 +59,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     };
     let line_id = engine.directory.lines[line.0 as usize].id.clone();
     let (client, token) = match &hello.resume_token {
-        Some(token) => match gw.redeem(token) {
+        Some(token) => match gw.engine.redeem(token) {
             Some((client, token_line)) if token_line == line_id => (client, token.clone()),
             _ => {
                 conn.send(&WidgetOut::Error(error(
@@ -80,8 +80,18 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 Some(id) => id.into(),
                 None => super::random_hex().into(),
             };
-            let token = gw.issue_token(&client, &line_id);
-            (client, token)
+            match gw.engine.issue_token(&client, &line_id).await {
+                Ok(token) => (client, token),
+                Err(r) => {
+                    conn.send(&WidgetOut::Error(common::ErrorFrame {
+                        req: hello.req,
+                        code: r.code,
+                        message: r.message,
+                    }))
+                    .await;
+                    return conn.close(close::TRY_AGAIN_LATER, "try again later").await;
+                }
+            }
         }
     };
     let (tx, mut rx, overflow) = SessionTx::new(engine.limits.outbound_frames_max);

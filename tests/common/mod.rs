@@ -220,7 +220,23 @@ impl Server {
         let config_path = dir.join("config.toml");
         let text = config.render(&dir.join("data"));
         std::fs::write(&config_path, &text).expect("write config");
-        let stderr = std::fs::File::create(dir.join("stderr.log")).expect("stderr log");
+        let (child, addr) = Server::launch(&dir);
+        Server {
+            child,
+            addr,
+            dir,
+            exited: None,
+        }
+    }
+
+    /// Spawns the binary on `dir/config.toml` and reads its address line.
+    fn launch(dir: &Path) -> (Child, String) {
+        let config_path = dir.join("config.toml");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("stderr.log"))
+            .expect("stderr log");
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--config")
@@ -243,20 +259,31 @@ impl Server {
             }
         });
         let first = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let mut server = Server {
-            child,
-            addr: String::new(),
-            dir,
-            exited: None,
-        };
         match first.trim().strip_prefix("switchboard listening on ") {
-            Some(addr) => server.addr = addr.to_string(),
-            None => panic!(
-                "server did not start; first stdout line {first:?}\nconfig:\n{text}\nstderr:\n{}",
-                server.stderr()
-            ),
+            Some(addr) => (child, addr.to_string()),
+            None => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start; first stdout line {first:?}\nconfig:\n{}\nstderr:\n{}",
+                    std::fs::read_to_string(&config_path).unwrap_or_default(),
+                    std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
+                )
+            }
         }
-        server
+    }
+
+    /// SIGKILLs the process (no chance to flush or close anything) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the binary again on the same config and data directory (after `kill9`).
+    pub fn restart(&mut self) {
+        let (child, addr) = Server::launch(&self.dir);
+        self.child = child;
+        self.addr = addr;
+        self.exited = None;
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -435,6 +462,11 @@ impl Conn {
                 self.send_binary(bytes).await
             }
         }
+    }
+
+    /// Sends a JSON frame; false when the connection is gone (for tests that kill the server).
+    pub async fn try_send(&mut self, frame: Value) -> bool {
+        self.ws.send(Message::text(frame.to_string())).await.is_ok()
     }
 
     /// Sends a raw text frame.

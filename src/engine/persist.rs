@@ -1,0 +1,179 @@
+//! What the engine keeps durable, as bytes for the store, and how it is read back.
+//!
+//! The log holds *current-state upserts*, not inputs: every batch writes the full record of each
+//! dialog it changed (`Dialog`), `Closed` when one ends, each new resume token's hash, and a
+//! `Boot` per start. Replaying is therefore idempotent and independent of how shards
+//! interleaved: the last record of a dialog wins. A snapshot is the same state folded (every
+//! open dialog, every token), so recovery = snapshot + the log after it. Messages are stored
+//! apart, by `(dialog, seq)`, with the sender's idempotency key.
+
+use super::dialog_log::{DialogLog, Side, StoredMessage};
+use crate::protocol::{Author, ClientInfo};
+use crate::routing::record::DialogRecord;
+use crate::routing::{DialogId, LineIdx, OpIdx};
+use crate::store::Recovered;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// One open dialog as the engine restores it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DurableDialog {
+    pub record: DialogRecord,
+    pub client: ClientInfo,
+    /// The operator told about ratings and closing (last holder), by id.
+    pub operator: Option<String>,
+}
+
+/// One entry of the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LogEvent {
+    /// The service started; operator event sequences of this run start at `epoch << 32`.
+    Boot {
+        epoch: u64,
+    },
+    Dialog(Box<DurableDialog>),
+    Closed {
+        dialog: u64,
+    },
+    /// A widget resume token: its SHA-256, the client and the line.
+    Token {
+        hash: [u8; 32],
+        client: String,
+        line: String,
+    },
+}
+
+/// The folded state: what a snapshot holds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub epoch: u64,
+    pub dialogs: BTreeMap<u64, DurableDialog>,
+    pub tokens: Vec<([u8; 32], String, String)>,
+}
+
+/// A stored message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub msg_id: u64,
+    pub author: Author,
+    pub name: Option<String>,
+    pub text: String,
+    pub ts: i64,
+    /// The sender's idempotency key: `None` side for the client, else the operator id.
+    pub key: Option<(Option<String>, String)>,
+}
+
+/// Why stored bytes could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PersistError {
+    #[error("log record at position {position} cannot be read: {reason}")]
+    Log { position: u64, reason: String },
+    #[error("the snapshot cannot be read: {0}")]
+    Snapshot(String),
+    #[error("message {seq} of dialog {dialog} cannot be read: {reason}")]
+    Message {
+        dialog: u64,
+        seq: u64,
+        reason: String,
+    },
+}
+
+/// Encodes a value (MessagePack with field names); our own types always encode.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    rmp_serde::to_vec_named(value).expect("engine records always encode")
+}
+
+impl State {
+    /// Applies one log event.
+    pub fn apply(&mut self, event: LogEvent) {
+        match event {
+            LogEvent::Boot { epoch } => self.epoch = self.epoch.max(epoch),
+            LogEvent::Dialog(state) => {
+                self.dialogs.insert(state.record.id, *state);
+            }
+            LogEvent::Closed { dialog } => {
+                self.dialogs.remove(&dialog);
+            }
+            LogEvent::Token { hash, client, line } => self.tokens.push((hash, client, line)),
+        }
+    }
+
+    /// The newest snapshot plus every log record after it.
+    pub fn fold(recovered: &Recovered) -> Result<State, PersistError> {
+        let mut state = match &recovered.snapshot {
+            Some((_, bytes)) => {
+                rmp_serde::from_slice(bytes).map_err(|e| PersistError::Snapshot(e.to_string()))?
+            }
+            None => State::default(),
+        };
+        for (position, bytes) in &recovered.log {
+            let event: LogEvent = rmp_serde::from_slice(bytes).map_err(|e| PersistError::Log {
+                position: *position,
+                reason: e.to_string(),
+            })?;
+            state.apply(event);
+        }
+        Ok(state)
+    }
+}
+
+impl MessageRecord {
+    /// The record of a stored message; `operator_id` names operators for the key's side.
+    pub fn new(m: &StoredMessage, operator_id: impl Fn(OpIdx) -> String) -> Self {
+        let key = m.key.as_ref().map(|(side, key)| {
+            let side = match side {
+                Side::Client => None,
+                Side::Operator(op) => Some(operator_id(*op)),
+            };
+            (side, key.clone())
+        });
+        Self {
+            msg_id: m.msg_id,
+            author: m.author,
+            name: m.name.as_deref().map(str::to_string),
+            text: m.text.to_string(),
+            ts: m.ts,
+            key,
+        }
+    }
+}
+
+/// Rebuilds a dialog's log from its stored messages.
+pub fn rebuild_log(
+    id: DialogId,
+    line: LineIdx,
+    client: Arc<str>,
+    info: ClientInfo,
+    operator: Option<OpIdx>,
+    messages: Vec<(u64, Vec<u8>)>,
+    operator_index: &HashMap<Arc<str>, OpIdx>,
+) -> Result<DialogLog, PersistError> {
+    let mut log = DialogLog::new(id, line, client, info);
+    log.operator = operator;
+    for (seq, bytes) in messages {
+        let m: MessageRecord =
+            rmp_serde::from_slice(&bytes).map_err(|e| PersistError::Message {
+                dialog: id.0,
+                seq,
+                reason: e.to_string(),
+            })?;
+        let key = m.key.and_then(|(side, key)| {
+            let side = match side {
+                None => Side::Client,
+                Some(op) => Side::Operator(*operator_index.get(op.as_str())?),
+            };
+            Some((side, key))
+        });
+        log.restore(StoredMessage {
+            seq,
+            msg_id: m.msg_id,
+            author: m.author,
+            name: m.name.map(Into::into),
+            text: m.text.into(),
+            ts: m.ts,
+            key,
+        });
+    }
+    Ok(log)
+}

@@ -1,0 +1,326 @@
+//! Durable storage: the only module that imports redb (and the only one that touches the data
+//! directory's database file).
+//!
+//! It stores opaque byte records and knows nothing about dialogs: a replay log with positions
+//! 1, 2, 3, ... (never reused), messages kept for history under `(dialog, seq)`, and one snapshot
+//! that makes the log before it unnecessary. Recovery is the snapshot plus the log after it.
+//!
+//! - [`open`]: refuses a newer, foreign or damaged file without writing to it.
+//! - [`writer`]: one thread, group commit: one durable redb transaction per batch (written by
+//!   [`apply`]), then the batch's callbacks in submission order.
+//! - [`read`]: recovery, history, inspection, export, from read transactions.
+//! - [`schema`]: tables and the format version; [`error`]: [`StoreError`]; [`options`]: limits.
+//!
+//! Guarantees: a `done` that receives `Ok` means its records are on disk (fsync returned) and
+//! survive `kill -9` (`tests::crash`). Records of one submission commit together or not at all.
+//! Nothing panics on any input, including a damaged file (redb runs under `catch_unwind`).
+
+mod apply;
+mod error;
+mod open;
+mod options;
+mod read;
+mod schema;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, ThreadId};
+
+use crossbeam_channel::{Sender, TrySendError};
+use redb::Database;
+
+pub use error::StoreError;
+pub use options::StoreOptions;
+
+use writer::{Command, Shared, Submission, Writer};
+
+/// The database file's name inside the data directory.
+pub const FILE_NAME: &str = "switchboard.redb";
+
+/// One record of a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// An event of the replay log; gets the next log position (1, 2, 3, ... never reused).
+    Log(Vec<u8>),
+    /// A message kept for history under (dialog, seq); the same key again overwrites (callers
+    /// make it idempotent).
+    Message {
+        dialog: u64,
+        seq: u64,
+        bytes: Vec<u8>,
+    },
+    /// A snapshot of the whole state as of log position `covers`; the log up to `covers` is
+    /// deleted in the same transaction, and so is the older snapshot. A submission whose
+    /// snapshot is ahead of the log, or older than the stored snapshot, is refused whole with
+    /// `SnapshotRefused`.
+    Snapshot { covers: u64, bytes: Vec<u8> },
+    /// Deletes messages of `dialog` (retention).
+    ForgetDialog { dialog: u64 },
+}
+
+impl Record {
+    fn bytes_len(&self) -> usize {
+        match self {
+            Record::Log(bytes) | Record::Message { bytes, .. } | Record::Snapshot { bytes, .. } => {
+                bytes.len()
+            }
+            Record::ForgetDialog { .. } => 0,
+        }
+    }
+}
+
+/// Everything a restart needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// The newest snapshot: the log position it covers and its bytes.
+    pub snapshot: Option<(u64, Vec<u8>)>,
+    /// Every log record after the snapshot's position, oldest first.
+    pub log: Vec<(u64, Vec<u8>)>,
+    /// The newest log position ever given (0 for a new store).
+    pub last_position: u64,
+}
+
+/// Counts for `switchboard store inspect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspect {
+    pub path: PathBuf,
+    pub format_version: u32,
+    pub log_records: u64,
+    pub messages: u64,
+    pub dialogs_with_messages: u64,
+    /// The stored snapshot's `(covers, bytes)`.
+    pub snapshot: Option<(u64, u64)>,
+    pub last_position: u64,
+}
+
+/// A handle to the store; clones share one database and one writer thread.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: Arc<Database>,
+    shared: Arc<Shared>,
+    options: StoreOptions,
+    writer: WriterHandle,
+}
+
+/// Stops the writer (after it commits what is queued) when the last handle goes.
+struct WriterHandle {
+    sender: Sender<Command>,
+    shared: Arc<Shared>,
+    thread_id: ThreadId,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl WriterHandle {
+    fn stop(&self) {
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        // From inside a `done` the writer cannot wait for itself: dropping the last sender
+        // ends it once the queue is drained.
+        if std::thread::current().id() == self.thread_id {
+            return;
+        }
+        // Blocks only while the queue is full; fails at once if the writer is gone.
+        let _ = self.sender.send(Command::Stop);
+        let handle = match self.thread.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Store {
+    /// Opens (creating if absent) DATA_DIR/switchboard.redb and starts the writer thread. A file
+    /// from a newer format version, or one redb reports as damaged/corrupted, is an error naming
+    /// the file; it is never overwritten or emptied.
+    pub fn open(data_dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        options.validate()?;
+        let path = data_dir.join(FILE_NAME);
+        let opened = open::open(data_dir, &path, &options)?;
+        let db = Arc::new(opened.db);
+        let shared = Arc::new(Shared::default());
+        let (sender, receiver) = crossbeam_channel::bounded(options.queue_records_max);
+        let writer = Writer {
+            db: Arc::clone(&db),
+            path: path.clone(),
+            shared: Arc::clone(&shared),
+            batch_records_max: options.batch_records_max,
+            quick_repair: options.quick_repair,
+            state: opened.state,
+        };
+        let thread = std::thread::Builder::new()
+            .name("switchboard-store".to_string())
+            .spawn(move || writer.run(receiver))
+            .map_err(|e| error::io(&path, e))?;
+        let writer = WriterHandle {
+            sender,
+            shared: Arc::clone(&shared),
+            thread_id: thread.thread().id(),
+            thread: Mutex::new(Some(thread)),
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                db,
+                shared,
+                options,
+                writer,
+            }),
+        })
+    }
+
+    /// Queues records for the next group commit. `done` runs on the writer thread once they are
+    /// durable (write transaction committed with redb's durable commit), with Ok(log position of
+    /// the last Log record in the whole commit, or the current position if none) or the error.
+    /// Records from one submit are committed in one transaction, in order.
+    ///
+    /// Never blocks. If it returns `Err`, `done` is dropped without being called; otherwise
+    /// `done` runs exactly once. Keep `done` short: the next batch waits for it.
+    pub fn submit(
+        &self,
+        records: Vec<Record>,
+        done: Box<dyn FnOnce(Result<u64, StoreError>) + Send>,
+    ) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        if inner.shared.stopped.load(Ordering::SeqCst) {
+            return Err(StoreError::Stopped);
+        }
+        let queue_records_max = inner.options.queue_records_max;
+        if records.len() > queue_records_max {
+            return Err(StoreError::SubmitTooLarge {
+                records: records.len(),
+                queue_records_max,
+            });
+        }
+        let record_bytes_max = inner.options.record_bytes_max;
+        if let Some(bytes) = records
+            .iter()
+            .map(Record::bytes_len)
+            .find(|bytes| *bytes > record_bytes_max)
+        {
+            return Err(StoreError::RecordTooLarge {
+                bytes,
+                record_bytes_max,
+            });
+        }
+        let submission = Submission::new(records, done);
+        let counted = submission.queued_records();
+        let queued = inner
+            .shared
+            .queued_records
+            .fetch_add(counted, Ordering::SeqCst);
+        if queued.saturating_add(counted) > queue_records_max {
+            inner
+                .shared
+                .queued_records
+                .fetch_sub(counted, Ordering::SeqCst);
+            submission.disarm();
+            return Err(StoreError::Overloaded { queue_records_max });
+        }
+        match inner.writer.sender.try_send(Command::Submit(submission)) {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                inner
+                    .shared
+                    .queued_records
+                    .fetch_sub(counted, Ordering::SeqCst);
+                let error = match &refused {
+                    TrySendError::Full(_) => StoreError::Overloaded { queue_records_max },
+                    TrySendError::Disconnected(_) => StoreError::Stopped,
+                };
+                if let Command::Submit(submission) = refused.into_inner() {
+                    submission.disarm();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Everything a restart needs: the newest snapshot (its bytes and the log position it covers)
+    /// and every Log record after that position, in order.
+    pub fn recover(&self) -> Result<Recovered, StoreError> {
+        read::recover(&self.inner.path, &self.inner.db)
+    }
+
+    /// Stored messages of one dialog with seq in [from_seq, to_seq), oldest first (history).
+    pub fn messages(
+        &self,
+        dialog: u64,
+        from_seq: u64,
+        to_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        read::messages(
+            &self.inner.path,
+            &self.inner.db,
+            dialog,
+            from_seq,
+            to_seq,
+            limit,
+        )
+    }
+
+    /// Counts and the newest snapshot's position (for `switchboard store inspect`).
+    pub fn inspect(&self) -> Result<Inspect, StoreError> {
+        read::inspect(&self.inner.path, &self.inner.db)
+    }
+
+    /// Calls `each(dialog, seq, bytes)` for every stored message in key order (for `store
+    /// export`). A panic in `each` is caught and returned as an error.
+    pub fn for_each_message(&self, each: impl FnMut(u64, u64, &[u8])) -> Result<(), StoreError> {
+        read::for_each_message(&self.inner.path, &self.inner.db, each)
+    }
+
+    /// Write transactions committed since open.
+    pub fn commits(&self) -> u64 {
+        self.inner.shared.commits.load(Ordering::Relaxed)
+    }
+
+    /// `Err` with the fatal error the writer stopped on, if it stopped on one.
+    pub fn health(&self) -> Result<(), StoreError> {
+        match self.inner.shared.failure.get() {
+            Some(failure) => Err(failure.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Stops the writer after committing everything queued; waits for it. Later submits on
+    /// other handles get `Stopped`. The file is closed once no handle remains.
+    pub fn close(self) -> Result<(), StoreError> {
+        self.inner.writer.stop();
+        let path = self.inner.path.clone();
+        let failure = self.inner.shared.failure.get().cloned();
+        if let Ok(inner) = Arc::try_unwrap(self.inner) {
+            drop(inner.writer);
+            if let Ok(db) = Arc::try_unwrap(inner.db) {
+                db.close().map_err(|e| error::translate(&path, e))?;
+            }
+        }
+        match failure {
+            Some(failure) => Err(failure),
+            None => Ok(()),
+        }
+    }
+}

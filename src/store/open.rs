@@ -1,0 +1,158 @@
+//! Opening the file: refuse what must not be touched, before anything writes to it.
+//!
+//! Order matters. An existing file is first opened read-only, which never writes: a file from a
+//! newer format, a foreign redb file, or one redb cannot parse is refused there and left byte for
+//! byte as it was. Only then is it opened for writing (which repairs it after a crash, and with
+//! `check_integrity_on_open` verifies every page), checked again, and given the format version
+//! if it is new. Nothing here ever deletes, truncates or recreates an existing file.
+
+use std::path::Path;
+
+use redb::{Builder, Database, DatabaseError, ReadTransaction, ReadableDatabase, TableError};
+
+use super::error::{guarded, io, translate};
+use super::schema::{self, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_LAST_POSITION, META};
+use super::{StoreError, StoreOptions};
+
+/// An open database and the writer's starting state.
+pub(super) struct Opened {
+    pub db: Database,
+    pub state: State,
+}
+
+/// What the writer must know of the file to go on.
+pub(super) struct State {
+    pub last_position: u64,
+    pub snapshot_covers: u64,
+}
+
+/// Opens (creating if absent) the store file at `path` inside `data_dir`.
+pub(super) fn open(
+    data_dir: &Path,
+    path: &Path,
+    options: &StoreOptions,
+) -> Result<Opened, StoreError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| io(data_dir, e))?;
+    let has_content = match std::fs::metadata(path) {
+        Ok(metadata) => metadata.len() > 0,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return Err(io(path, e)),
+    };
+    if has_content {
+        guarded(path, || precheck(path, options))?;
+    }
+    let db = guarded(path, || {
+        let mut builder = Builder::new();
+        builder
+            .set_cache_size(options.cache_bytes_max)
+            .set_check_integrity_on_open(options.check_integrity_on_open);
+        builder.create(path).map_err(|e| open_error(path, e))
+    })?;
+    guarded(path, || initialize(path, &db))?;
+    let state = guarded(path, || load_state(path, &db))?;
+    Ok(Opened { db, state })
+}
+
+fn open_error(path: &Path, error: DatabaseError) -> StoreError {
+    match error {
+        // redb reports a file it cannot parse as an I/O error of kind InvalidData
+        DatabaseError::Storage(redb::StorageError::Io(e))
+            if e.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            StoreError::Damaged {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        }
+        other => translate(path, other),
+    }
+}
+
+/// Read-only look at an existing file: refuses newer, foreign and unreadable files untouched.
+fn precheck(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
+    let mut builder = Builder::new();
+    builder.set_cache_size(options.cache_bytes_max.min(16 * 1024 * 1024));
+    let db = match builder.open_read_only(path) {
+        Ok(db) => db,
+        // Not shut down cleanly: the writable open repairs it, then the version is checked
+        Err(DatabaseError::RepairAborted) => return Ok(()),
+        Err(e) => return Err(open_error(path, e)),
+    };
+    let txn = db.begin_read().map_err(|e| translate(path, e))?;
+    check_version(path, &txn)?;
+    drop(txn);
+    db.close().map_err(|e| translate(path, e))
+}
+
+/// The file's format version, `None` for a new (empty) file; refuses newer and foreign files.
+fn check_version(path: &Path, txn: &ReadTransaction) -> Result<Option<u64>, StoreError> {
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(TableError::TableDoesNotExist(_)) => {
+            let tables = txn.list_tables().map_err(|e| translate(path, e))?;
+            let multimaps = txn.list_multimap_tables().map_err(|e| translate(path, e))?;
+            if tables.count() + multimaps.count() > 0 {
+                return Err(StoreError::NotAStore {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok(None);
+        }
+        Err(e) => return Err(translate(path, e)),
+    };
+    let version = schema::meta_get(&meta, KEY_FORMAT_VERSION).map_err(|e| translate(path, e))?;
+    match version {
+        None => Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+        }),
+        Some(found) if found > u64::from(FORMAT_VERSION) => Err(StoreError::NewerFormat {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        }),
+        Some(0) => Err(StoreError::Damaged {
+            path: path.to_path_buf(),
+            message: "format version 0".to_string(),
+        }),
+        Some(found) => Ok(Some(found)),
+    }
+}
+
+/// Checks the version again (after a repair) and writes the schema into a new file.
+fn initialize(path: &Path, db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_read().map_err(|e| translate(path, e))?;
+    if check_version(path, &txn)?.is_some() {
+        return Ok(());
+    }
+    drop(txn);
+    let write = |db: &Database| -> Result<(), redb::Error> {
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(KEY_FORMAT_VERSION, u64::from(FORMAT_VERSION))?;
+            meta.insert(KEY_LAST_POSITION, 0)?;
+            txn.open_table(schema::LOG)?;
+            txn.open_table(schema::MESSAGES)?;
+            txn.open_table(schema::SNAPSHOT)?;
+        }
+        txn.commit()?;
+        Ok(())
+    };
+    write(db).map_err(|e| translate(path, e))
+}
+
+/// The writer's starting state, from an initialized file.
+fn load_state(path: &Path, db: &Database) -> Result<State, StoreError> {
+    let read = || -> Result<State, redb::Error> {
+        let txn = db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let log = txn.open_table(schema::LOG)?;
+        let snapshot = txn.open_table(schema::SNAPSHOT)?;
+        let covers = schema::snapshot_covers(&snapshot)?;
+        Ok(State {
+            last_position: schema::last_position(&meta, &log, covers)?,
+            snapshot_covers: covers,
+        })
+    };
+    read().map_err(|e| translate(path, e))
+}

@@ -1,0 +1,127 @@
+//! Reads: recovery, history ranges, inspection and export. Each runs in one redb read
+//! transaction, so it sees one committed state however the writer moves on meanwhile.
+//!
+//! Never writes, and never panics: redb runs under `guarded`.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+use super::error::{guarded, translate};
+use super::schema::{self, KEY_FORMAT_VERSION, LOG, MESSAGES, META, SNAPSHOT};
+use super::{Inspect, Recovered, StoreError};
+
+/// Runs a redb read under the panic guard, translating its error for `path`.
+fn read<T>(path: &Path, work: impl FnOnce() -> Result<T, redb::Error>) -> Result<T, StoreError> {
+    guarded(path, || work().map_err(|e| translate(path, e)))
+}
+
+pub(super) fn recover(path: &Path, db: &Database) -> Result<Recovered, StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let snapshot_table = txn.open_table(SNAPSHOT)?;
+        let snapshot = snapshot_table
+            .last()?
+            .map(|(covers, bytes)| (covers.value(), bytes.value().to_vec()));
+        let covers = snapshot.as_ref().map_or(0, |(covers, _)| *covers);
+        let log_table = txn.open_table(LOG)?;
+        let mut log = Vec::new();
+        for entry in log_table.range::<u64>((Bound::Excluded(covers), Bound::Unbounded))? {
+            let (position, bytes) = entry?;
+            log.push((position.value(), bytes.value().to_vec()));
+        }
+        let meta = txn.open_table(META)?;
+        let last_position = schema::last_position(&meta, &log_table, covers)?;
+        Ok(Recovered {
+            snapshot,
+            log,
+            last_position,
+        })
+    })
+}
+
+pub(super) fn messages(
+    path: &Path,
+    db: &Database,
+    dialog: u64,
+    from_seq: u64,
+    to_seq: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    if from_seq >= to_seq || limit == 0 {
+        return Ok(Vec::new());
+    }
+    read(path, || {
+        let txn = db.begin_read()?;
+        let table = txn.open_table(MESSAGES)?;
+        let mut found = Vec::new();
+        for entry in table
+            .range((dialog, from_seq)..(dialog, to_seq))?
+            .take(limit)
+        {
+            let (key, bytes) = entry?;
+            found.push((key.value().1, bytes.value().to_vec()));
+        }
+        Ok(found)
+    })
+}
+
+pub(super) fn inspect(path: &Path, db: &Database) -> Result<Inspect, StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let log = txn.open_table(LOG)?;
+        let messages = txn.open_table(MESSAGES)?;
+        let snapshot_table = txn.open_table(SNAPSHOT)?;
+        let snapshot = snapshot_table
+            .last()?
+            .map(|(covers, bytes)| (covers.value(), bytes.value().len() as u64));
+        let covers = snapshot.map_or(0, |(covers, _)| covers);
+        let format_version = schema::meta_get(&meta, KEY_FORMAT_VERSION)?.unwrap_or(0);
+        Ok(Inspect {
+            path: path.to_path_buf(),
+            format_version: u32::try_from(format_version).unwrap_or(u32::MAX),
+            log_records: log.len()?,
+            messages: messages.len()?,
+            dialogs_with_messages: count_dialogs(&messages)?,
+            snapshot,
+            last_position: schema::last_position(&meta, &log, covers)?,
+        })
+    })
+}
+
+/// Distinct dialogs in the messages table, by seeking past each one (O(dialogs · log n)).
+fn count_dialogs(
+    messages: &impl ReadableTable<(u64, u64), &'static [u8]>,
+) -> Result<u64, redb::Error> {
+    let mut count = 0;
+    let mut next = Some(0u64);
+    while let Some(dialog) = next {
+        let Some(entry) = messages.range((dialog, 0)..)?.next() else {
+            break;
+        };
+        let (key, _) = entry?;
+        let (found, _) = key.value();
+        count += 1;
+        next = found.checked_add(1);
+    }
+    Ok(count)
+}
+
+pub(super) fn for_each_message(
+    path: &Path,
+    db: &Database,
+    mut each: impl FnMut(u64, u64, &[u8]),
+) -> Result<(), StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let table = txn.open_table(MESSAGES)?;
+        for entry in table.iter()? {
+            let (key, bytes) = entry?;
+            let (dialog, seq) = key.value();
+            each(dialog, seq, bytes.value());
+        }
+        Ok(())
+    })
+}

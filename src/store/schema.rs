@@ -1,0 +1,53 @@
+//! The file's layout: table names, key and value types, and the format version.
+//!
+//! Format version 1:
+//! - `meta`: `&str -> u64`. `format_version` (1) and `last_position` (the newest log position
+//!   ever given, so positions are never reused after a snapshot trims the log). This table's
+//!   name and types are frozen for every future version, so any build can read the version of
+//!   any file and refuse a newer one.
+//! - `log`: position `u64 -> bytes`. Positions 1, 2, 3, ...; only those after the snapshot's
+//!   `covers` are kept.
+//! - `messages`: `(dialog, seq) -> bytes`.
+//! - `snapshot`: `covers u64 -> bytes`, at most one row.
+//!
+//! Invariants after every commit: `last_position >= covers`, every log key is in
+//! `(covers, last_position]`, and the log keys form a gap-free run ending at `last_position`.
+
+use redb::{ReadableTable, TableDefinition};
+
+/// The format this build writes and the newest it opens.
+pub(super) const FORMAT_VERSION: u32 = 1;
+
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+pub(super) const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("messages");
+pub(super) const SNAPSHOT: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshot");
+
+pub(super) const KEY_FORMAT_VERSION: &str = "format_version";
+pub(super) const KEY_LAST_POSITION: &str = "last_position";
+
+/// Reads one meta value (absent reads as `None`).
+pub(super) fn meta_get(
+    meta: &impl ReadableTable<&'static str, u64>,
+    key: &str,
+) -> Result<Option<u64>, redb::StorageError> {
+    Ok(meta.get(key)?.map(|guard| guard.value()))
+}
+
+/// The position the log has reached: the meta value, or the newest key if it were ever ahead.
+pub(super) fn last_position(
+    meta: &impl ReadableTable<&'static str, u64>,
+    log: &impl ReadableTable<u64, &'static [u8]>,
+    snapshot_covers: u64,
+) -> Result<u64, redb::StorageError> {
+    let recorded = meta_get(meta, KEY_LAST_POSITION)?.unwrap_or(0);
+    let newest_log = log.last()?.map(|(key, _)| key.value()).unwrap_or(0);
+    Ok(recorded.max(newest_log).max(snapshot_covers))
+}
+
+/// The stored snapshot's `covers`, or 0 without one.
+pub(super) fn snapshot_covers(
+    snapshot: &impl ReadableTable<u64, &'static [u8]>,
+) -> Result<u64, redb::StorageError> {
+    Ok(snapshot.last()?.map(|(key, _)| key.value()).unwrap_or(0))
+}

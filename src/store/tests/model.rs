@@ -1,0 +1,121 @@
+//! Property test: random submissions against a simple in-memory model of the store, with a
+//! reopen in the middle. Compares recovery, history ranges and inspection counts.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
+use super::{submit_wait, TempDir};
+use crate::store::{Record, Store, StoreError, StoreOptions};
+
+/// What the store should hold.
+#[derive(Default)]
+struct Model {
+    last_position: u64,
+    log: BTreeMap<u64, Vec<u8>>,
+    snapshot: Option<(u64, Vec<u8>)>,
+    messages: BTreeMap<(u64, u64), Vec<u8>>,
+}
+
+impl Model {
+    /// Applies one submission, or refuses it whole as the store must.
+    fn submit(&mut self, records: &[Record]) -> Result<u64, ()> {
+        let mut position = self.last_position;
+        let mut covers = self.snapshot.as_ref().map_or(0, |(c, _)| *c);
+        for record in records {
+            match record {
+                Record::Log(_) => position += 1,
+                Record::Snapshot {
+                    covers: claimed, ..
+                } => {
+                    if *claimed > position || *claimed < covers {
+                        return Err(());
+                    }
+                    covers = *claimed;
+                }
+                _ => {}
+            }
+        }
+        for record in records {
+            match record {
+                Record::Log(bytes) => {
+                    self.last_position += 1;
+                    self.log.insert(self.last_position, bytes.clone());
+                }
+                Record::Message { dialog, seq, bytes } => {
+                    self.messages.insert((*dialog, *seq), bytes.clone());
+                }
+                Record::Snapshot { covers, bytes } => {
+                    self.snapshot = Some((*covers, bytes.clone()));
+                    self.log.retain(|position, _| position > covers);
+                }
+                Record::ForgetDialog { dialog } => {
+                    self.messages.retain(|(d, _), _| d != dialog);
+                }
+            }
+        }
+        Ok(self.last_position)
+    }
+}
+
+/// A record; `Snapshot` covers an offset back from the current end (the model decides validity).
+fn record() -> impl Strategy<Value = Record> {
+    let bytes = || prop::collection::vec(any::<u8>(), 0..40);
+    prop_oneof![
+        4 => bytes().prop_map(Record::Log),
+        4 => (0..4u64, 0..12u64, bytes()).prop_map(|(dialog, seq, bytes)| Record::Message { dialog, seq, bytes }),
+        1 => (0..30u64, bytes()).prop_map(|(covers, bytes)| Record::Snapshot { covers, bytes }),
+        1 => (0..4u64).prop_map(|dialog| Record::ForgetDialog { dialog }),
+    ]
+}
+
+fn check(store: &Store, model: &Model) {
+    let recovered = store.recover().unwrap();
+    assert_eq!(recovered.last_position, model.last_position);
+    assert_eq!(recovered.snapshot, model.snapshot);
+    let log: Vec<(u64, Vec<u8>)> = model.log.iter().map(|(p, b)| (*p, b.clone())).collect();
+    assert_eq!(recovered.log, log);
+    for dialog in 0..4 {
+        let expect: Vec<(u64, Vec<u8>)> = model
+            .messages
+            .range((dialog, 2)..(dialog, 9))
+            .map(|((_, seq), bytes)| (*seq, bytes.clone()))
+            .take(5)
+            .collect();
+        assert_eq!(store.messages(dialog, 2, 9, 5).unwrap(), expect);
+    }
+    let inspect = store.inspect().unwrap();
+    assert_eq!(inspect.messages, model.messages.len() as u64);
+    let dialogs: std::collections::BTreeSet<u64> = model.messages.keys().map(|(d, _)| *d).collect();
+    assert_eq!(inspect.dialogs_with_messages, dialogs.len() as u64);
+    assert_eq!(inspect.log_records, model.log.len() as u64);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #[test]
+    fn store_matches_model(
+        submissions in prop::collection::vec(prop::collection::vec(record(), 0..6), 1..16),
+        reopen_at in 0..16usize,
+    ) {
+        let dir = TempDir::new("model");
+        let mut store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let mut model = Model::default();
+        for (i, records) in submissions.iter().enumerate() {
+            if i == reopen_at {
+                store.close().unwrap();
+                store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            }
+            let got = submit_wait(&store, records.clone());
+            match model.submit(records) {
+                Ok(position) => prop_assert_eq!(got.unwrap(), position),
+                Err(()) => {
+                    let refused = matches!(got, Err(StoreError::SnapshotRefused { .. }));
+                    prop_assert!(refused, "expected a refusal, got {:?}", got);
+                }
+            }
+        }
+        check(&store, &model);
+        store.close().unwrap();
+    }
+}

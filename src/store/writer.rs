@@ -1,0 +1,288 @@
+//! The writer thread: the only code that writes to the database, with group commit.
+//!
+//! It blocks for one submission, takes whatever else is already queued up to
+//! `batch_records_max` records (a submission is never split), writes the batch in ONE redb write
+//! transaction, commits it durably (`Durability::Immediate`: fsync before `commit` returns), and
+//! only then runs the batch's `done` callbacks, in submission order.
+//!
+//! Invariants:
+//! - A `done` runs exactly once: with the commit's outcome, with its submission's own refusal,
+//!   or with `Stopped` if its submission is dropped unwritten ([`Submission`]'s `Drop`).
+//! - `last_position` and `snapshot_covers` change only after a successful commit.
+//! - A redb failure that leaves the database unusable (I/O, damage, a panic inside redb) stops
+//!   the writer: it is reported to its batch, kept as the store's failure, and every later
+//!   submission gets `Stopped`. Any other failure is reported to its batch and the writer goes on.
+//! - Nothing here panics: redb and the callbacks run under `catch_unwind`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_channel::Receiver;
+use redb::Database;
+
+use super::apply;
+use super::error::{classify, panicked, Classified};
+use super::open::State;
+use super::{Record, StoreError};
+
+/// What a submitter is told once its records are durable (or could not be written).
+pub(super) type Done = Box<dyn FnOnce(Result<u64, StoreError>) + Send>;
+
+/// One `submit`: records committed together, and the callback to tell.
+pub(super) struct Submission {
+    records: Vec<Record>,
+    /// Records counted against `queue_records_max` (at least 1, so empty submissions count).
+    queued_records: usize,
+    done: Option<Done>,
+}
+
+impl Submission {
+    pub(super) fn new(records: Vec<Record>, done: Done) -> Submission {
+        let queued_records = records.len().max(1);
+        Submission {
+            records,
+            queued_records,
+            done: Some(done),
+        }
+    }
+
+    pub(super) fn queued_records(&self) -> usize {
+        self.queued_records
+    }
+
+    /// Drops the submission without calling `done` (its `submit` returned an error instead).
+    pub(super) fn disarm(mut self) {
+        self.done = None;
+    }
+
+    fn report(mut self, result: Result<u64, StoreError>) {
+        if let Some(done) = self.done.take() {
+            // A panicking callback is the caller's bug; the writer must outlive it
+            let _ = catch_unwind(AssertUnwindSafe(|| done(result)));
+        }
+    }
+}
+
+impl Drop for Submission {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = catch_unwind(AssertUnwindSafe(|| done(Err(StoreError::Stopped))));
+        }
+    }
+}
+
+/// What the writer receives.
+pub(super) enum Command {
+    Submit(Submission),
+    /// Commit everything queued before this, then stop.
+    Stop,
+}
+
+/// State the `Store` handles and the writer share.
+#[derive(Default)]
+pub(super) struct Shared {
+    /// Records in the channel, against `queue_records_max`.
+    pub queued_records: AtomicUsize,
+    /// Write transactions committed.
+    pub commits: AtomicU64,
+    /// No more submissions are accepted (closing, or the writer stopped).
+    pub stopped: AtomicBool,
+    /// The fatal error the writer stopped on, if it did.
+    pub failure: OnceLock<StoreError>,
+}
+
+/// The writer's state; moved into its thread.
+pub(super) struct Writer {
+    pub db: Arc<Database>,
+    pub path: PathBuf,
+    pub shared: Arc<Shared>,
+    pub batch_records_max: usize,
+    pub quick_repair: bool,
+    /// As of the last successful commit.
+    pub state: State,
+}
+
+/// The outcome planned for each submission of a batch before it is written.
+struct Plan {
+    verdicts: Vec<Result<(), StoreError>>,
+    last_position: u64,
+    snapshot_covers: u64,
+}
+
+impl Writer {
+    /// The thread's body: returns once stopped, closed, or after a fatal error.
+    pub(super) fn run(mut self, commands: Receiver<Command>) {
+        let mut carried: Option<Submission> = None;
+        loop {
+            let first = match carried.take() {
+                Some(submission) => submission,
+                None => match commands.recv() {
+                    Ok(command) => match self.dequeued(command) {
+                        Some(submission) => submission,
+                        None => break,
+                    },
+                    Err(_) => break,
+                },
+            };
+            let (batch, next, stop) = self.gather(first, &commands);
+            carried = next;
+            let fatal = self.commit(batch);
+            if fatal || stop {
+                break;
+            }
+        }
+        self.shared.stopped.store(true, Ordering::SeqCst);
+        // Whatever is left is reported `Stopped` as it is dropped
+        drop(carried);
+        while let Ok(command) = commands.try_recv() {
+            drop(self.dequeued(command));
+        }
+    }
+
+    fn dequeued(&self, command: Command) -> Option<Submission> {
+        match command {
+            Command::Submit(submission) => {
+                self.shared
+                    .queued_records
+                    .fetch_sub(submission.queued_records, Ordering::SeqCst);
+                Some(submission)
+            }
+            Command::Stop => None,
+        }
+    }
+
+    /// Takes what is already queued after `first`, up to `batch_records_max` records. Returns
+    /// the batch, a submission that did not fit, and whether `Stop` was seen.
+    fn gather(
+        &self,
+        first: Submission,
+        commands: &Receiver<Command>,
+    ) -> (Vec<Submission>, Option<Submission>, bool) {
+        let mut records = first.records.len();
+        let mut batch = vec![first];
+        while records < self.batch_records_max {
+            let Ok(command) = commands.try_recv() else {
+                break;
+            };
+            let Some(submission) = self.dequeued(command) else {
+                return (batch, None, true);
+            };
+            if records.saturating_add(submission.records.len()) > self.batch_records_max {
+                return (batch, Some(submission), false);
+            }
+            records += submission.records.len();
+            batch.push(submission);
+        }
+        (batch, None, false)
+    }
+
+    /// Writes and commits one batch, then runs its callbacks. Returns whether the writer must stop.
+    fn commit(&mut self, batch: Vec<Submission>) -> bool {
+        let plan = self.plan(&batch);
+        let outcome = if plan.verdicts.iter().any(Result::is_ok) {
+            self.write(&batch, &plan)
+        } else {
+            Ok(())
+        };
+        let (result, fatal) = match outcome {
+            Ok(()) => {
+                self.state.last_position = plan.last_position;
+                self.state.snapshot_covers = plan.snapshot_covers;
+                (Ok(self.state.last_position), false)
+            }
+            Err(Classified { error, fatal }) => {
+                if fatal {
+                    let _ = self.shared.failure.set(error.clone());
+                    self.shared.stopped.store(true, Ordering::SeqCst);
+                }
+                (Err(error), fatal)
+            }
+        };
+        for (submission, verdict) in batch.into_iter().zip(plan.verdicts) {
+            match verdict {
+                Ok(()) => submission.report(result.clone()),
+                Err(refused) => submission.report(Err(refused)),
+            }
+        }
+        fatal
+    }
+
+    /// Gives each submission its log positions and refuses, whole, a submission whose snapshot
+    /// is ahead of the log or older than the stored one.
+    fn plan(&self, batch: &[Submission]) -> Plan {
+        let mut plan = Plan {
+            verdicts: Vec::with_capacity(batch.len()),
+            last_position: self.state.last_position,
+            snapshot_covers: self.state.snapshot_covers,
+        };
+        for submission in batch {
+            let (mut position, mut covers) = (plan.last_position, plan.snapshot_covers);
+            let mut verdict = Ok(());
+            for record in &submission.records {
+                match record {
+                    Record::Log(_) => match position.checked_add(1) {
+                        Some(next) => position = next,
+                        None => {
+                            verdict = Err(StoreError::Storage {
+                                path: self.path.clone(),
+                                message: "log positions exhausted".to_string(),
+                            });
+                            break;
+                        }
+                    },
+                    Record::Snapshot {
+                        covers: claimed, ..
+                    } => {
+                        if *claimed > position || *claimed < covers {
+                            verdict = Err(StoreError::SnapshotRefused {
+                                path: self.path.clone(),
+                                covers: *claimed,
+                                last_position: position,
+                                stored_covers: covers,
+                            });
+                            break;
+                        }
+                        covers = *claimed;
+                    }
+                    Record::Message { .. } | Record::ForgetDialog { .. } => {}
+                }
+            }
+            if verdict.is_ok() {
+                plan.last_position = position;
+                plan.snapshot_covers = covers;
+            }
+            plan.verdicts.push(verdict);
+        }
+        plan
+    }
+
+    /// Writes the accepted submissions in one durable transaction, under the panic guard.
+    fn write(&self, batch: &[Submission], plan: &Plan) -> Result<(), Classified> {
+        let accepted = batch
+            .iter()
+            .zip(&plan.verdicts)
+            .filter(|(_, verdict)| verdict.is_ok())
+            .map(|(submission, _)| submission.records.as_slice());
+        let transaction = || {
+            apply::write_batch(
+                &self.db,
+                self.quick_repair,
+                self.state.last_position,
+                accepted,
+            )
+        };
+        match catch_unwind(AssertUnwindSafe(transaction)) {
+            Ok(Ok(())) => {
+                self.shared.commits.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Ok(Err(error)) => Err(classify(&self.path, error)),
+            Err(payload) => Err(Classified {
+                error: panicked(&self.path, payload.as_ref()),
+                fatal: true,
+            }),
+        }
+    }
+}
