@@ -42,6 +42,16 @@ enum Scenario {
         #[arg(long, default_value_t = 30)]
         hold_secs: u64,
     },
+    /// Ack latency (message sent → durable ack) with many widgets sharing a total rate.
+    Acks {
+        #[arg(long, default_value_t = 100)]
+        widgets: usize,
+        /// Total messages per second across all widgets.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Widget → operator delivery latency at a fixed rate.
     Latency {
         /// Operator token.
@@ -75,6 +85,11 @@ async fn main() -> ExitCode {
             messages,
             rate,
         } => latency(&cli.url, &cli.line, &token, messages, rate).await,
+        Scenario::Acks {
+            widgets,
+            rate,
+            seconds,
+        } => acks(&cli.url, &cli.line, widgets, rate, seconds).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -266,6 +281,121 @@ async fn latency(
             "{} messages were not delivered",
             messages - received
         ));
+    }
+    Ok(())
+}
+
+/// One widget's share of the `acks` scenario: sends on its timetable, and returns the ack
+/// latencies (µs, from the actual send) and how many acks never came.
+async fn ack_widget(
+    url: String,
+    line: String,
+    index: usize,
+    interval: Duration,
+    count: u64,
+    start: Instant,
+) -> Result<(Vec<u64>, u64), String> {
+    let mut ws = connect(&format!("{url}/ws/widget")).await?;
+    send(
+        &mut ws,
+        json!({"type": "hello", "line": line, "client_id": format!("acks-{index}")}),
+    )
+    .await?;
+    recv_type(&mut ws, "welcome").await?;
+    let (mut sink, mut stream) = ws.split();
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..count).map(|_| AtomicU64::new(0)).collect());
+    let sent = sent_at.clone();
+    // Spread the widgets' timetables over one interval.
+    let offset = interval.mul_f64(index as f64 / 1_000.0 % 1.0);
+    let sender = tokio::spawn(async move {
+        for i in 0..count {
+            tokio::time::sleep_until((start + offset + interval * i as u32).into()).await;
+            let frame = json!({"type": "message", "req": i, "client_msg_id": format!("a{i}"), "text": "ack me"});
+            sent[i as usize].store(start.elapsed().as_micros().max(1) as u64, Ordering::Release);
+            if sink
+                .send(Message::Text(frame.to_string().into()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        sink
+    });
+    let mut latencies = Vec::with_capacity(count as usize);
+    let deadline = start + offset + interval * count as u32 + Duration::from_secs(5);
+    while (latencies.len() as u64) < count && Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(left, stream.next()).await
+        else {
+            break;
+        };
+        let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if frame["type"] != "ack" {
+            continue;
+        }
+        let Some(i) = frame["req"].as_u64() else {
+            continue;
+        };
+        let at = Instant::now().duration_since(start).as_micros() as u64;
+        let left_us = sent_at
+            .get(i as usize)
+            .map_or(at, |t| t.load(Ordering::Acquire));
+        latencies.push(at.saturating_sub(left_us).max(1));
+    }
+    let _ = sender.await;
+    let missing = count - latencies.len() as u64;
+    Ok((latencies, missing))
+}
+
+async fn acks(
+    url: &str,
+    line: &str,
+    widgets: usize,
+    rate: u64,
+    seconds: u64,
+) -> Result<(), String> {
+    let per_widget_rate = (rate as f64 / widgets.max(1) as f64).max(0.001);
+    let interval = Duration::from_secs_f64(1.0 / per_widget_rate);
+    let count = (per_widget_rate * seconds as f64).round().max(1.0) as u64;
+    let start = Instant::now() + Duration::from_secs(2);
+    let mut tasks = Vec::new();
+    for index in 0..widgets {
+        tasks.push(tokio::spawn(ack_widget(
+            url.to_string(),
+            line.to_string(),
+            index,
+            interval,
+            count,
+            start,
+        )));
+    }
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+    let mut missing = 0;
+    for task in tasks {
+        let (latencies, lost) = task
+            .await
+            .map_err(|e| format!("a widget task failed: {e}"))??;
+        missing += lost;
+        for l in latencies {
+            histogram.record(l).ok();
+        }
+    }
+    let ms = |q: f64| histogram.value_at_quantile(q) as f64 / 1_000.0;
+    println!(
+        "acks: {} acknowledged of {} sent by {widgets} widgets at {rate}/s for {seconds} s; sent -> durable ack p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms",
+        histogram.len(),
+        histogram.len() + missing,
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        ms(0.999),
+        histogram.max() as f64 / 1_000.0
+    );
+    if missing > 0 {
+        return Err(format!("{missing} messages were not acknowledged"));
     }
     Ok(())
 }

@@ -5,15 +5,21 @@
 //! 1, 2, 3, ... (never reused), messages kept for history under `(dialog, seq)`, and one snapshot
 //! that makes the log before it unnecessary. Recovery is the snapshot plus the log after it.
 //!
-//! - [`open`]: refuses a newer, foreign or damaged file without writing to it.
-//! - [`writer`]: one thread, group commit: one durable redb transaction per batch (written by
-//!   [`apply`]), then the batch's callbacks in submission order.
-//! - [`read`]: recovery, history, inspection, export, from read transactions.
-//! - [`schema`]: tables and the format version; [`error`]: [`StoreError`]; [`options`]: limits.
+//! - `open.rs`: refuses a newer, foreign or damaged file without writing to it.
+//! - `writer.rs`: one thread, group commit: one durable redb transaction per batch (written by
+//!   `apply.rs`), then the batch's callbacks in submission order.
+//! - `read.rs`: recovery, history, inspection, export, from read transactions.
+//! - `schema.rs`: tables and the format version; `error.rs`: [`StoreError`]; `options.rs`:
+//!   limits ([`StoreOptions`]).
 //!
 //! Guarantees: a `done` that receives `Ok` means its records are on disk (fsync returned) and
 //! survive `kill -9` (`tests::crash`). Records of one submission commit together or not at all.
 //! Nothing panics on any input, including a damaged file (redb runs under `catch_unwind`).
+//!
+//! Cost: a commit pays one fsync (~0.3 ms on the dev machine) plus one copied 4 KiB B-tree page
+//! per distinct leaf it touches. Messages to few dialogs per commit sustain ~200,000 durable
+//! messages/s; messages spread over thousands of dialogs cost about a page each, ~20,000-55,000
+//! messages/s (`benches/store.rs`).
 
 mod apply;
 mod error;
@@ -192,7 +198,8 @@ impl Store {
     /// Records from one submit are committed in one transaction, in order.
     ///
     /// Never blocks. If it returns `Err`, `done` is dropped without being called; otherwise
-    /// `done` runs exactly once. Keep `done` short: the next batch waits for it.
+    /// `done` runs exactly once (with `Stopped` if the store closes before writing it). Keep
+    /// `done` short: the next batch waits for it.
     pub fn submit(
         &self,
         records: Vec<Record>,
