@@ -220,3 +220,38 @@ async fn a_required_consent_comes_first_and_gates_routing_until_accepted() {
     let d = u(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors() {
+    let config = Config::new()
+        .operators(&["anna"])
+        .operator_raw("id = \"dana\"\nname = \"Dana\"\ntoken = \"dana-token\"\nsupervisor = true")
+        .line(line("support", "strict", &["anna"], "1m"));
+    let server = Server::start("closed-history", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut dana = Operator::connect(&server, "dana").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = u(&widget.say("m1", "question").await, "dialog_id");
+    anna.offered(d).await;
+    anna.say(d, "a1", "answer").await;
+    anna.close_dialog(d).await;
+    let page = dana
+        .request(json!({"type": "history", "dialog_id": d}))
+        .await;
+    assert_eq!(ty(&page), "history", "{page}");
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, vec!["question", "answer"]);
+    let newest = dana
+        .request(json!({"type": "history", "dialog_id": d, "limit": 1}))
+        .await;
+    assert_eq!(newest["messages"][0]["text"], "answer", "{newest}");
+    let refused = anna
+        .request(json!({"type": "history", "dialog_id": d}))
+        .await;
+    assert_error(&refused, "forbidden");
+}

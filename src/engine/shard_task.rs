@@ -589,10 +589,9 @@ impl ShardTask {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<crate::protocol::MessageView>, Refusal> {
-        let log = self
-            .logs
-            .get(&dialog)
-            .ok_or(Refusal::new(ErrorCode::NotFound, "no such open dialog"))?;
+        let Some(log) = self.logs.get(&dialog) else {
+            return self.stored_history(op, dialog, before, limit);
+        };
         let sees = self
             .core
             .dialog(dialog)
@@ -604,6 +603,52 @@ impl ShardTask {
             ));
         }
         Ok(log.page(before, limit))
+    }
+
+    /// History of a dialog that is no longer open, read from the store. Closed dialogs keep no
+    /// record of who held them, so only supervisors may read them.
+    fn stored_history(
+        &self,
+        op: OpIdx,
+        dialog: DialogId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::MessageView>, Refusal> {
+        let Some(store) = &self.engine.store else {
+            return Err(Refusal::new(ErrorCode::NotFound, "no such open dialog"));
+        };
+        if !self.engine.directory.operators[op.0 as usize].supervisor {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "the history of a closed dialog is for supervisors",
+            ));
+        }
+        let to = before.unwrap_or(u64::MAX);
+        let failed = || Refusal::new(ErrorCode::Internal, "the history could not be read");
+        // Newest `limit` messages before `to`: read the range, keep its tail.
+        let stored = store
+            .messages(dialog.0, 0, to, usize::MAX)
+            .map_err(|_| failed())?;
+        if stored.is_empty() {
+            return Err(Refusal::new(ErrorCode::NotFound, "no such dialog"));
+        }
+        let start = stored.len().saturating_sub(limit);
+        stored[start..]
+            .iter()
+            .map(|(seq, bytes)| {
+                let m: persist::MessageRecord =
+                    rmp_serde::from_slice(bytes).map_err(|_| failed())?;
+                Ok(crate::protocol::MessageView {
+                    dialog_id: dialog.0,
+                    seq: *seq,
+                    msg_id: m.msg_id,
+                    author: m.author,
+                    name: m.name,
+                    text: m.text,
+                    ts: m.ts,
+                })
+            })
+            .collect()
     }
 
     fn operator_dialogs(&self, op: OpIdx) -> Vec<DialogSummary> {
