@@ -10,6 +10,16 @@ use axum::extract::ws::WebSocket;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// Messages a widget may have on their way to durability at once; beyond it the connection
+/// stops reading until an ack is out.
+const MESSAGES_IN_FLIGHT_MAX: usize = 32;
+
+/// Messages posted to a shard, with their `req`, waiting for their durable ack, in order.
+type InFlight = std::collections::VecDeque<(
+    Option<u64>,
+    tokio::sync::oneshot::Receiver<Result<crate::engine::Stored, crate::engine::Refusal>>,
+)>;
+
 struct Widget {
     gw: Arc<Gateway>,
     line: LineIdx,
@@ -150,6 +160,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         alive &= conn.send(&WidgetOut::Message(message)).await;
     }
     let mut shutdown = gw.shutdown();
+    let mut in_flight = InFlight::new();
     while alive {
         tokio::select! {
             frame = rx.recv() => match frame {
@@ -174,9 +185,21 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 engine.clients.detach(&client, session_id);
                 return conn.close(close::GOING_AWAY, "server shutting down").await;
             },
-            incoming = conn.recv::<WidgetIn>(false) => match incoming {
+            answer = async { (&mut in_flight.front_mut().expect("guarded").1).await }, if !in_flight.is_empty() => {
+                let (req, _) = in_flight.pop_front().expect("guarded");
+                let reply = match answer {
+                    Ok(Ok(stored)) => {
+                        me.dialog = Some(stored.dialog);
+                        ack(req, Some(stored.dialog), Some((stored.msg_id, stored.seq)))
+                    }
+                    Ok(Err(r)) => WidgetOut::Error(common::ErrorFrame { req, code: r.code, message: r.message }),
+                    Err(_) => WidgetOut::Error(shutting_down(req)),
+                };
+                alive = conn.send(&reply).await;
+            },
+            incoming = conn.recv::<WidgetIn>(false), if in_flight.len() < MESSAGES_IN_FLIGHT_MAX => match incoming {
                 Incoming::Frame(frame) => {
-                    if let Some(reply) = me.handle(frame, &mut conn).await {
+                    if let Some(reply) = me.handle(frame, &mut conn, &mut in_flight).await {
                         alive = conn.send(&reply).await;
                     }
                 }
@@ -204,7 +227,12 @@ fn ack(req: Option<u64>, dialog: Option<DialogId>, stored: Option<(u64, u64)>) -
 }
 
 impl Widget {
-    async fn handle(&mut self, frame: WidgetIn, conn: &mut Conn) -> Option<WidgetOut> {
+    async fn handle(
+        &mut self,
+        frame: WidgetIn,
+        conn: &mut Conn,
+        in_flight: &mut InFlight,
+    ) -> Option<WidgetOut> {
         let engine = self.gw.engine.clone();
         let req = frame.req();
         if !matches!(frame, WidgetIn::Typing(_)) && !conn.bucket.take() {
@@ -249,8 +277,12 @@ impl Widget {
                     self.info.clone(),
                     self.dialog,
                 );
-                let answer = engine
-                    .ask(shard, |reply| ShardMsg::ClientMessage {
+                // Pipelined: the ack comes when the shard's batch is durable, while this
+                // connection goes on reading (acks return in order).
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                engine.post(
+                    shard,
+                    ShardMsg::ClientMessage {
                         line,
                         client,
                         info,
@@ -258,16 +290,10 @@ impl Widget {
                         key: m.client_msg_id,
                         text: m.text,
                         reply,
-                    })
-                    .await;
-                Some(match answer {
-                    Some(Ok(stored)) => {
-                        self.dialog = Some(stored.dialog);
-                        ack(req, Some(stored.dialog), Some((stored.msg_id, stored.seq)))
-                    }
-                    Some(Err(r)) => refused(r),
-                    None => gone(),
-                })
+                    },
+                );
+                in_flight.push_back((req, answer));
+                None
             }
             WidgetIn::Typing(t) => {
                 if let Some(dialog) = self.dialog {
