@@ -332,3 +332,32 @@ async fn a_missed_first_response_target_alerts_the_notified_operator_once() {
         anna.log
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balanced_mode_offers_the_operator_with_fewer_counted_dialogs() {
+    let server = Server::start("balanced", &two_operators("balanced", "1m"));
+    let mut anna = Operator::connect(&server, "anna").await;
+    // Anna alone takes two dialogs.
+    let mut w1 = Widget::join(&server, "support", "c1").await;
+    let d1 = u(&w1.say("m1", "one").await, "dialog_id");
+    anna.offered(d1).await;
+    anna.accept(d1).await;
+    let mut w2 = Widget::join(&server, "support", "c2").await;
+    let d2 = u(&w2.say("m1", "two").await, "dialog_id");
+    anna.offered(d2).await;
+    anna.accept(d2).await;
+    // Boris comes online with none: the next two go to him (0 < 2, then 1 < 2).
+    let mut boris = Operator::connect(&server, "boris").await;
+    let mut w3 = Widget::join(&server, "support", "c3").await;
+    let d3 = u(&w3.say("m1", "three").await, "dialog_id");
+    boris.offered(d3).await;
+    let mut w4 = Widget::join(&server, "support", "c4").await;
+    let d4 = u(&w4.say("m1", "four").await, "dialog_id");
+    boris.offered(d4).await;
+    anna.assert_none_within(
+        Duration::from_millis(200),
+        "no offer to the busier operator",
+        |f| ty(f) == "dialog_offered",
+    )
+    .await;
+}
