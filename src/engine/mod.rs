@@ -71,6 +71,8 @@ pub struct Engine {
     inboxes: Vec<ShardInbox>,
     /// Dialogs that moved to another shard's line.
     moved: Mutex<HashMap<DialogId, usize>>,
+    /// Entries in `moved`, readable without its lock.
+    moved_count: std::sync::atomic::AtomicUsize,
     /// Where state is made durable; `None` runs in memory only (tests of routing alone).
     pub store: Option<Store>,
     /// This run's boot epoch (operator event sequences start at `epoch << 32`).
@@ -104,22 +106,27 @@ impl Engine {
 
     /// The shard holding `dialog` now.
     pub fn shard_of_dialog(&self, dialog: DialogId) -> usize {
-        self.moved
-            .lock()
-            .get(&dialog)
-            .copied()
-            .unwrap_or_else(|| dialog.home_shard() % self.inboxes.len())
+        let home = dialog.home_shard() % self.inboxes.len();
+        // Moves between shards are rare: skip the shared map's lock while there are none.
+        if self.moved_count.load(Ordering::Acquire) == 0 {
+            return home;
+        }
+        self.moved.lock().get(&dialog).copied().unwrap_or(home)
     }
 
     fn note_moved(&self, dialog: DialogId, shard: usize) {
-        self.moved.lock().insert(dialog, shard);
+        let mut moved = self.moved.lock();
+        moved.insert(dialog, shard);
+        self.moved_count.store(moved.len(), Ordering::Release);
     }
 
     fn forget_moved(&self, dialog: DialogId) {
-        let mut moved = self.moved.lock();
-        if !moved.is_empty() {
-            moved.remove(&dialog);
+        if self.moved_count.load(Ordering::Acquire) == 0 {
+            return;
         }
+        let mut moved = self.moved.lock();
+        moved.remove(&dialog);
+        self.moved_count.store(moved.len(), Ordering::Release);
     }
 
     /// Posts `msg` to shard `shard`.

@@ -87,6 +87,7 @@ pub(super) fn start(
             })
             .collect(),
         moved: Mutex::new(HashMap::new()),
+        moved_count: std::sync::atomic::AtomicUsize::new(0),
         directory,
         store,
         epoch,

@@ -27,6 +27,7 @@ pub mod setup;
 pub mod shard;
 pub mod strategy;
 mod texts;
+mod time;
 
 #[cfg(test)]
 mod tests;

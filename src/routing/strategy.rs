@@ -16,6 +16,7 @@ use super::dialog::Dialog;
 use super::ids::OpIdx;
 use super::line::Line;
 use super::operator::Operator;
+use super::time::earliest;
 use crate::config::QueueMode;
 
 /// The result of one scan.
@@ -58,7 +59,7 @@ pub fn pick(
         if let Some(skip) = operator.unavailable(&state, need, now_ms) {
             if skip == Skip::OnVacation {
                 let end = operator.vacation_end(now_ms);
-                result.vacation_ends_ms = result.vacation_ends_ms.min(end).or(end);
+                result.vacation_ends_ms = earliest(result.vacation_ends_ms, end);
             }
             log.push(op, skip);
             continue;

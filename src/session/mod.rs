@@ -88,7 +88,5 @@ impl Gateway {
     }
 }
 
-pub use crate::engine::random_hex;
-
 pub use operator::run as run_operator;
 pub use widget::run as run_widget;

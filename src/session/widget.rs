@@ -88,7 +88,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 .filter(|c| !c.is_empty() && c.len() <= 128)
             {
                 Some(id) => id.into(),
-                None => super::random_hex().into(),
+                None => crate::engine::random_hex().into(),
             };
             match gw.engine.issue_token(&client, &line_id).await {
                 Ok(token) => (client, token),

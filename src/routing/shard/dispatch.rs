@@ -11,6 +11,8 @@ use crate::routing::decision::{Outcome, SkipLog, Wait};
 use crate::routing::dialog::{Holder, TimerKind};
 use crate::routing::ids::{DialogId, LineIdx};
 use crate::routing::strategy;
+use crate::routing::time::earliest;
+use std::ops::Bound::{Excluded, Unbounded};
 
 /// Tries per dialog when another shard keeps winning the race for the chosen operator.
 const RACE_RETRIES_MAX: usize = 4;
@@ -43,8 +45,9 @@ impl Shard {
             return;
         }
         if let Err(opens_ms) = line.rules.routes_at(self.now_ms) {
-            let waiting: Vec<DialogId> = line.queue.values().copied().collect();
-            for id in waiting {
+            let mut after = None;
+            while let Some((arrival, id)) = self.next_waiting(line_idx, after) {
+                after = Some(arrival);
                 self.note_waiting(id, Wait::OffHours { opens_ms }, SkipLog::new(0), out);
             }
             if let Some(at) = opens_ms {
@@ -52,16 +55,19 @@ impl Shard {
             }
             return;
         }
-        let waiting: Vec<DialogId> = line.queue.values().copied().collect();
         let mut wake: Option<u64> = None;
-        for id in waiting {
+        // Walk the queue in place: a pass usually ends at its first dialog, so copying a long
+        // queue first would cost more than the pass.
+        let mut after = None;
+        while let Some((arrival, id)) = self.next_waiting(line_idx, after) {
+            after = Some(arrival);
             match self.attempt(id, out) {
                 Attempt::Offered => {}
                 Attempt::Waits {
                     pool_exhausted,
                     vacation_ends_ms,
                 } => {
-                    wake = wake.min(vacation_ends_ms).or(wake).or(vacation_ends_ms);
+                    wake = earliest(wake, vacation_ends_ms);
                     if pool_exhausted {
                         break;
                     }
@@ -71,6 +77,16 @@ impl Shard {
         if let Some(at) = wake {
             self.arm_line_wake(line_idx, at);
         }
+    }
+
+    /// The first waiting dialog of `line` that arrived after `after` (from the start: `None`).
+    fn next_waiting(&self, line: LineIdx, after: Option<u64>) -> Option<(u64, DialogId)> {
+        let queue = &self.line_ref(line).queue;
+        let next = match after {
+            None => queue.iter().next(),
+            Some(arrival) => queue.range((Excluded(arrival), Unbounded)).next(),
+        };
+        next.map(|(arrival, id)| (*arrival, *id))
     }
 
     fn attempt(&mut self, id: DialogId, out: &mut Vec<Effect>) -> Attempt {
