@@ -221,3 +221,42 @@ async fn every_acknowledged_message_survives_kill_9() {
         "the pending unanswered timeout fires exactly once"
     );
 }
+
+/// A closed dialog's id is never handed out again after a restart: the next dialog gets an id
+/// of its own, and the closed one's stored history is not mixed with (or overwritten by) it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_dialogs_id_is_not_reused_after_a_restart() {
+    let config = Config::new()
+        .operators(&["anna"])
+        .operator_raw("id = \"dana\"\nname = \"Dana\"\ntoken = \"dana-token\"\nsupervisor = true")
+        .line(line("support", "strict", &["anna"], "1m"));
+    let mut server = Server::start("id-reuse", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let first = u(&widget.say("m1", "before the restart").await, "dialog_id");
+    anna.offered(first).await;
+    anna.accept(first).await;
+    anna.close_dialog(first).await;
+    drop((anna, widget));
+
+    server.kill9();
+    server.restart();
+    let mut widget = Widget::join(&server, "support", "c2").await;
+    let second = u(&widget.say("m1", "after the restart").await, "dialog_id");
+    assert_ne!(first, second, "a closed dialog's id was handed out again");
+
+    let mut dana = Operator::connect(&server, "dana").await;
+    for (d, text) in [(first, "before the restart"), (second, "after the restart")] {
+        let page = dana
+            .request(json!({"type": "history", "dialog_id": d}))
+            .await;
+        let texts: Vec<&str> = page["messages"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no messages: {page}"))
+            .iter()
+            .filter(|m| m["author"] == "client")
+            .map(|m| m["text"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(texts, [text], "history of dialog {d}: {page}");
+    }
+}

@@ -141,7 +141,8 @@ pub enum ShardMsg {
     /// Ends the shard task (after its last batch is handed to the store).
     Stop,
     /// Every open dialog's durable state, for a snapshot.
+    /// Every open dialog, and the highest dialog id sequence this shard has handed out.
     Export {
-        reply: oneshot::Sender<Vec<super::persist::DurableDialog>>,
+        reply: oneshot::Sender<(Vec<super::persist::DurableDialog>, u64)>,
     },
 }

@@ -224,10 +224,11 @@ impl Engine {
             ..Default::default()
         };
         for shard in 0..self.shards() {
-            let dialogs = self
+            let (dialogs, seq_high) = self
                 .ask(shard, |reply| ShardMsg::Export { reply })
                 .await
                 .ok_or("a shard stopped")?;
+            state.dialog_seq_high = state.dialog_seq_high.max(seq_high);
             state
                 .dialogs
                 .extend(dialogs.into_iter().map(|d| (d.record.id, d)));

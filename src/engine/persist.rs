@@ -50,6 +50,10 @@ pub struct State {
     pub epoch: u64,
     pub dialogs: BTreeMap<u64, DurableDialog>,
     pub tokens: Vec<([u8; 32], String, String)>,
+    /// The highest dialog id sequence ever logged, closed dialogs included: new dialogs start
+    /// after it, so an id (and the messages stored under it) is never handed out twice.
+    #[serde(default)]
+    pub dialog_seq_high: u64,
 }
 
 /// A stored message.
@@ -90,13 +94,19 @@ impl State {
         match event {
             LogEvent::Boot { epoch } => self.epoch = self.epoch.max(epoch),
             LogEvent::Dialog(state) => {
+                self.note_dialog_id(state.record.id);
                 self.dialogs.insert(state.record.id, *state);
             }
             LogEvent::Closed { dialog } => {
+                self.note_dialog_id(dialog);
                 self.dialogs.remove(&dialog);
             }
             LogEvent::Token { hash, client, line } => self.tokens.push((hash, client, line)),
         }
+    }
+
+    fn note_dialog_id(&mut self, id: u64) {
+        self.dialog_seq_high = self.dialog_seq_high.max(DialogId(id).seq());
     }
 
     /// The newest snapshot plus every log record after it.

@@ -116,6 +116,7 @@ pub(super) fn start(
                     .is_some_and(|l| engine.shard_of_line(*l) == index)
             })
             .collect();
+        core.continue_ids_after(state.dialog_seq_high);
         let mut out = Vec::new();
         core.restore(mine.iter().map(|d| d.record.clone()).collect(), &mut out);
         let (logs, next_msg) = restore_logs(&engine, &core, &mine, index).map_err(persist_error)?;

@@ -347,7 +347,8 @@ impl ShardTask {
                     .into_iter()
                     .filter_map(|id| self.dialog_state(id))
                     .collect();
-                self.outbox.reply(reply, states);
+                self.outbox
+                    .reply(reply, (states, self.core.dialog_seq_high()));
             }
             ShardMsg::Adopt { moved, log } => {
                 let id = moved.id;

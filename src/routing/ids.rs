@@ -25,6 +25,11 @@ impl DialogId {
         DialogId(seq << 8 | u64::from(shard))
     }
 
+    /// The creating shard's sequence number of this dialog.
+    pub fn seq(self) -> u64 {
+        self.0 >> 8
+    }
+
     /// The shard that created this dialog.
     pub fn home_shard(self) -> usize {
         (self.0 & 0xFF) as usize

@@ -218,6 +218,10 @@ impl Router {
     /// Rebuilds open dialogs from records, each on the shard owning its line.
     pub fn restore(&mut self, records: Vec<super::DialogRecord>, out: &mut Vec<Effect>) {
         let mut per_shard: Vec<Vec<super::DialogRecord>> = vec![Vec::new(); self.shards.len()];
+        let seq_high = records.iter().map(|r| DialogId(r.id).seq()).max();
+        for shard in &mut self.shards {
+            shard.continue_ids_after(seq_high.unwrap_or(0));
+        }
         for record in records {
             let Some(line) = self.line(&record.line) else {
                 continue;

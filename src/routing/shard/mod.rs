@@ -209,6 +209,18 @@ impl Shard {
         }
     }
 
+    /// New dialog ids continue after sequence `seq` (restored and closed dialogs keep theirs;
+    /// a dialog may have moved here from another shard, so every shard is told the same high
+    /// mark).
+    pub fn continue_ids_after(&mut self, seq: u64) {
+        self.next_seq = self.next_seq.max(seq + 1);
+    }
+
+    /// The highest dialog id sequence this shard has handed out or been told about.
+    pub fn dialog_seq_high(&self) -> u64 {
+        self.next_seq - 1
+    }
+
     fn new_dialog_id(&mut self) -> DialogId {
         let id = DialogId::new(self.index, self.next_seq);
         self.next_seq += 1;

@@ -138,8 +138,6 @@ impl Shard {
         if let Some(bot) = self.dialogs[&id].bot {
             self.by_op.entry(bot).or_default().insert(id);
         }
-        // The sequence part of the id: new ids must not collide with restored ones.
-        self.next_seq = self.next_seq.max((r.id >> 8) + 1);
         let l = self.line_mut(line);
         l.bump_arrivals(r.arrival);
         let entry = self.clients.entry((origin, client)).or_default();
