@@ -55,6 +55,7 @@ fn prepare(dir: &std::path::Path, count: u64) {
             sent: [false; 4],
             timers: vec![(4, 1_797_000_000_000)],
             client_dialogs_started: 1,
+            kpi: Default::default(),
         };
         let client = ClientInfo {
             client_id: format!("client-{n}"),

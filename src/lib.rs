@@ -12,10 +12,13 @@
 //! - [`schedule`]: working hours with time zones, weekends and holidays.
 //! - [`clock`]: time as an input.
 //! - [`sync`]: the facade the concurrent primitives take atomics from (loom-checkable).
+//! - [`metrics`]: counters, striped latency histograms and the Prometheus `/metrics` text.
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod metrics;
 pub mod protocol;
 pub mod routing;
 pub mod schedule;

@@ -1,10 +1,12 @@
 //! Configuration: one TOML file, parsed with serde and validated at start.
 //!
-//! Owns the file format (`model`), durations (`duration`), bounds (`limits`) and the semantic
-//! checks (`validate`). Every error names its key path and the reason, e.g.
+//! Owns the file format (`model`), durations (`duration`), bounds (`limits`), the semantic
+//! checks (`validate`) and the runtime changes the admin API makes over the file (`changes`).
+//! Every error names its key path and the reason, e.g.
 //! `lines[0].queue.transfer_after: 0ms is below the minimum of 1s`. A syntax or type error stops
 //! parsing at the first problem (serde cannot go on past it); semantic checks report all problems.
 
+pub mod changes;
 mod duration;
 mod limits;
 mod model;
@@ -13,6 +15,10 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
+pub use changes::{
+    parse_line_body, parse_operator_body, parse_quick_answers_body, Change, ChangeError,
+    ChangeErrorKind,
+};
 pub use duration::Dur;
 pub use limits::Limits;
 pub use model::*;

@@ -49,6 +49,8 @@ pub struct DialogLog {
     pub decisions: VecDeque<Decision>,
     pub typing: TypingState,
     pub supervisor_score: Option<u8>,
+    /// The client's rating (`true` = like).
+    pub rating: Option<bool>,
     /// Messages `[..saved]` are in the store.
     pub saved: usize,
 }
@@ -67,6 +69,7 @@ impl DialogLog {
             decisions: VecDeque::new(),
             typing: TypingState::default(),
             supervisor_score: None,
+            rating: None,
             saved: 0,
         }
     }

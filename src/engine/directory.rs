@@ -6,7 +6,6 @@ use crate::config::{Config, OperatorDisplay};
 use crate::protocol::{OperatorView, QuickAnswer};
 use crate::routing::{LineIdx, OpIdx, OperatorCell};
 use crate::schedule::WorkingHours;
-use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +16,7 @@ pub fn sha256(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
+pub fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     for (i, byte) in out.iter_mut().enumerate() {
         *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
@@ -50,13 +49,12 @@ pub struct LineInfo {
     pub hours: Option<WorkingHours>,
 }
 
-/// Operators, lines and quick answers.
+/// Operators and lines.
 pub struct Directory {
     pub operators: Vec<OperatorInfo>,
     pub operator_index: HashMap<Arc<str>, OpIdx>,
     pub lines: Vec<LineInfo>,
     pub line_index: HashMap<Arc<str>, LineIdx>,
-    pub quick_answers: Mutex<HashMap<String, Vec<QuickAnswer>>>,
     /// Lines each operator is a queue member of.
     pub operator_lines: HashMap<OpIdx, Vec<LineIdx>>,
 }
@@ -128,28 +126,11 @@ impl Directory {
                 }
             })
             .collect();
-        let quick_answers = config
-            .quick_answers
-            .iter()
-            .map(|list| {
-                let items = list
-                    .items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, text)| QuickAnswer {
-                        id: format!("{}-{}", list.id, i + 1),
-                        text: text.clone(),
-                    })
-                    .collect();
-                (list.id.clone(), items)
-            })
-            .collect();
         Directory {
             operators,
             operator_index: routing.operator_index.clone(),
             lines,
             line_index: routing.line_index.clone(),
-            quick_answers: Mutex::new(quick_answers),
             operator_lines,
         }
     }
@@ -196,4 +177,24 @@ impl Directory {
             .as_ref()
             .is_none_or(|h| h.is_open(now_ms as i64))
     }
+}
+
+/// The configured quick-answer lists, items numbered `<list>-<n>`.
+pub fn quick_answers(config: &Config) -> HashMap<String, Vec<QuickAnswer>> {
+    config
+        .quick_answers
+        .iter()
+        .map(|list| {
+            let items = list
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, text)| QuickAnswer {
+                    id: format!("{}-{}", list.id, i + 1),
+                    text: text.clone(),
+                })
+                .collect();
+            (list.id.clone(), items)
+        })
+        .collect()
 }

@@ -4,12 +4,14 @@
 
 use super::dialog_log::DialogLog;
 use super::messages::ShardMsg;
+use super::persist;
 use super::shard_task::ShardTask;
 use crate::protocol::{
     common, operator, widget, Author, ClientInfo, OfferMode, OperatorOut, PresenceState, Score,
     WidgetOut,
 };
-use crate::routing::{CloseReason, Effect, KpiKind, RevokeReason};
+use crate::routing::{CloseReason, Effect, FinishedDialog, KpiKind, RevokeReason};
+use crate::store::Record;
 use std::sync::Arc;
 
 fn revoke_reason(reason: RevokeReason) -> common::RevokeReason {
@@ -61,6 +63,7 @@ fn touched_by(effect: &Effect) -> Option<crate::routing::DialogId> {
         | Effect::Answered { dialog, .. }
         | Effect::Decided { dialog, .. } => Some(*dialog),
         Effect::MoveOut(_)
+        | Effect::Finished(_)
         | Effect::Closed { .. }
         | Effect::OperatorPaused { .. }
         | Effect::OperatorFreed { .. } => None,
@@ -78,14 +81,27 @@ impl ShardTask {
 
     fn apply(&mut self, now: u64, effect: Effect) {
         let engine = self.engine.clone();
-        let dir = &engine.directory;
+        let dir = engine.directory();
         if let Some(dialog) = touched_by(&effect) {
             self.touch(dialog);
         }
         match effect {
-            Effect::DialogOpened { .. }
-            | Effect::MarkedUnanswered { .. }
-            | Effect::Answered { .. } => {}
+            Effect::DialogOpened { .. } => engine.metrics.counters.dialog_created(),
+            Effect::MarkedUnanswered { .. } => {}
+            Effect::Answered {
+                dialog,
+                op,
+                first,
+                response_ms,
+            } => {
+                if let Some(d) = self.core.dialog(dialog) {
+                    self.stats.answered(d.line, op, first, response_ms);
+                }
+            }
+            Effect::Finished(finished) => {
+                self.stats.finished(&finished);
+                self.finishing = Some(finished);
+            }
             Effect::Offered {
                 dialog,
                 line,
@@ -93,6 +109,7 @@ impl ShardTask {
                 deadline_ms,
                 mode,
             } => {
+                engine.metrics.counters.offer();
                 let client = self
                     .logs
                     .get(&dialog)
@@ -115,6 +132,11 @@ impl ShardTask {
                 self.outbox.publish(op, frame);
             }
             Effect::Revoked { dialog, op, reason } => {
+                match reason {
+                    RevokeReason::Timeout => engine.metrics.counters.offer_timeout(),
+                    RevokeReason::Declined => engine.metrics.counters.decline(),
+                    _ => {}
+                }
                 let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
                     dialog_id: dialog.0,
                     reason: revoke_reason(reason),
@@ -122,6 +144,7 @@ impl ShardTask {
                 self.outbox.publish(op, frame);
             }
             Effect::Assigned { dialog, line, op } => {
+                engine.metrics.counters.accept();
                 let frame = OperatorOut::DialogAssigned(operator::DialogAssigned {
                     dialog_id: dialog.0,
                     line: dir.lines[line.0 as usize].id.to_string(),
@@ -160,6 +183,10 @@ impl ShardTask {
                 }
             }
             Effect::Rated { dialog, like } => {
+                if let Some(log) = self.logs.get_mut(&dialog) {
+                    log.rating = Some(like);
+                    self.stats.rated(log.line, log.operator, like);
+                }
                 if let Some(op) = self.logs.get(&dialog).and_then(|l| l.operator) {
                     let frame = OperatorOut::Rating(operator::Rating {
                         dialog_id: dialog.0,
@@ -184,11 +211,16 @@ impl ShardTask {
                 self.outbox.post(target, ShardMsg::Adopt { moved, log });
             }
             Effect::Closed { dialog, reason } => {
+                engine.metrics.counters.dialog_closed();
                 engine.forget_moved(dialog);
                 self.save_messages(dialog);
                 self.touched.remove(&dialog);
                 self.closed.push(dialog);
+                let finished = self.finishing.take().filter(|f| f.id == dialog);
                 if let Some(log) = self.logs.remove(&dialog) {
+                    if let Some(finished) = finished {
+                        self.keep_closed(&log, &finished, close_reason(reason));
+                    }
                     self.tell_closed(&log, close_reason(reason));
                 }
             }
@@ -207,6 +239,7 @@ impl ShardTask {
                 kind,
                 text,
             } => {
+                engine.metrics.counters.kpi_alert();
                 let holder = self.core.dialog(dialog).and_then(|d| d.holder_op());
                 let frame = OperatorOut::KpiAlert(operator::KpiAlert {
                     dialog_id: dialog.0,
@@ -227,6 +260,39 @@ impl ShardTask {
                 }
             }
         }
+    }
+
+    /// Writes the closed dialog's summary (with this batch) for the admin API.
+    fn keep_closed(
+        &mut self,
+        log: &DialogLog,
+        finished: &FinishedDialog,
+        reason: common::CloseReason,
+    ) {
+        let dir = self.engine.directory();
+        let summary = persist::ClosedDialog {
+            id: log.id.0,
+            line: dir.lines[finished.line.0 as usize].id.to_string(),
+            client: log.info.clone(),
+            operator: finished
+                .holder
+                .or(log.operator)
+                .map(|op| dir.operators[op.0 as usize].id.to_string()),
+            created_ms: finished.created_ms,
+            closed_ms: finished.closed_ms,
+            reason: serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            ever_answered: finished.ever_answered,
+            kpi: finished.kpi,
+            rating: log.rating,
+            supervisor_score: log.supervisor_score,
+        };
+        self.pending.push(Record::Dialog {
+            dialog: log.id.0,
+            bytes: persist::encode(&summary),
+        });
     }
 
     fn tell_closed(&mut self, log: &DialogLog, reason: common::CloseReason) {

@@ -84,6 +84,8 @@ pub enum ShardMsg {
         dialog: Option<DialogId>,
         key: String,
         text: String,
+        /// When the session read the frame (delivery latency starts here).
+        arrived: std::time::Instant,
         reply: oneshot::Sender<Result<Stored, Refusal>>,
     },
     ClientTyping {
@@ -141,6 +143,20 @@ pub enum ShardMsg {
     /// Ends the shard task (after its last batch is handed to the store).
     Stop,
     /// Every open dialog's durable state, for a snapshot.
+    /// Open dialogs matching a filter (admin API).
+    AdminDialogs {
+        filter: super::admin_view::DialogFilter,
+        reply: oneshot::Sender<Vec<super::admin_view::DialogView>>,
+    },
+    /// One open dialog with its routing decisions (admin API).
+    AdminDialog {
+        dialog: DialogId,
+        reply: oneshot::Sender<Option<super::admin_view::DialogView>>,
+    },
+    /// Statistics and dialog counts (admin API, `/metrics`).
+    Report {
+        reply: oneshot::Sender<super::admin_view::ShardReport>,
+    },
     /// Every open dialog, and the highest dialog id sequence this shard has handed out.
     Export {
         reply: oneshot::Sender<(Vec<super::persist::DurableDialog>, u64)>,

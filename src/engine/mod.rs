@@ -9,8 +9,11 @@
 //! other shards' mailboxes. No lock is shared by all connections: each operator's feed has its
 //! own, and the client registry is split in 64 parts.
 
+pub mod admin;
+mod admin_queries;
+pub mod admin_view;
 mod dialog_log;
-mod directory;
+pub mod directory;
 mod effects;
 mod messages;
 mod outbound;
@@ -18,6 +21,7 @@ mod outbox;
 pub mod persist;
 mod recovery;
 mod shard_task;
+pub mod stats;
 
 pub use dialog_log::DialogLog;
 pub use directory::{sha256, Directory};
@@ -33,6 +37,7 @@ pub fn random_hex() -> String {
 
 use crate::clock::Clock;
 use crate::config::{Config, Limits};
+use crate::metrics::Metrics;
 use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx};
 use crate::store::{Record, Store};
 use parking_lot::Mutex;
@@ -63,11 +68,16 @@ pub struct ShardInbox {
 
 /// What every session and shard task shares.
 pub struct Engine {
-    pub directory: Directory,
+    /// Replaced whole when the admin API changes lines, operators or quick answers.
+    directory: arc_swap::ArcSwap<Directory>,
     pub feeds: OperatorFeeds,
     pub clients: ClientRegistry,
     pub limits: Limits,
     pub clock: Arc<dyn Clock>,
+    /// Quick-answer lists by id: the configured ones plus what operators saved.
+    pub quick_answers: Mutex<HashMap<String, Vec<crate::protocol::QuickAnswer>>>,
+    /// Server-wide counters and latency histograms (`/metrics`).
+    pub metrics: Arc<Metrics>,
     inboxes: Vec<ShardInbox>,
     /// Dialogs that moved to another shard's line.
     moved: Mutex<HashMap<DialogId, usize>>,
@@ -91,7 +101,23 @@ impl Engine {
         clock: Arc<dyn Clock>,
         store: Option<Store>,
     ) -> Result<Arc<Engine>, StartError> {
-        recovery::start(config, shards, clock, store)
+        recovery::start(config, shards, clock, store, Arc::default())
+    }
+
+    /// [`Engine::start`] recording into `metrics` (shared with the store's commit observer).
+    pub fn start_with_metrics(
+        config: &Config,
+        shards: usize,
+        clock: Arc<dyn Clock>,
+        store: Option<Store>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Engine>, StartError> {
+        recovery::start(config, shards, clock, store, metrics)
+    }
+
+    /// The current directory (a cheap shared copy: hold it for one request, not forever).
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.load_full()
     }
 
     /// Number of shards.
@@ -101,7 +127,7 @@ impl Engine {
 
     /// The shard owning `line`.
     pub fn shard_of_line(&self, line: LineIdx) -> usize {
-        self.directory.lines[line.0 as usize].shard
+        self.directory().lines[line.0 as usize].shard
     }
 
     /// The shard holding `dialog` now.

@@ -25,6 +25,26 @@ pub struct DurableDialog {
     pub operator: Option<String>,
 }
 
+/// A closed dialog as the store keeps it for the admin API (the `dialogs` table): who, where,
+/// when, why it ended, and its final KPI figures and ratings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClosedDialog {
+    pub id: u64,
+    pub line: String,
+    pub client: ClientInfo,
+    /// The operator who held it last, by id.
+    pub operator: Option<String>,
+    pub created_ms: u64,
+    pub closed_ms: u64,
+    /// The close reason as the protocol names it.
+    pub reason: String,
+    pub ever_answered: bool,
+    pub kpi: crate::routing::Kpi,
+    /// The client's rating (`true` = like).
+    pub rating: Option<bool>,
+    pub supervisor_score: Option<u8>,
+}
+
 /// One entry of the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LogEvent {

@@ -34,6 +34,7 @@ pub(super) fn start(
     shards: usize,
     clock: Arc<dyn Clock>,
     store: Option<Store>,
+    metrics: Arc<crate::metrics::Metrics>,
 ) -> Result<Arc<Engine>, StartError> {
     let shards = shards.clamp(1, crate::routing::ids::SHARDS_MAX);
     let path = store
@@ -80,6 +81,8 @@ pub(super) fn start(
         clients: ClientRegistry::default(),
         limits: config.server.limits.clone(),
         clock,
+        metrics,
+        quick_answers: Mutex::new(super::directory::quick_answers(config)),
         inboxes: (0..shards)
             .map(|_| ShardInbox {
                 mailbox: Mailbox::new(),
@@ -88,7 +91,7 @@ pub(super) fn start(
             .collect(),
         moved: Mutex::new(HashMap::new()),
         moved_count: std::sync::atomic::AtomicUsize::new(0),
-        directory,
+        directory: arc_swap::ArcSwap::from_pointee(directory),
         store,
         epoch,
         resume: Mutex::new(resume),
@@ -110,7 +113,7 @@ pub(super) fn start(
             .values()
             .filter(|d| {
                 engine
-                    .directory
+                    .directory()
                     .line_index
                     .get(d.record.line.as_str())
                     .is_some_and(|l| engine.shard_of_line(*l) == index)
@@ -132,7 +135,7 @@ pub(super) fn start(
     }
     if engine.store.is_some() {
         // Everyone is offline after a start: offers to them move on, grace periods begin.
-        for op in 0..engine.directory.operators.len() {
+        for op in 0..engine.directory().operators.len() {
             engine.operator_changed(OpIdx(op as u32));
         }
         tokio::spawn(Engine::snapshot_when_due(Arc::downgrade(&engine)));
@@ -175,7 +178,7 @@ fn restore_logs(
         let operator = d
             .operator
             .as_deref()
-            .and_then(|o| engine.directory.operator_index.get(o).copied());
+            .and_then(|o| engine.directory().operator_index.get(o).copied());
         let line: LineIdx = dialog.line;
         let log = persist::rebuild_log(
             id,
@@ -184,7 +187,7 @@ fn restore_logs(
             d.client.clone(),
             operator,
             messages,
-            &engine.directory.operator_index,
+            &engine.directory().operator_index,
         )?;
         logs.insert(id, log);
     }

@@ -6,10 +6,10 @@ use super::dialog_log::{DialogLog, Side};
 use super::messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
 use super::outbox::Outbox;
 use super::persist::{self, DurableDialog, LogEvent, MessageRecord};
+use super::stats::ShardStats;
 use super::Engine;
-use crate::protocol::{
-    operator, widget, Author, DialogState, DialogSummary, ErrorCode, OperatorOut, WidgetOut,
-};
+use crate::protocol::{operator, widget, Author, DialogSummary, ErrorCode, OperatorOut, WidgetOut};
+use crate::routing::FinishedDialog;
 use crate::routing::{Command, DialogId, Effect, Holder, OpIdx, Park, Reply, Shard};
 use crate::store::Record;
 use std::collections::{BTreeSet, HashMap};
@@ -38,6 +38,12 @@ pub struct ShardTask {
     pub(super) closed: Vec<DialogId>,
     /// Records already prepared for this batch (messages of dialogs that left).
     pub(super) pending: Vec<Record>,
+    /// KPI statistics of this shard's lines and operators.
+    pub(super) stats: ShardStats,
+    /// When this batch's client messages arrived (delivery latency, recorded at release).
+    pub(super) arrivals: Vec<std::time::Instant>,
+    /// The final figures of the dialog whose `Closed` effect comes next.
+    pub(super) finishing: Option<Box<FinishedDialog>>,
     next_msg: u64,
 }
 
@@ -62,6 +68,9 @@ impl ShardTask {
             touched: BTreeSet::new(),
             closed: Vec::new(),
             pending: Vec::new(),
+            stats: ShardStats::default(),
+            arrivals: Vec::new(),
+            finishing: None,
             next_msg: next_msg.max(1),
         }
     }
@@ -76,7 +85,13 @@ impl ShardTask {
             let mut stop = false;
             for msg in batch.drain(..) {
                 stop |= matches!(msg, ShardMsg::Stop);
+                // One command through the routing core, decisions and effects included.
+                let started = std::time::Instant::now();
                 self.on_msg(now, msg);
+                engine
+                    .metrics
+                    .dispatch_us
+                    .record(started.elapsed().as_micros() as u64);
             }
             if stop {
                 self.flush();
@@ -125,7 +140,7 @@ impl ShardTask {
             log.saved = log.messages.len();
             return;
         }
-        let dir = &self.engine.directory;
+        let dir = self.engine.directory();
         for m in &log.messages[log.saved..] {
             let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
             self.pending.push(Record::Message {
@@ -145,7 +160,7 @@ impl ShardTask {
             record,
             client: log.info.clone(),
             operator: log.operator.map(|op| {
-                self.engine.directory.operators[op.0 as usize]
+                self.engine.directory().operators[op.0 as usize]
                     .id
                     .to_string()
             }),
@@ -156,11 +171,13 @@ impl ShardTask {
     fn flush(&mut self) {
         let touched = std::mem::take(&mut self.touched);
         let closed = std::mem::take(&mut self.closed);
+        let arrivals = std::mem::take(&mut self.arrivals);
         let Some(store) = self.engine.store.clone() else {
             self.pending.clear();
             if !self.outbox.is_empty() {
                 self.outbox.take().deliver(&self.engine);
             }
+            record_delivery(&self.engine, &arrivals);
             return;
         };
         for id in &touched {
@@ -193,6 +210,7 @@ impl ShardTask {
                 Ok(position) => {
                     engine.committed(position, logged);
                     released.deliver(&engine);
+                    record_delivery(&engine, &arrivals);
                 }
                 Err(e) => eprintln!("switchboard: a commit failed, its acks are withheld: {e}"),
             },
@@ -244,8 +262,10 @@ impl ShardTask {
                 dialog,
                 key,
                 text,
+                arrived,
                 reply,
             } => {
+                self.arrivals.push(arrived);
                 let answer = self.client_message(now, line, client, info, dialog, key, text);
                 self.outbox.reply(reply, answer);
             }
@@ -340,6 +360,15 @@ impl ShardTask {
                 self.apply_effects(now);
             }
             ShardMsg::Stop => {}
+            ShardMsg::AdminDialogs { filter, reply } => {
+                let _ = reply.send(self.admin_dialogs(filter));
+            }
+            ShardMsg::AdminDialog { dialog, reply } => {
+                let _ = reply.send(self.admin_dialog(dialog));
+            }
+            ShardMsg::Report { reply } => {
+                let _ = reply.send(self.report());
+            }
             ShardMsg::Export { reply } => {
                 let mut ids: Vec<DialogId> = self.logs.keys().copied().collect();
                 ids.sort_unstable();
@@ -374,7 +403,7 @@ impl ShardTask {
         let log = self.logs.get(&dialog);
         let operator = self.core.dialog(dialog).and_then(|d| match d.holder {
             Holder::Active(op) | Holder::Bot(op) | Holder::Closing(op) => {
-                self.engine.directory.operator_view(line, op)
+                self.engine.directory().operator_view(line, op)
             }
             _ => None,
         });
@@ -463,7 +492,7 @@ impl ShardTask {
             return;
         };
         if &*log.client != client
-            || !self.engine.directory.lines[log.line.0 as usize].typing_preview
+            || !self.engine.directory().lines[log.line.0 as usize].typing_preview
         {
             return;
         }
@@ -522,7 +551,7 @@ impl ShardTask {
             self.apply_effects(now);
             return Err(e.into());
         }
-        let info = &self.engine.directory.operators[op.0 as usize];
+        let info = &self.engine.directory().operators[op.0 as usize];
         let author = if info.bot {
             Author::Bot
         } else {
@@ -564,7 +593,7 @@ impl ShardTask {
             OperatorAction::Close => Command::Close { op, dialog },
             OperatorAction::Transfer(to) => Command::Transfer { op, dialog, to },
             OperatorAction::SupervisorRate(score) => {
-                if !self.engine.directory.operators[op.0 as usize].supervisor {
+                if !self.engine.directory().operators[op.0 as usize].supervisor {
                     return Err(Refusal::new(
                         ErrorCode::Forbidden,
                         "only supervisors rate dialogs",
@@ -597,7 +626,7 @@ impl ShardTask {
             .core
             .dialog(dialog)
             .is_some_and(|d| d.audience().contains(&op) || d.holder_op() == Some(op));
-        if !sees && !self.engine.directory.operators[op.0 as usize].supervisor {
+        if !sees && !self.engine.directory().operators[op.0 as usize].supervisor {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "this dialog is not yours",
@@ -618,7 +647,7 @@ impl ShardTask {
         let Some(store) = &self.engine.store else {
             return Err(Refusal::new(ErrorCode::NotFound, "no such open dialog"));
         };
-        if !self.engine.directory.operators[op.0 as usize].supervisor {
+        if !self.engine.directory().operators[op.0 as usize].supervisor {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "the history of a closed dialog is for supervisors",
@@ -660,16 +689,10 @@ impl ShardTask {
             .filter_map(|id| {
                 let d = self.core.dialog(id)?;
                 let log = self.logs.get(&id)?;
-                let state = match d.holder {
-                    Holder::Queued => DialogState::Queued,
-                    Holder::Offered(_) | Holder::OfferedAll(_) => DialogState::Offered,
-                    Holder::Bot(_) => DialogState::Bot,
-                    Holder::Active(_) => DialogState::Active,
-                    Holder::Closing(_) => DialogState::Closing,
-                };
+                let state = super::admin_view::state_of(&d.holder);
                 Some(DialogSummary {
                     dialog_id: id.0,
-                    line: self.engine.directory.lines[d.line.0 as usize]
+                    line: self.engine.directory().lines[d.line.0 as usize]
                         .id
                         .to_string(),
                     state,
@@ -711,7 +734,7 @@ impl ShardTask {
             if matches!(view.author, Author::Operator | Author::Bot) {
                 // The widget sees the name the line's operator_display allows.
                 view.name = from
-                    .and_then(|op| self.engine.directory.operator_view(log.line, op))
+                    .and_then(|op| self.engine.directory().operator_view(log.line, op))
                     .map(|v| v.name);
             }
             self.engine
@@ -739,5 +762,15 @@ pub(super) fn to_operator_message(view: crate::protocol::MessageView) -> operato
         name: view.name,
         text: view.text,
         ts: view.ts,
+    }
+}
+
+/// Records how long each released client message took from arrival to delivery.
+fn record_delivery(engine: &Engine, arrivals: &[std::time::Instant]) {
+    for arrived in arrivals {
+        engine
+            .metrics
+            .delivery_us
+            .record(arrived.elapsed().as_micros() as u64);
     }
 }

@@ -35,6 +35,9 @@ pub trait Frame: Serialize + Sized {
 
     /// The `type` this frame is sent with.
     fn type_name(&self) -> &'static str;
+
+    /// The code, when this frame is an `error`.
+    fn error_code(&self) -> Option<crate::protocol::ErrorCode>;
 }
 
 /// Declares a frame enum: `"wire_name" => Variant(Body)` per frame type. Emits the enum
@@ -79,6 +82,14 @@ macro_rules! frame_enum {
             fn type_name(&self) -> &'static str {
                 match self { $( $name::$variant(_) => $tag, )+ }
             }
+
+            fn error_code(&self) -> Option<$crate::protocol::ErrorCode> {
+                match self {
+                    $( $name::$variant(body) => (body as &dyn std::any::Any)
+                        .downcast_ref::<$crate::protocol::ErrorFrame>()
+                        .map(|e| e.code), )+
+                }
+            }
         }
     };
 }
@@ -111,5 +122,9 @@ impl<F: Frame> Frame for Sequenced<F> {
 
     fn type_name(&self) -> &'static str {
         self.frame.type_name()
+    }
+
+    fn error_code(&self) -> Option<crate::protocol::ErrorCode> {
+        self.frame.error_code()
     }
 }

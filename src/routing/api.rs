@@ -66,6 +66,22 @@ pub struct MovedDialog {
     pub client: ClientId,
     pub created_ms: u64,
     pub waiting_since_ms: Option<u64>,
+    pub ever_answered: bool,
+    pub kpi: super::Kpi,
+}
+
+/// What is known of a dialog when it closes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FinishedDialog {
+    pub id: DialogId,
+    pub line: LineIdx,
+    pub client: ClientId,
+    pub created_ms: u64,
+    pub closed_ms: u64,
+    pub ever_answered: bool,
+    /// The operator who held it last (not a mere offer).
+    pub holder: Option<OpIdx>,
+    pub kpi: super::Kpi,
 }
 
 /// The successful result of a command.
@@ -253,6 +269,8 @@ pub enum Effect {
     /// The dialog must move to `to_line`, owned by another shard: the caller forwards it as
     /// [`Command::Adopt`].
     MoveOut(Box<MovedDialog>),
+    /// The final figures of a dialog being closed; comes right before its `Closed`.
+    Finished(Box<FinishedDialog>),
     /// The dialog is closed for good.
     Closed {
         dialog: DialogId,

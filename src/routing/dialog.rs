@@ -6,6 +6,7 @@
 //! the shard changes a holder only through `Shard::transition`, which moves the counters.
 
 use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use super::kpi::Kpi;
 use crate::timers::TimerKey;
 
 /// Who has the dialog now.
@@ -123,6 +124,7 @@ pub struct Dialog {
     pub bot: Option<OpIdx>,
     pub sent: Sent,
     pub timers: [Option<TimerKey>; TimerKind::COUNT],
+    pub kpi: Kpi,
 }
 
 impl Dialog {
@@ -146,6 +148,7 @@ impl Dialog {
             bot: None,
             sent: Sent::default(),
             timers: [None; TimerKind::COUNT],
+            kpi: Kpi::default(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! commands to shards through a [`Mailbox`]. Both primitives are model-checked in `loom-tests/`.
 //!
 //! Files: `reserve` and `mailbox` (the concurrent primitives), `dialog` (state and slots),
-//! `line` (rules, counters, FIFO), `operator` (a shard's view of one operator), `strategy`
+//! `line` (rules, counters, FIFO), `operator` (a shard's view of one operator), `kpi` (response-time figures), `strategy`
 //! (even / balanced / strict / all), `decision` (explainable routing), `shard/` (commands,
 //! dispatch, transitions, timers), `router` (several shards on one thread), `setup` (config →
 //! state), `api` (commands, effects, errors).
@@ -17,6 +17,7 @@ pub mod api;
 pub mod decision;
 pub mod dialog;
 pub mod ids;
+pub mod kpi;
 pub mod line;
 pub mod mailbox;
 pub mod operator;
@@ -33,12 +34,13 @@ mod time;
 mod tests;
 
 pub use api::{
-    AutoText, CloseReason, Command, Effect, KpiKind, MovedDialog, Reply, RevokeReason,
-    RoutingError, TransferTarget,
+    AutoText, CloseReason, Command, Effect, FinishedDialog, KpiKind, MovedDialog, Reply,
+    RevokeReason, RoutingError, TransferTarget,
 };
 pub use decision::{Decision, Outcome, Skip, Wait};
 pub use dialog::{Dialog, Holder, Slot, TimerKind};
 pub use ids::{ClientId, DialogId, LineIdx, OpIdx};
+pub use kpi::Kpi;
 pub use mailbox::{Mailbox, Park};
 pub use record::{DialogRecord, HolderRecord};
 pub use reserve::{Need, OperatorCell, OperatorState, Presence, Workday};

@@ -41,4 +41,7 @@ pub struct DialogRecord {
     pub timers: Vec<(u8, u64)>,
     /// Dialogs this client started on its line (for the bot's `first_contact`).
     pub client_dialogs_started: u32,
+    /// Response-time figures so far.
+    #[serde(default)]
+    pub kpi: crate::routing::Kpi,
 }

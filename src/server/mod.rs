@@ -11,8 +11,9 @@
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::metrics::Metrics;
 use crate::session::{self, close, Gateway};
-use crate::store::{Store, StoreOptions};
+use crate::store::{CommitStats, Store, StoreOptions};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -70,12 +71,20 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
     // Larger batches roughly double durable throughput when messages spread over thousands of
     // dialogs (redb copies one page per dialog a commit touches).
+    let metrics = Arc::new(Metrics::new());
+    let commits = metrics.clone();
     let options = StoreOptions {
         batch_records_max: STORE_BATCH_RECORDS_MAX,
+        on_commit: Some(Arc::new(move |stats: CommitStats| {
+            commits
+                .group_commit_us
+                .record(stats.duration.as_micros() as u64);
+        })),
         ..StoreOptions::default()
     };
     let store = Store::open(&config.server.data_dir, options)?;
-    let engine = Engine::start(&config, shards, Arc::new(SystemClock), Some(store))?;
+    let engine =
+        Engine::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(engine.clone(), stop_rx);
     // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
@@ -84,14 +93,15 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         "switchboard: {} lines on {} shards, {} operators",
         config.lines.len(),
         engine.shards(),
-        engine.directory.operators.len()
+        engine.directory().operators.len()
     );
     let app = axum::Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/ws/widget", get(widget_upgrade))
         .route("/ws/operator", get(operator_upgrade))
-        .fallback(not_found)
-        .with_state(gateway.clone());
+        .with_state(gateway.clone())
+        .merge(crate::admin::routes(engine.clone(), &config.server))
+        .fallback(not_found);
     let stop = async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);

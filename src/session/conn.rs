@@ -3,8 +3,10 @@
 //! closing with a code. The only code that reads or writes a socket.
 
 use crate::config::Limits;
+use crate::metrics::{Metrics, Side};
 use crate::protocol::{decode, encode, DecodeError, Encoding, ErrorCode, ErrorFrame, Frame};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Close codes (PROTOCOL.md).
@@ -69,16 +71,33 @@ pub struct Conn {
     pub encoding: Encoding,
     frame_bytes_max: usize,
     pub bucket: Bucket,
+    metrics: Arc<Metrics>,
+    side: Side,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.metrics.counters.connection_closed(self.side);
+    }
 }
 
 impl Conn {
-    pub fn new(socket: WebSocket, limits: &Limits) -> Self {
+    /// A connection of `side`, counted in `metrics` until dropped.
+    pub fn new(socket: WebSocket, limits: &Limits, metrics: Arc<Metrics>, side: Side) -> Self {
+        metrics.counters.connection_opened(side);
         Self {
             socket,
             encoding: Encoding::Json,
             frame_bytes_max: limits.frame_bytes_max,
             bucket: Bucket::new(limits.messages_per_sec, limits.messages_burst),
+            metrics,
+            side,
         }
+    }
+
+    /// Counts a chat message received from this side.
+    pub fn count_message_in(&self) {
+        self.metrics.counters.message_in(self.side);
     }
 
     /// Reads the next frame. The first data frame fixes the connection's encoding.
@@ -119,6 +138,11 @@ impl Conn {
 
     /// Encodes and sends one frame; false when the socket is gone.
     pub async fn send<F: Frame>(&mut self, frame: &F) -> bool {
+        if let Some(code) = frame.error_code() {
+            self.metrics.counters.error(code);
+        } else if frame.type_name() == "message" {
+            self.metrics.counters.messages_out(1);
+        }
         let Ok(bytes) = encode(frame, self.encoding) else {
             return true;
         };

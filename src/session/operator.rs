@@ -19,7 +19,12 @@ const HISTORY_PAGE_MAX: usize = 200;
 
 /// Runs one operator connection to its end.
 pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
-    let mut conn = Conn::new(socket, &gw.engine.limits);
+    let mut conn = Conn::new(
+        socket,
+        &gw.engine.limits,
+        gw.engine.metrics.clone(),
+        crate::metrics::Side::Operator,
+    );
     let engine = gw.engine.clone();
     let auth_timeout = std::time::Duration::from_millis(engine.limits.auth_timeout.as_ms());
     let unauthorized = |req| Sequenced {
@@ -44,7 +49,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         Ok(Incoming::Close(code, reason)) => return conn.close(code, reason).await,
         Ok(Incoming::Gone | Incoming::Nothing) => return,
     };
-    let Some(op) = engine.directory.authenticate(&hello.token) else {
+    let Some(op) = engine.directory().authenticate(&hello.token) else {
         conn.send(&unauthorized(hello.req)).await;
         return conn.close(close::POLICY, "unauthorized").await;
     };
@@ -52,7 +57,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     let session = tx.clone();
     // Attach first so no event is lost; queued events are written only after the welcome.
     let (missed, seq) = engine.feeds.attach(op, tx, hello.last_seq);
-    let info = &engine.directory.operators[op.0 as usize];
+    let info = &engine.directory().operators[op.0 as usize];
     let mut dialogs = Vec::new();
     for shard in 0..engine.shards() {
         if let Some(list) = engine
@@ -122,7 +127,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
 fn leave(gw: &Gateway, op: OpIdx, session_id: u64) {
     let engine = &gw.engine;
     if engine.feeds.detach(op, session_id) == 0 {
-        engine.directory.operators[op.0 as usize]
+        engine.directory().operators[op.0 as usize]
             .cell
             .set_presence(Presence::Offline);
         engine.operator_changed(op);
@@ -185,7 +190,7 @@ async fn handle(
             "too many messages; slow down",
         )));
     }
-    let cell = &engine.directory.operators[op.0 as usize].cell;
+    let cell = &engine.directory().operators[op.0 as usize].cell;
     Some(match frame {
         OperatorIn::Hello(_) => {
             OperatorOut::Error(error(req, ErrorCode::InvalidState, "already said hello"))
@@ -230,12 +235,12 @@ async fn handle(
         OperatorIn::Transfer(t) => {
             let target = match (t.to_operator.as_deref(), t.to_line.as_deref()) {
                 (Some(id), None) => engine
-                    .directory
+                    .directory()
                     .operator_index
                     .get(id)
                     .map(|o| TransferTarget::Operator(*o)),
                 (None, Some(id)) => engine
-                    .directory
+                    .directory()
                     .line_index
                     .get(id)
                     .map(|l| TransferTarget::Line(*l)),
@@ -264,6 +269,7 @@ async fn handle(
             }
         }
         OperatorIn::Message(m) => {
+            conn.count_message_in();
             if let Err(e) = check_text(req, &m.text, &engine.limits) {
                 return Some(OperatorOut::Error(e));
             }
@@ -325,7 +331,7 @@ async fn handle(
         }
         OperatorIn::QuickAnswers(_) => {
             let lists = quick_lists(gw, op);
-            let all = engine.directory.quick_answers.lock();
+            let all = engine.quick_answers.lock();
             let items: Vec<QuickAnswer> = lists
                 .iter()
                 .filter_map(|l| all.get(l))
@@ -351,7 +357,7 @@ async fn handle(
                     "none of your lines has a quick-answer list",
                 )));
             };
-            let mut all = engine.directory.quick_answers.lock();
+            let mut all = engine.quick_answers.lock();
             let items = all.entry(list.clone()).or_default();
             let id = format!("{list}-{}", items.len() + 1);
             items.push(QuickAnswer { id, text: s.text });
@@ -362,7 +368,7 @@ async fn handle(
 
 /// Quick-answer lists of the lines `op` works on, in line order, without repeats.
 fn quick_lists(gw: &Gateway, op: OpIdx) -> Vec<String> {
-    let dir = &gw.engine.directory;
+    let dir = gw.engine.directory();
     let mut lists = Vec::new();
     for line in dir.operator_lines.get(&op).into_iter().flatten() {
         if let Some(list) = &dir.lines[line.0 as usize].quick_list {

@@ -15,9 +15,11 @@ use std::sync::Arc;
 const MESSAGES_IN_FLIGHT_MAX: usize = 32;
 
 /// Messages posted to a shard, with their `req`, waiting for their durable ack, in order.
+/// With when each arrived (for the ack-latency histogram).
 type InFlight = std::collections::VecDeque<(
     Option<u64>,
     tokio::sync::oneshot::Receiver<Result<crate::engine::Stored, crate::engine::Refusal>>,
+    std::time::Instant,
 )>;
 
 struct Widget {
@@ -31,7 +33,12 @@ struct Widget {
 
 /// Runs one widget connection to its end.
 pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
-    let mut conn = Conn::new(socket, &gw.engine.limits);
+    let mut conn = Conn::new(
+        socket,
+        &gw.engine.limits,
+        gw.engine.metrics.clone(),
+        crate::metrics::Side::Widget,
+    );
     let auth_timeout = std::time::Duration::from_millis(gw.engine.limits.auth_timeout.as_ms());
     let hello = match tokio::time::timeout(auth_timeout, conn.recv::<WidgetIn>(true)).await {
         Err(_) => return conn.close(close::POLICY, "no hello in time").await,
@@ -54,7 +61,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     };
     let engine = gw.engine.clone();
     let Some(line) = engine
-        .directory
+        .directory()
         .line_index
         .get(hello.line.as_str())
         .copied()
@@ -67,7 +74,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         .await;
         return conn.close(close::POLICY, "no such line").await;
     };
-    let line_id = engine.directory.lines[line.0 as usize].id.clone();
+    let line_id = engine.directory().lines[line.0 as usize].id.clone();
     let (client, token) = match &hello.resume_token {
         Some(token) => match gw.engine.redeem(token) {
             Some((client, token_line)) if token_line == line_id => (client, token.clone()),
@@ -118,7 +125,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         .await
         .unwrap_or_default();
     let now = engine.clock.now_ms();
-    let consent = engine.directory.lines[line.0 as usize].consent.clone();
+    let consent = engine.directory().lines[line.0 as usize].consent.clone();
     let mut me = Widget {
         gw: gw.clone(),
         line,
@@ -142,10 +149,10 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     let welcome = WidgetOut::Welcome(widget::Welcome {
         client_id: client.to_string(),
         resume_token: token,
-        line_name: engine.directory.lines[line.0 as usize].name.to_string(),
+        line_name: engine.directory().lines[line.0 as usize].name.to_string(),
         dialog_id: dialog.map(|d| d.0),
         operator,
-        working_hours_open: engine.directory.line_open(line, now),
+        working_hours_open: engine.directory().line_open(line, now),
     });
     let mut alive = conn.send(&welcome).await;
     if let (Some((text, version, _)), None) = (consent, dialog) {
@@ -186,7 +193,8 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 return conn.close(close::GOING_AWAY, "server shutting down").await;
             },
             answer = async { (&mut in_flight.front_mut().expect("guarded").1).await }, if !in_flight.is_empty() => {
-                let (req, _) = in_flight.pop_front().expect("guarded");
+                let (req, _, arrived) = in_flight.pop_front().expect("guarded");
+                engine.metrics.ack_us.record(arrived.elapsed().as_micros() as u64);
                 let reply = match answer {
                     Ok(Ok(stored)) => {
                         me.dialog = Some(stored.dialog);
@@ -257,6 +265,8 @@ impl Widget {
                 "already said hello",
             ))),
             WidgetIn::Message(m) => {
+                let arrived = std::time::Instant::now();
+                conn.count_message_in();
                 if let Err(e) = check_text(req, &m.text, &engine.limits) {
                     return Some(WidgetOut::Error(e));
                 }
@@ -289,10 +299,11 @@ impl Widget {
                         dialog,
                         key: m.client_msg_id,
                         text: m.text,
+                        arrived,
                         reply,
                     },
                 );
-                in_flight.push_back((req, answer));
+                in_flight.push_back((req, answer, arrived));
                 None
             }
             WidgetIn::Typing(t) => {

@@ -2,15 +2,16 @@
 //! directory's database file).
 //!
 //! It stores opaque byte records and knows nothing about dialogs: a replay log with positions
-//! 1, 2, 3, ... (never reused), messages kept for history under `(dialog, seq)`, and one snapshot
-//! that makes the log before it unnecessary. Recovery is the snapshot plus the log after it.
+//! 1, 2, 3, ... (never reused), messages kept for history under `(dialog, seq)`, one summary per
+//! dialog id (for listing dialogs without replaying anything), and one snapshot that makes the
+//! log before it unnecessary. Recovery is the snapshot plus the log after it.
 //!
 //! - `open.rs`: refuses a newer, foreign or damaged file without writing to it.
 //! - `writer.rs`: one thread, group commit: one durable redb transaction per batch (written by
 //!   `apply.rs`), then the batch's callbacks in submission order.
-//! - `read.rs`: recovery, history, inspection, export, from read transactions.
+//! - `read.rs`: recovery, history, dialog summaries, inspection, export, from read transactions.
 //! - `schema.rs`: tables and the format version; `error.rs`: [`StoreError`]; `options.rs`:
-//!   limits ([`StoreOptions`]).
+//!   limits and the commit observer ([`StoreOptions`], [`CommitStats`]).
 //!
 //! Guarantees: a `done` that receives `Ok` means its records are on disk (fsync returned) and
 //! survive `kill -9` (`tests::crash`). Records of one submission commit together or not at all.
@@ -41,7 +42,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use redb::Database;
 
 pub use error::StoreError;
-pub use options::StoreOptions;
+pub use options::{CommitStats, StoreOptions};
 
 use writer::{Command, Shared, Submission, Writer};
 
@@ -65,16 +66,19 @@ pub enum Record {
     /// snapshot is ahead of the log, or older than the stored snapshot, is refused whole with
     /// `SnapshotRefused`.
     Snapshot { covers: u64, bytes: Vec<u8> },
-    /// Deletes messages of `dialog` (retention).
+    /// Deletes messages of `dialog` (retention); its summary (`Dialog`) is kept.
     ForgetDialog { dialog: u64 },
+    /// The summary of `dialog`; the same id again overwrites (the latest in a commit wins).
+    Dialog { dialog: u64, bytes: Vec<u8> },
 }
 
 impl Record {
     fn bytes_len(&self) -> usize {
         match self {
-            Record::Log(bytes) | Record::Message { bytes, .. } | Record::Snapshot { bytes, .. } => {
-                bytes.len()
-            }
+            Record::Log(bytes)
+            | Record::Message { bytes, .. }
+            | Record::Snapshot { bytes, .. }
+            | Record::Dialog { bytes, .. } => bytes.len(),
             Record::ForgetDialog { .. } => 0,
         }
     }
@@ -99,6 +103,8 @@ pub struct Inspect {
     pub log_records: u64,
     pub messages: u64,
     pub dialogs_with_messages: u64,
+    /// Dialog summaries stored.
+    pub dialogs: u64,
     /// The stored snapshot's `(covers, bytes)`.
     pub snapshot: Option<(u64, u64)>,
     pub last_position: u64,
@@ -169,6 +175,7 @@ impl Store {
             shared: Arc::clone(&shared),
             batch_records_max: options.batch_records_max,
             quick_repair: options.quick_repair,
+            on_commit: options.on_commit.clone(),
             state: opened.state,
         };
         let thread = std::thread::Builder::new()
@@ -282,6 +289,27 @@ impl Store {
             to_seq,
             limit,
         )
+    }
+
+    /// The stored summary of `dialog`, if any.
+    pub fn dialog(&self, dialog: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        read::dialog(&self.inner.path, &self.inner.db, dialog)
+    }
+
+    /// Calls `each(dialog, summary)` for every stored summary, by ascending dialog id. A panic in
+    /// `each` is caught and returned as an error.
+    pub fn for_each_dialog(&self, each: impl FnMut(u64, &[u8])) -> Result<(), StoreError> {
+        read::for_each_dialog(&self.inner.path, &self.inner.db, each)
+    }
+
+    /// At most `limit` summaries of the dialogs with id > `after`, by ascending id (paging: pass
+    /// the last id of one page as `after` of the next).
+    pub fn dialogs_range(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        read::dialogs_range(&self.inner.path, &self.inner.db, after, limit)
     }
 
     /// Counts and the newest snapshot's position (for `switchboard store inspect`).

@@ -5,6 +5,9 @@
 //! byte as it was. Only then is it opened for writing (which repairs it after a crash, and with
 //! `check_integrity_on_open` verifies every page), checked again, and given the format version
 //! if it is new. Nothing here ever deletes, truncates or recreates an existing file.
+//!
+//! The dialogs table may be missing from a version-1 file (it came later): that is fine, and open
+//! does not add it. A table of that name with other key or value types is refused as damaged.
 
 use std::path::Path;
 
@@ -80,6 +83,7 @@ fn precheck(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
     };
     let txn = db.begin_read().map_err(|e| translate(path, e))?;
     check_version(path, &txn)?;
+    schema::open_dialogs(&txn).map_err(|e| translate(path, e))?;
     drop(txn);
     db.close().map_err(|e| translate(path, e))
 }
@@ -134,6 +138,7 @@ fn initialize(path: &Path, db: &Database) -> Result<(), StoreError> {
             txn.open_table(schema::LOG)?;
             txn.open_table(schema::MESSAGES)?;
             txn.open_table(schema::SNAPSHOT)?;
+            txn.open_table(schema::DIALOGS)?;
         }
         txn.commit()?;
         Ok(())
@@ -149,6 +154,8 @@ fn load_state(path: &Path, db: &Database) -> Result<State, StoreError> {
         let log = txn.open_table(schema::LOG)?;
         let snapshot = txn.open_table(schema::SNAPSHOT)?;
         let covers = schema::snapshot_covers(&snapshot)?;
+        // Only its types are checked (a file after a repair skipped the precheck)
+        schema::open_dialogs(&txn)?;
         Ok(State {
             last_position: schema::last_position(&meta, &log, covers)?,
             snapshot_covers: covers,

@@ -3,11 +3,28 @@
 //! Every bound the store keeps is here, with its unit in its name. Memory held by the store is at
 //! most `queue_records_max + batch_records_max` records of at most `record_bytes_max` bytes each,
 //! plus redb's page cache of `cache_bytes_max`.
+//!
+//! `on_commit` is the one hook: an observer the writer thread calls after each commit.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::StoreError;
 
+/// What one successful group commit wrote and how long it took (for `on_commit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Records written (those of refused submissions not counted).
+    pub records: usize,
+    /// Submissions written together (refused ones not counted).
+    pub submissions: usize,
+    /// From the write transaction's begin to the durable commit's return (fsync included).
+    pub duration: Duration,
+}
+
 /// Limits and switches of a [`Store`](super::Store).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StoreOptions {
     /// Records written in one transaction at most (a single larger submission still goes alone).
     pub batch_records_max: usize,
@@ -23,6 +40,33 @@ pub struct StoreOptions {
     /// Commit with redb's quick-repair: two fsyncs per commit instead of one, but a restart
     /// after a crash does not walk the whole file to rebuild the allocator.
     pub quick_repair: bool,
+    /// Called on the writer thread after each successful commit, before that batch's `done`
+    /// callbacks run. Keep it short (the next batch waits for it); a panic in it is caught.
+    pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
+}
+
+impl fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be left out here unnoticed
+        let StoreOptions {
+            batch_records_max,
+            queue_records_max,
+            record_bytes_max,
+            cache_bytes_max,
+            check_integrity_on_open,
+            quick_repair,
+            on_commit,
+        } = self;
+        f.debug_struct("StoreOptions")
+            .field("batch_records_max", batch_records_max)
+            .field("queue_records_max", queue_records_max)
+            .field("record_bytes_max", record_bytes_max)
+            .field("cache_bytes_max", cache_bytes_max)
+            .field("check_integrity_on_open", check_integrity_on_open)
+            .field("quick_repair", quick_repair)
+            .field("on_commit", &on_commit.as_ref().map(|_| "Fn(CommitStats)"))
+            .finish()
+    }
 }
 
 impl Default for StoreOptions {
@@ -34,6 +78,7 @@ impl Default for StoreOptions {
             cache_bytes_max: 256 * 1024 * 1024,
             check_integrity_on_open: true,
             quick_repair: false,
+            on_commit: None,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Reads: recovery, history ranges, inspection and export. Each runs in one redb read
-//! transaction, so it sees one committed state however the writer moves on meanwhile.
+//! Reads: recovery, history ranges, dialog summaries, inspection and export. Each runs in one
+//! redb read transaction, so it sees one committed state however the writer moves on meanwhile.
 //!
-//! Never writes, and never panics: redb runs under `guarded`.
+//! Never writes, and never panics: redb runs under `guarded`. A file without the dialogs table
+//! (written before it existed) reads as having no summaries.
 
 use std::ops::Bound;
 use std::path::Path;
@@ -85,6 +86,10 @@ pub(super) fn inspect(path: &Path, db: &Database) -> Result<Inspect, StoreError>
             log_records: log.len()?,
             messages: messages.len()?,
             dialogs_with_messages: count_dialogs(&messages)?,
+            dialogs: match schema::open_dialogs(&txn)? {
+                Some(dialogs) => dialogs.len()?,
+                None => 0,
+            },
             snapshot,
             last_position: schema::last_position(&meta, &log, covers)?,
         })
@@ -123,5 +128,63 @@ pub(super) fn for_each_message(
             each(dialog, seq, bytes.value());
         }
         Ok(())
+    })
+}
+
+pub(super) fn dialog(
+    path: &Path,
+    db: &Database,
+    dialog: u64,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let Some(table) = schema::open_dialogs(&txn)? else {
+            return Ok(None);
+        };
+        Ok(table.get(dialog)?.map(|bytes| bytes.value().to_vec()))
+    })
+}
+
+pub(super) fn for_each_dialog(
+    path: &Path,
+    db: &Database,
+    mut each: impl FnMut(u64, &[u8]),
+) -> Result<(), StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let Some(table) = schema::open_dialogs(&txn)? else {
+            return Ok(());
+        };
+        for entry in table.iter()? {
+            let (dialog, bytes) = entry?;
+            each(dialog.value(), bytes.value());
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn dialogs_range(
+    path: &Path,
+    db: &Database,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    if limit == 0 || after == u64::MAX {
+        return Ok(Vec::new());
+    }
+    read(path, || {
+        let txn = db.begin_read()?;
+        let Some(table) = schema::open_dialogs(&txn)? else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for entry in table
+            .range::<u64>((Bound::Excluded(after), Bound::Unbounded))?
+            .take(limit)
+        {
+            let (dialog, bytes) = entry?;
+            found.push((dialog.value(), bytes.value().to_vec()));
+        }
+        Ok(found)
     })
 }

@@ -9,11 +9,15 @@
 //!   `covers` are kept.
 //! - `messages`: `(dialog, seq) -> bytes`.
 //! - `snapshot`: `covers u64 -> bytes`, at most one row.
+//! - `dialogs`: dialog `u64 -> bytes`, one opaque summary per dialog (the latest written wins).
+//!   Added after files of this version already existed, without a version bump: a file without
+//!   the table reads as having no summaries, and the writer creates the table with the first
+//!   summary it writes. `ForgetDialog` never touches it.
 //!
 //! Invariants after every commit: `last_position >= covers`, every log key is in
 //! `(covers, last_position]`, and the log keys form a gap-free run ending at `last_position`.
 
-use redb::{ReadableTable, TableDefinition};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, TableError};
 
 /// The format this build writes and the newest it opens.
 pub(super) const FORMAT_VERSION: u32 = 1;
@@ -22,6 +26,7 @@ pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta")
 pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub(super) const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("messages");
 pub(super) const SNAPSHOT: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshot");
+pub(super) const DIALOGS: TableDefinition<u64, &[u8]> = TableDefinition::new("dialogs");
 
 pub(super) const KEY_FORMAT_VERSION: &str = "format_version";
 pub(super) const KEY_LAST_POSITION: &str = "last_position";
@@ -50,4 +55,16 @@ pub(super) fn snapshot_covers(
     snapshot: &impl ReadableTable<u64, &'static [u8]>,
 ) -> Result<u64, redb::StorageError> {
     Ok(snapshot.last()?.map(|(key, _)| key.value()).unwrap_or(0))
+}
+
+/// The dialogs table, or `None` in a file written before it existed (which reads as empty). A
+/// table of that name with other types is an error (`TableTypeMismatch`), never `None`.
+pub(super) fn open_dialogs(
+    txn: &ReadTransaction,
+) -> Result<Option<ReadOnlyTable<u64, &'static [u8]>>, TableError> {
+    match txn.open_table(DIALOGS) {
+        Ok(table) => Ok(Some(table)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

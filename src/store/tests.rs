@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use redb::{Database, ReadableDatabase};
 
-use super::schema::{KEY_FORMAT_VERSION, META};
-use super::{Record, Store, StoreError, StoreOptions, FILE_NAME};
+use super::schema::{
+    DIALOGS, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT,
+};
+use super::{CommitStats, Record, Store, StoreError, StoreOptions, FILE_NAME};
 
 /// A directory under the system temp dir, removed on drop.
 pub(super) struct TempDir(PathBuf);
@@ -105,6 +107,31 @@ fn message(dialog: u64, seq: u64, bytes: &str) -> Record {
         seq,
         bytes: bytes.as_bytes().to_vec(),
     }
+}
+
+fn summary(dialog: u64, bytes: &str) -> Record {
+    Record::Dialog {
+        dialog,
+        bytes: bytes.as_bytes().to_vec(),
+    }
+}
+
+/// Every summary, through `for_each_dialog`.
+fn all_dialogs(store: &Store) -> Vec<(u64, Vec<u8>)> {
+    let mut all = Vec::new();
+    store
+        .for_each_dialog(|dialog, bytes| all.push((dialog, bytes.to_vec())))
+        .unwrap();
+    all
+}
+
+/// Whether the file has a table named `dialogs` (read with redb directly; the store is closed).
+fn has_dialogs_table(dir: &TempDir) -> bool {
+    use redb::TableHandle;
+    let db = redb::Builder::new().open_read_only(dir.file()).unwrap();
+    let txn = db.begin_read().unwrap();
+    let mut tables = txn.list_tables().unwrap();
+    tables.any(|table| table.name() == "dialogs")
 }
 
 fn owned(log: &[(u64, &str)]) -> Vec<(u64, Vec<u8>)> {
@@ -469,9 +496,10 @@ fn damaged_pages_are_refused_or_survived_without_panic() {
     let dir = TempDir::new("damaged-source");
     let store = open(&dir);
     for batch in 0..20u64 {
-        let records = (0..50)
+        let mut records: Vec<Record> = (0..50)
             .map(|i| message(batch, i, &"x".repeat(100 + (i as usize) * 7)))
             .collect();
+        records.push(summary(batch, &"s".repeat(200)));
         submit_wait(&store, records).unwrap();
     }
     let mut expected = Vec::new();
@@ -503,6 +531,9 @@ fn damaged_pages_are_refused_or_survived_without_panic() {
                 // Damage in free pages is harmless; reads must not panic, nor return wrong data
                 let _ = store.recover();
                 let _ = store.inspect();
+                let _ = store.dialog(3);
+                let _ = store.dialogs_range(0, 100);
+                let _ = store.for_each_dialog(|_, _| {});
                 let mut found = Vec::new();
                 let read = store.for_each_message(|d, s, b| found.push((d, s, b.to_vec())));
                 if read.is_ok() {
@@ -662,5 +693,305 @@ fn inspect_reports_counts_and_version() {
     assert_eq!((inspect.log_records, inspect.messages), (2, 1));
     assert_eq!((inspect.dialogs_with_messages, inspect.snapshot), (1, None));
     assert_eq!(inspect.last_position, 2);
+    store.close().unwrap();
+}
+
+#[test]
+fn dialog_summaries_upsert_overwrite_and_page() {
+    let dir = TempDir::new("dialogs");
+    let store = open(&dir);
+    assert_eq!(store.dialog(1).unwrap(), None);
+    // Within one submission, and one commit, the later summary of an id wins
+    let records = vec![
+        summary(5, "5a"),
+        log("e"),
+        summary(2, "2a"),
+        message(5, 1, "m"),
+        summary(5, "5b"),
+        summary(u64::MAX, "max"),
+    ];
+    assert_eq!(submit_wait(&store, records).unwrap(), 1);
+    assert_eq!(store.dialog(5).unwrap(), Some(b"5b".to_vec()));
+    assert_eq!(store.dialog(2).unwrap(), Some(b"2a".to_vec()));
+    assert_eq!(store.dialog(3).unwrap(), None);
+    // A later commit overwrites
+    submit_wait(&store, vec![summary(2, "2b")]).unwrap();
+    assert_eq!(store.dialog(2).unwrap(), Some(b"2b".to_vec()));
+    assert_eq!(
+        all_dialogs(&store),
+        owned(&[(2, "2b"), (5, "5b"), (u64::MAX, "max")])
+    );
+
+    // Paging: ids > after, ascending, at most limit
+    submit_wait(
+        &store,
+        (10..20).map(|d| summary(d, &d.to_string())).collect(),
+    )
+    .unwrap();
+    let mut pages = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.dialogs_range(after, 4).unwrap();
+        assert!(page.len() <= 4);
+        let Some((last, _)) = page.last() else {
+            break;
+        };
+        after = *last;
+        pages.push(page.iter().map(|(d, _)| *d).collect::<Vec<_>>());
+    }
+    let expect_ids: Vec<Vec<u64>> = vec![
+        vec![2, 5, 10, 11],
+        vec![12, 13, 14, 15],
+        vec![16, 17, 18, 19],
+        vec![u64::MAX],
+    ];
+    assert_eq!(pages, expect_ids);
+    assert_eq!(
+        store.dialogs_range(5, 2).unwrap(),
+        owned(&[(10, "10"), (11, "11")])
+    );
+    assert_eq!(
+        store.dialogs_range(19, 10).unwrap(),
+        owned(&[(u64::MAX, "max")])
+    );
+    assert!(store.dialogs_range(u64::MAX, 10).unwrap().is_empty());
+    assert!(store.dialogs_range(0, 0).unwrap().is_empty());
+    assert_eq!(store.dialogs_range(0, usize::MAX).unwrap().len(), 13);
+    store.close().unwrap();
+}
+
+#[test]
+fn forget_dialog_deletes_messages_but_keeps_the_summary() {
+    let dir = TempDir::new("forget-keeps-summary");
+    let store = open(&dir);
+    let records = vec![
+        message(7, 1, "a"),
+        message(7, 2, "b"),
+        summary(7, "closed"),
+        message(8, 1, "c"),
+    ];
+    submit_wait(&store, records).unwrap();
+    submit_wait(&store, vec![Record::ForgetDialog { dialog: 7 }]).unwrap();
+    assert!(store.messages(7, 0, u64::MAX, 100).unwrap().is_empty());
+    assert_eq!(store.messages(8, 0, u64::MAX, 100).unwrap().len(), 1);
+    assert_eq!(store.dialog(7).unwrap(), Some(b"closed".to_vec()));
+    // Also when the summary and the forget share a submission, in either order
+    let records = vec![
+        summary(8, "s8"),
+        Record::ForgetDialog { dialog: 8 },
+        Record::ForgetDialog { dialog: 9 },
+        summary(9, "s9"),
+    ];
+    submit_wait(&store, records).unwrap();
+    assert!(store.messages(8, 0, u64::MAX, 100).unwrap().is_empty());
+    assert_eq!(
+        all_dialogs(&store),
+        owned(&[(7, "closed"), (8, "s8"), (9, "s9")])
+    );
+    let inspect = store.inspect().unwrap();
+    assert_eq!((inspect.messages, inspect.dialogs), (0, 3));
+    store.close().unwrap();
+}
+
+#[test]
+fn dialog_summaries_survive_reopen_and_are_counted() {
+    let dir = TempDir::new("dialogs-reopen");
+    let store = open(&dir);
+    assert_eq!(store.inspect().unwrap().dialogs, 0);
+    submit_wait(&store, vec![summary(1, "one"), summary(3, "three")]).unwrap();
+    submit_wait(&store, vec![summary(1, "one again"), message(1, 1, "m")]).unwrap();
+    let inspect = store.inspect().unwrap();
+    assert_eq!((inspect.dialogs, inspect.dialogs_with_messages), (2, 1));
+    store.close().unwrap();
+
+    let store = open(&dir);
+    assert_eq!(store.dialog(1).unwrap(), Some(b"one again".to_vec()));
+    assert_eq!(
+        all_dialogs(&store),
+        owned(&[(1, "one again"), (3, "three")])
+    );
+    assert_eq!(store.inspect().unwrap().dialogs, 2);
+    store.close().unwrap();
+}
+
+#[test]
+fn fresh_store_without_summaries_reads_none() {
+    let dir = TempDir::new("dialogs-fresh");
+    let store = open(&dir);
+    submit_wait(&store, vec![log("a"), message(1, 1, "m")]).unwrap();
+    assert_eq!(store.dialog(1).unwrap(), None);
+    assert!(all_dialogs(&store).is_empty());
+    assert!(store.dialogs_range(0, 10).unwrap().is_empty());
+    assert_eq!(store.inspect().unwrap().dialogs, 0);
+    store.close().unwrap();
+}
+
+/// A version-1 file written before the dialogs table existed: exactly the tables it had then.
+#[test]
+fn file_from_before_the_dialogs_table_opens_and_reads_no_summaries() {
+    let dir = TempDir::new("dialogs-old-file");
+    {
+        let db = Database::create(dir.file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.insert(KEY_FORMAT_VERSION, u64::from(FORMAT_VERSION))
+                .unwrap();
+            meta.insert(KEY_LAST_POSITION, 1).unwrap();
+            txn.open_table(LOG)
+                .unwrap()
+                .insert(1, b"old".as_slice())
+                .unwrap();
+            txn.open_table(MESSAGES)
+                .unwrap()
+                .insert((4, 1), b"old message".as_slice())
+                .unwrap();
+            txn.open_table(SNAPSHOT).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    assert!(!has_dialogs_table(&dir));
+
+    let store = open(&dir);
+    assert_eq!(store.dialog(4).unwrap(), None);
+    assert!(all_dialogs(&store).is_empty());
+    assert!(store.dialogs_range(0, 10).unwrap().is_empty());
+    let inspect = store.inspect().unwrap();
+    assert_eq!((inspect.format_version, inspect.dialogs), (1, 0));
+    assert_eq!((inspect.messages, inspect.last_position), (1, 1));
+    assert_eq!(store.recover().unwrap().log, owned(&[(1, "old")]));
+    // Commits without summaries leave the file without the table; open never adds it
+    assert_eq!(submit_wait(&store, vec![log("new")]).unwrap(), 2);
+    store.close().unwrap();
+    assert!(!has_dialogs_table(&dir));
+
+    // The first summary creates it
+    let store = open(&dir);
+    submit_wait(&store, vec![summary(4, "s")]).unwrap();
+    assert_eq!(store.dialog(4).unwrap(), Some(b"s".to_vec()));
+    store.close().unwrap();
+    assert!(has_dialogs_table(&dir));
+    let store = open(&dir);
+    assert_eq!(all_dialogs(&store), owned(&[(4, "s")]));
+    assert_eq!(
+        store.messages(4, 0, 9, 9).unwrap(),
+        owned(&[(1, "old message")])
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn dialogs_table_of_other_types_is_refused_untouched() {
+    let dir = TempDir::new("dialogs-wrong-type");
+    let store = open(&dir);
+    submit_wait(&store, vec![log("kept")]).unwrap();
+    store.close().unwrap();
+    {
+        let db = Database::open(dir.file()).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(DIALOGS).unwrap();
+        let other: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("dialogs");
+        txn.open_table(other).unwrap().insert(1, 2).unwrap();
+        txn.commit().unwrap();
+    }
+    let before = std::fs::read(dir.file()).unwrap();
+    let error = Store::open(dir.path(), StoreOptions::default())
+        .err()
+        .expect("refused");
+    let text = error.to_string();
+    assert!(matches!(error, StoreError::Damaged { .. }), "{text}");
+    assert!(text.contains(&dir.file().display().to_string()), "{text}");
+    assert_eq!(
+        std::fs::read(dir.file()).unwrap(),
+        before,
+        "the file was changed"
+    );
+}
+
+#[test]
+fn on_commit_is_told_each_commit_before_its_callbacks() {
+    let dir = TempDir::new("on-commit");
+    let observed: Arc<Mutex<Vec<CommitStats>>> = Arc::default();
+    let options = StoreOptions {
+        on_commit: Some(Arc::new({
+            let observed = Arc::clone(&observed);
+            move |stats| observed.lock().unwrap().push(stats)
+        })),
+        ..StoreOptions::default()
+    };
+    assert!(format!("{options:?}").contains("on_commit: Some"));
+    let store = Store::open(dir.path(), options).unwrap();
+
+    // One at a time: one commit each, observed before its done runs
+    let batches: [Vec<Record>; 4] = [
+        vec![log("a"), message(1, 1, "m"), summary(1, "s")],
+        vec![Record::ForgetDialog { dialog: 1 }],
+        vec![],
+        (0..7).map(|i| log(&i.to_string())).collect(),
+    ];
+    for (i, records) in batches.iter().enumerate() {
+        let (tx, rx) = mpsc::channel();
+        let seen = Arc::clone(&observed);
+        let done = Box::new(move |result: Result<u64, StoreError>| {
+            let _ = tx.send((result, seen.lock().unwrap().len()));
+        });
+        store.submit(records.clone(), done).unwrap();
+        let (result, seen_at_done) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        result.unwrap();
+        assert_eq!(seen_at_done, i + 1, "observed before the done ran");
+    }
+    // A batch refused whole commits nothing and is not observed
+    let refused = Record::Snapshot {
+        covers: 99,
+        bytes: vec![],
+    };
+    assert!(submit_wait(&store, vec![refused]).is_err());
+    {
+        let observed = observed.lock().unwrap();
+        let counts: Vec<(usize, usize)> = observed
+            .iter()
+            .map(|s| (s.records, s.submissions))
+            .collect();
+        assert_eq!(counts, vec![(3, 1), (1, 1), (0, 1), (7, 1)]);
+        assert!(observed.iter().all(|s| s.duration > Duration::ZERO));
+    }
+    assert_eq!(store.commits(), 4);
+
+    // Many at once: grouped, but every record and submission observed once, one call a commit
+    observed.lock().unwrap().clear();
+    let commits_before = store.commits();
+    let (tx, rx) = mpsc::channel();
+    for i in 0..200u64 {
+        let tx = tx.clone();
+        let records = vec![log(&i.to_string()), summary(i, "s")];
+        let done = Box::new(move |result: Result<u64, StoreError>| {
+            let _ = tx.send(result);
+        });
+        store.submit(records, done).unwrap();
+    }
+    for _ in 0..200 {
+        rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
+    }
+    let observed = observed.lock().unwrap().clone();
+    let commits = store.commits() - commits_before;
+    eprintln!("on_commit: 200 submissions in {commits} commits");
+    assert_eq!(observed.len() as u64, commits);
+    assert_eq!(observed.iter().map(|s| s.records).sum::<usize>(), 400);
+    assert_eq!(observed.iter().map(|s| s.submissions).sum::<usize>(), 200);
+    assert!(observed.iter().all(|s| s.records == 2 * s.submissions));
+    store.close().unwrap();
+}
+
+#[test]
+fn panicking_on_commit_does_not_stop_the_writer() {
+    let dir = TempDir::new("panicking-on-commit");
+    let options = StoreOptions {
+        on_commit: Some(Arc::new(|_| panic!("an observer's bug"))),
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), options).unwrap();
+    assert_eq!(submit_wait(&store, vec![log("a")]).unwrap(), 1);
+    assert_eq!(submit_wait(&store, vec![log("b")]).unwrap(), 2);
+    assert!(store.health().is_ok());
     store.close().unwrap();
 }

@@ -2,8 +2,9 @@
 //!
 //! It blocks for one submission, takes whatever else is already queued up to
 //! `batch_records_max` records (a submission is never split), writes the batch in ONE redb write
-//! transaction, commits it durably (`Durability::Immediate`: fsync before `commit` returns), and
-//! only then runs the batch's `done` callbacks, in submission order.
+//! transaction, commits it durably (`Durability::Immediate`: fsync before `commit` returns), then
+//! tells the `on_commit` observer (if any), and only then runs the batch's `done` callbacks, in
+//! submission order.
 //!
 //! Invariants:
 //! - A `done` runs exactly once: with the commit's outcome, with its submission's own refusal,
@@ -12,12 +13,14 @@
 //! - A redb failure that leaves the database unusable (I/O, damage, a panic inside redb) stops
 //!   the writer: it is reported to its batch, kept as the store's failure, and every later
 //!   submission gets `Stopped`. Any other failure is reported to its batch and the writer goes on.
-//! - Nothing here panics: redb and the callbacks run under `catch_unwind`.
+//! - `on_commit` is called once per successful commit and never otherwise.
+//! - Nothing here panics: redb, the observer and the callbacks run under `catch_unwind`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use redb::Database;
@@ -25,7 +28,7 @@ use redb::Database;
 use super::apply;
 use super::error::{classify, panicked, Classified};
 use super::open::State;
-use super::{Record, StoreError};
+use super::{CommitStats, Record, StoreError};
 
 /// What a submitter is told once its records are durable (or could not be written).
 pub(super) type Done = Box<dyn FnOnce(Result<u64, StoreError>) + Send>;
@@ -100,6 +103,8 @@ pub(super) struct Writer {
     pub shared: Arc<Shared>,
     pub batch_records_max: usize,
     pub quick_repair: bool,
+    /// Told of each successful commit, before its callbacks.
+    pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
     /// As of the last successful commit.
     pub state: State,
 }
@@ -182,12 +187,15 @@ impl Writer {
     fn commit(&mut self, batch: Vec<Submission>) -> bool {
         let plan = self.plan(&batch);
         let outcome = if plan.verdicts.iter().any(Result::is_ok) {
-            self.write(&batch, &plan)
+            self.write(&batch, &plan).map(Some)
         } else {
-            Ok(())
+            Ok(None)
         };
         let (result, fatal) = match outcome {
-            Ok(()) => {
+            Ok(duration) => {
+                if let Some(duration) = duration {
+                    self.observe(&batch, &plan, duration);
+                }
                 self.state.last_position = plan.last_position;
                 self.state.snapshot_covers = plan.snapshot_covers;
                 (Ok(self.state.last_position), false)
@@ -207,6 +215,24 @@ impl Writer {
             }
         }
         fatal
+    }
+
+    /// Tells the observer what the commit just made durable wrote.
+    fn observe(&self, batch: &[Submission], plan: &Plan, duration: Duration) {
+        let Some(on_commit) = &self.on_commit else {
+            return;
+        };
+        let mut stats = CommitStats {
+            records: 0,
+            submissions: 0,
+            duration,
+        };
+        for (submission, _) in batch.iter().zip(&plan.verdicts).filter(|(_, v)| v.is_ok()) {
+            stats.records += submission.records.len();
+            stats.submissions += 1;
+        }
+        // A panicking observer is the caller's bug; the writer must outlive it
+        let _ = catch_unwind(AssertUnwindSafe(|| on_commit(stats)));
     }
 
     /// Gives each submission its log positions and refuses, whole, a submission whose snapshot
@@ -246,7 +272,9 @@ impl Writer {
                         }
                         covers = *claimed;
                     }
-                    Record::Message { .. } | Record::ForgetDialog { .. } => {}
+                    Record::Message { .. }
+                    | Record::ForgetDialog { .. }
+                    | Record::Dialog { .. } => {}
                 }
             }
             if verdict.is_ok() {
@@ -259,7 +287,8 @@ impl Writer {
     }
 
     /// Writes the accepted submissions in one durable transaction, under the panic guard.
-    fn write(&self, batch: &[Submission], plan: &Plan) -> Result<(), Classified> {
+    /// Returns how long the transaction took from begin to durable commit.
+    fn write(&self, batch: &[Submission], plan: &Plan) -> Result<Duration, Classified> {
         let accepted = batch
             .iter()
             .zip(&plan.verdicts)
@@ -274,9 +303,9 @@ impl Writer {
             )
         };
         match catch_unwind(AssertUnwindSafe(transaction)) {
-            Ok(Ok(())) => {
+            Ok(Ok(duration)) => {
                 self.shared.commits.fetch_add(1, Ordering::Relaxed);
-                Ok(())
+                Ok(duration)
             }
             Ok(Err(error)) => Err(classify(&self.path, error)),
             Err(payload) => Err(Classified {

@@ -120,6 +120,7 @@ impl Line {
 /// A whole config file, minus `listen` and `data_dir` (the harness sets those).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
+    server: Vec<String>,
     operators: Vec<String>,
     lines: Vec<Line>,
     limits: Vec<String>,
@@ -161,6 +162,17 @@ impl Config {
         self
     }
 
+    /// A `[server]` key with its TOML value, e.g. `server_key("admin_token", "\"t\"")`.
+    pub fn server_key(mut self, key: &str, value: &str) -> Self {
+        self.server.push(format!("{key} = {value}"));
+        self
+    }
+
+    /// Opens the admin API with [`ADMIN_TOKEN`].
+    pub fn admin(self) -> Self {
+        self.server_key("admin_token", &format!("\"{ADMIN_TOKEN}\""))
+    }
+
     pub fn limit(mut self, key: &str, value: &str) -> Self {
         self.limits.push(format!("{key} = {value}"));
         self
@@ -171,6 +183,10 @@ impl Config {
             "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n",
             data_dir.display()
         );
+        for key in &self.server {
+            out.push_str(key);
+            out.push('\n');
+        }
         if !self.limits.is_empty() {
             out.push_str("\n[server.limits]\n");
             for key in &self.limits {
@@ -950,4 +966,100 @@ pub async fn assert_new_widget_welcomed(server: &Server, line: &str) {
         widget.welcome
     );
     widget.conn.disconnect().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin HTTP API
+// ---------------------------------------------------------------------------------------------
+
+/// The admin token of [`Config::admin`].
+pub const ADMIN_TOKEN: &str = "admin-secret";
+
+/// An HTTP client for the admin API and `/metrics` of one server.
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+/// An HTTP answer: status and body (JSON when it parses, else the text as a JSON string).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Http {
+    /// A client with the right admin token.
+    pub fn admin(server: &Server) -> Http {
+        Http::with_token(server, Some(ADMIN_TOKEN))
+    }
+
+    /// A client sending `token` (or no `Authorization` header).
+    pub fn with_token(server: &Server, token: Option<&str>) -> Http {
+        Http {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("an HTTP client"),
+            base: format!("http://{}", server.addr),
+            token: token.map(str::to_string),
+        }
+    }
+
+    /// Sends `method path` with an optional raw body.
+    pub async fn send(&self, method: &str, path: &str, body: Option<&str>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+        Answer { status, body, text }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, None).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send("PUT", path, Some(&body.to_string())).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send("DELETE", path, None).await
+    }
+
+    /// `GET path`, which must answer 200; its JSON body.
+    pub async fn ok(&self, path: &str) -> Value {
+        let answer = self.get(path).await;
+        assert_eq!(answer.status, 200, "GET {path}: {}", answer.text);
+        answer.body
+    }
+}
+
+impl Answer {
+    /// Asserts an admin API error: this status, this code, and a message mentioning `mentions`.
+    pub fn assert_error(&self, status: u16, code: &str, mentions: &str) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(self.body["error"]["code"], code, "{}", self.text);
+        let message = self.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(mentions),
+            "the message should mention {mentions:?}: {}",
+            self.text
+        );
+    }
 }

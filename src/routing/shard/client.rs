@@ -6,6 +6,7 @@ use crate::routing::api::{AutoText, CloseReason, Effect, Reply, RoutingError};
 use crate::routing::decision::{Outcome, SkipLog};
 use crate::routing::dialog::{Dialog, Holder, TimerKind};
 use crate::routing::ids::{ClientId, DialogId, LineIdx};
+use crate::routing::kpi;
 use crate::routing::reserve::Need;
 
 impl Shard {
@@ -87,7 +88,10 @@ impl Shard {
         }
         let unanswered = rules.unanswered_after_ms;
         let silence = rules.silence_close_ms;
-        let kpi_first = rules.kpi_first.as_ref().map(|k| k.target_ms);
+        let kpi_first = rules
+            .kpi_first
+            .as_ref()
+            .and_then(|k| kpi::open_deadline(rules.hours.as_ref(), now, k.target_ms));
         let escalation = rules.escalation_after_ms.first().copied();
         let bot = rules
             .bot
@@ -97,8 +101,8 @@ impl Shard {
             self.arm(id, TimerKind::Unanswered, now + after);
         }
         self.arm(id, TimerKind::OperatorSilence, now + silence);
-        if let Some(target) = kpi_first {
-            self.arm(id, TimerKind::KpiFirst, now + target);
+        if let Some(deadline) = kpi_first {
+            self.arm(id, TimerKind::KpiFirst, deadline);
         }
         if let Some(bot) = bot {
             if self
@@ -146,12 +150,11 @@ impl Shard {
             return;
         }
         let d = &self.dialogs[&id];
-        let kpi_response = self
-            .line_ref(d.line)
-            .rules
+        let rules = &self.line_ref(d.line).rules;
+        let kpi_response = rules
             .kpi_response
             .as_ref()
-            .map(|k| k.target_ms);
+            .and_then(|k| kpi::open_deadline(rules.hours.as_ref(), now, k.target_ms));
         let ever_answered = d.ever_answered;
         self.retag(
             id,
@@ -162,8 +165,8 @@ impl Shard {
             out,
         );
         self.cancel(id, TimerKind::ClientIdle);
-        if let (true, Some(target)) = (ever_answered, kpi_response) {
-            self.arm_once(id, TimerKind::KpiResponse, now + target);
+        if let (true, Some(deadline)) = (ever_answered, kpi_response) {
+            self.arm_once(id, TimerKind::KpiResponse, deadline);
         }
     }
 

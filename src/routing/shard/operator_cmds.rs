@@ -8,6 +8,7 @@ use crate::routing::api::{
 use crate::routing::decision::Skip;
 use crate::routing::dialog::{Dialog, Holder, TimerKind};
 use crate::routing::ids::{DialogId, LineIdx, OpIdx};
+use crate::routing::kpi;
 use crate::routing::reserve::Need;
 
 fn refused(skip: Skip) -> RoutingError {
@@ -177,16 +178,17 @@ impl Shard {
         let now = self.now_ms;
         let d = &self.dialogs[&id];
         let first = !d.ever_answered;
-        let waited = d.waiting_since_ms.map(|since| now.saturating_sub(since));
-        let idle = self
-            .line_ref(d.line)
-            .rules
-            .idle_close
-            .as_ref()
-            .map(|(after, _)| *after);
+        let rules = &self.line_ref(d.line).rules;
+        let waited = d
+            .waiting_since_ms
+            .map(|since| kpi::open_ms(rules.hours.as_ref(), since, now));
+        let idle = rules.idle_close.as_ref().map(|(after, _)| *after);
         self.retag(
             id,
             |d| {
+                if let Some(ms) = waited {
+                    d.kpi.record_response(first, ms);
+                }
                 d.holder_answered = true;
                 d.ever_answered = true;
                 d.client_wrote_last = false;
@@ -356,6 +358,8 @@ impl Shard {
             client: d.client,
             created_ms: d.created_ms,
             waiting_since_ms: d.waiting_since_ms,
+            ever_answered: d.ever_answered,
+            kpi: d.kpi,
         })));
     }
 
@@ -380,6 +384,8 @@ impl Shard {
         let arrival = self.line_mut(line).next_arrival();
         let mut d = Dialog::new(moved.id, line, moved.client, arrival, moved.created_ms);
         d.waiting_since_ms = moved.waiting_since_ms;
+        d.ever_answered = moved.ever_answered;
+        d.kpi = moved.kpi;
         self.dialogs.insert(moved.id, d);
         self.arm_line_timers(moved.id);
         self.line_mut(line).queue.insert(arrival, moved.id);

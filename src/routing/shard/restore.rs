@@ -90,6 +90,7 @@ impl Shard {
             ],
             timers,
             client_dialogs_started: started,
+            kpi: d.kpi,
         })
     }
 
@@ -123,6 +124,7 @@ impl Shard {
         d.ever_answered = r.ever_answered;
         d.client_wrote_last = r.client_wrote_last;
         d.waiting_since_ms = r.waiting_since_ms;
+        d.kpi = r.kpi;
         d.tried = r.tried.iter().filter_map(|o| self.op_by_id(o)).collect();
         d.cursor = r.cursor;
         d.escalation = r.escalation;

@@ -185,6 +185,11 @@ impl Shard {
     }
 
     fn on_kpi_missed(&mut self, id: DialogId, kind: KpiKind, out: &mut Vec<Effect>) {
+        let d = self.dialogs.get_mut(&id).expect("live");
+        match kind {
+            KpiKind::FirstResponse => d.kpi.first_response_missed = true,
+            KpiKind::Response => d.kpi.responses_missed = d.kpi.responses_missed.saturating_add(1),
+        }
         let d = &self.dialogs[&id];
         let rules = &self.line_ref(d.line).rules;
         let rule = match kind {

@@ -5,7 +5,7 @@
 //! closes or pauses goes through here.
 
 use super::Shard;
-use crate::routing::api::{CloseReason, Effect, RevokeReason};
+use crate::routing::api::{CloseReason, Effect, FinishedDialog, RevokeReason};
 use crate::routing::decision::Skip;
 use crate::routing::dialog::{Dialog, Holder, Slot, TimerKind};
 use crate::routing::ids::{DialogId, OpIdx};
@@ -159,6 +159,19 @@ impl Shard {
             return;
         };
         let (line, origin, arrival, client) = (d.line, d.origin_line, d.arrival, d.client.clone());
+        let finished = FinishedDialog {
+            id,
+            line,
+            client: client.clone(),
+            created_ms: d.created_ms,
+            closed_ms: self.now_ms,
+            ever_answered: d.ever_answered,
+            holder: match &d.holder {
+                Holder::Active(op) | Holder::Bot(op) | Holder::Closing(op) => Some(*op),
+                _ => None,
+            },
+            kpi: d.kpi,
+        };
         let offered: Vec<OpIdx> = match &d.holder {
             Holder::Offered(op) => vec![*op],
             Holder::OfferedAll(ops) => ops.clone(),
@@ -183,6 +196,7 @@ impl Shard {
                 entry.open = None;
             }
         }
+        out.push(Effect::Finished(Box::new(finished)));
         out.push(Effect::Closed { dialog: id, reason });
     }
 

@@ -1,5 +1,6 @@
 //! Property test: random submissions against a simple in-memory model of the store, with a
-//! reopen in the middle. Compares recovery, history ranges and inspection counts.
+//! reopen in the middle. Compares recovery, history ranges, dialog summaries and inspection
+//! counts.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ struct Model {
     log: BTreeMap<u64, Vec<u8>>,
     snapshot: Option<(u64, Vec<u8>)>,
     messages: BTreeMap<(u64, u64), Vec<u8>>,
+    dialogs: BTreeMap<u64, Vec<u8>>,
 }
 
 impl Model {
@@ -52,6 +54,9 @@ impl Model {
                 Record::ForgetDialog { dialog } => {
                     self.messages.retain(|(d, _), _| d != dialog);
                 }
+                Record::Dialog { dialog, bytes } => {
+                    self.dialogs.insert(*dialog, bytes.clone());
+                }
             }
         }
         Ok(self.last_position)
@@ -66,6 +71,7 @@ fn record() -> impl Strategy<Value = Record> {
         4 => (0..4u64, 0..12u64, bytes()).prop_map(|(dialog, seq, bytes)| Record::Message { dialog, seq, bytes }),
         1 => (0..30u64, bytes()).prop_map(|(covers, bytes)| Record::Snapshot { covers, bytes }),
         1 => (0..4u64).prop_map(|dialog| Record::ForgetDialog { dialog }),
+        2 => (0..6u64, bytes()).prop_map(|(dialog, bytes)| Record::Dialog { dialog, bytes }),
     ]
 }
 
@@ -89,6 +95,26 @@ fn check(store: &Store, model: &Model) {
     let dialogs: std::collections::BTreeSet<u64> = model.messages.keys().map(|(d, _)| *d).collect();
     assert_eq!(inspect.dialogs_with_messages, dialogs.len() as u64);
     assert_eq!(inspect.log_records, model.log.len() as u64);
+    assert_eq!(inspect.dialogs, model.dialogs.len() as u64);
+    for dialog in 0..7 {
+        assert_eq!(
+            store.dialog(dialog).unwrap(),
+            model.dialogs.get(&dialog).cloned()
+        );
+        let expect: Vec<(u64, Vec<u8>)> = model
+            .dialogs
+            .range(dialog + 1..)
+            .map(|(d, b)| (*d, b.clone()))
+            .take(2)
+            .collect();
+        assert_eq!(store.dialogs_range(dialog, 2).unwrap(), expect);
+    }
+    let mut all = Vec::new();
+    store
+        .for_each_dialog(|dialog, bytes| all.push((dialog, bytes.to_vec())))
+        .unwrap();
+    let expect: Vec<(u64, Vec<u8>)> = model.dialogs.iter().map(|(d, b)| (*d, b.clone())).collect();
+    assert_eq!(all, expect);
 }
 
 proptest! {

@@ -1,0 +1,66 @@
+//! The admin HTTP API (`/api/v1`, PROTOCOL.md "Admin HTTP API") and `GET /metrics`.
+//!
+//! Every `/api/v1` request needs the bearer admin token (`auth`). Handlers read the engine
+//! (`dialogs`, `stats`) or change the live configuration (`config_routes`); parameters are read
+//! strictly (`query`) and every refusal is `{"error": {"code", "message"}}` with a 4xx status
+//! naming what was wrong (`error`). Nothing here touches routing state directly: reads are asked
+//! of the shards, changes go through the engine.
+
+mod auth;
+mod dialogs;
+mod error;
+mod query;
+mod stats;
+
+use crate::config::ServerConfig;
+use crate::engine::Engine;
+use auth::AdminToken;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use std::sync::Arc;
+
+pub use error::ApiError;
+
+/// What admin handlers share.
+pub struct Admin {
+    pub engine: Arc<Engine>,
+    token: AdminToken,
+}
+
+/// The `/api/v1` routes and `/metrics`, ready to merge into the server's router.
+pub fn routes(engine: Arc<Engine>, server: &ServerConfig) -> axum::Router {
+    let admin = Arc::new(Admin {
+        engine,
+        token: AdminToken::new(
+            server.admin_token.as_deref(),
+            server.admin_token_sha256.as_deref(),
+        ),
+    });
+    let api = axum::Router::new()
+        .route("/dialogs", get(dialogs::list))
+        .route("/dialogs/{id}", get(dialogs::one))
+        .route("/dialogs/{id}/messages", get(dialogs::messages))
+        .route("/stats", get(stats::stats))
+        .fallback(api_not_found)
+        .layer(middleware::from_fn_with_state(admin.clone(), authorize))
+        .with_state(admin.clone());
+    axum::Router::new()
+        .nest("/api/v1", api)
+        .route("/metrics", get(stats::metrics))
+        .with_state(admin)
+}
+
+async fn authorize(
+    State(admin): State<Arc<Admin>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    admin.token.check(request.headers())?;
+    Ok(next.run(request).await)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("no such admin endpoint")
+}

@@ -1,0 +1,63 @@
+//! Reading request parameters of the admin API strictly: a query string into a typed struct
+//! (unknown or malformed parameters are a 400 naming the parameter) and numeric path ids.
+
+use super::error::ApiError;
+use serde::de::DeserializeOwned;
+
+/// Parses a query string (`None` = no query) into `T`.
+pub fn parse<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    let raw = query.unwrap_or("");
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        if at == "." || at.is_empty() {
+            ApiError::bad_request(format!("query: {}", e.inner()))
+        } else {
+            ApiError::bad_request(format!("query parameter `{at}`: {}", e.inner()))
+        }
+    })
+}
+
+/// Parses a numeric id from the path.
+pub fn id(text: &str, what: &str) -> Result<u64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("{what} id `{text}` is not a number")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Q {
+        limit: Option<usize>,
+        line: Option<String>,
+    }
+
+    #[test]
+    fn parameters_parse_and_mistakes_name_the_parameter() {
+        let q: Q = parse(Some("limit=5&line=support")).unwrap();
+        assert_eq!(
+            q,
+            Q {
+                limit: Some(5),
+                line: Some("support".into())
+            }
+        );
+        let q: Q = parse(None).unwrap();
+        assert_eq!(
+            q,
+            Q {
+                limit: None,
+                line: None
+            }
+        );
+        let e = parse::<Q>(Some("limit=five")).unwrap_err();
+        assert!(e.message.contains("`limit`"), "{}", e.message);
+        let e = parse::<Q>(Some("colour=red")).unwrap_err();
+        assert!(e.message.contains("colour"), "{}", e.message);
+        assert!(id("12", "dialog").is_ok());
+        assert!(id("x", "dialog").unwrap_err().message.contains("`x`"));
+    }
+}

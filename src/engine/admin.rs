@@ -1,0 +1,257 @@
+//! The engine's read side for the admin API: dialogs (open ones asked of their shards, closed
+//! ones read from the store), one dialog with its decisions, its stored messages, and the
+//! statistics of every shard merged.
+
+use super::admin_view::{
+    state_name, DialogFilter, DialogView, ShardReport, StatsEntry, StatsView, OPEN_STATES,
+};
+use super::messages::ShardMsg;
+use super::persist::{ClosedDialog, MessageRecord};
+use super::Engine;
+use crate::protocol::{DialogState, MessageView};
+use crate::routing::DialogId;
+
+/// Why an admin read failed (the store could not be read).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadError(String);
+
+impl Engine {
+    /// Dialogs matching `filter` with ids above `after`, ascending, at most `limit`: open ones
+    /// from the shards, closed ones from the store.
+    pub async fn admin_dialogs(
+        &self,
+        filter: DialogFilter,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<DialogView>, ReadError> {
+        let mut found = Vec::new();
+        if filter.state != Some(DialogState::Closed) {
+            for shard in 0..self.shards() {
+                let views = self
+                    .ask(shard, |reply| ShardMsg::AdminDialogs { filter, reply })
+                    .await
+                    .unwrap_or_default();
+                found.extend(views.into_iter().filter(|v| v.id > after));
+            }
+        }
+        if filter.state.is_none() || filter.state == Some(DialogState::Closed) {
+            found.extend(self.closed_dialogs(filter, after, limit)?);
+        }
+        found.sort_unstable_by_key(|v| v.id);
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// Up to `limit` closed dialogs matching `filter` with ids above `after`.
+    fn closed_dialogs(
+        &self,
+        filter: DialogFilter,
+        mut after: u64,
+        limit: usize,
+    ) -> Result<Vec<DialogView>, ReadError> {
+        const PAGE: usize = 512;
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let line = filter
+            .line
+            .map(|l| self.directory().lines[l.0 as usize].id.to_string());
+        let operator = filter
+            .operator
+            .map(|o| self.directory().operators[o.0 as usize].id.to_string());
+        let mut found = Vec::new();
+        loop {
+            let page = store
+                .dialogs_range(after, PAGE)
+                .map_err(|e| ReadError(e.to_string()))?;
+            let Some((last, _)) = page.last() else {
+                return Ok(found);
+            };
+            after = *last;
+            let full = page.len() == PAGE;
+            for (_, bytes) in page {
+                let Ok(closed) = rmp_serde::from_slice::<ClosedDialog>(&bytes) else {
+                    continue;
+                };
+                if line.as_ref().is_some_and(|l| *l != closed.line)
+                    || operator
+                        .as_ref()
+                        .is_some_and(|o| Some(o) != closed.operator.as_ref())
+                {
+                    continue;
+                }
+                found.push(DialogView::closed(closed));
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+            if !full {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// One dialog: open (with its routing decisions) or closed.
+    pub async fn admin_dialog(&self, id: u64) -> Result<Option<DialogView>, ReadError> {
+        let dialog = DialogId(id);
+        let shard = self.shard_of_dialog(dialog);
+        if let Some(Some(view)) = self
+            .ask(shard, |reply| ShardMsg::AdminDialog { dialog, reply })
+            .await
+        {
+            return Ok(Some(view));
+        }
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let bytes = store.dialog(id).map_err(|e| ReadError(e.to_string()))?;
+        Ok(bytes
+            .and_then(|b| rmp_serde::from_slice::<ClosedDialog>(&b).ok())
+            .map(DialogView::closed))
+    }
+
+    /// Stored messages of a dialog with `seq` below `before`, the newest `limit`, oldest first.
+    pub fn admin_messages(
+        &self,
+        id: u64,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<MessageView>, ReadError> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let stored = store
+            .messages(id, 0, before.unwrap_or(u64::MAX), usize::MAX)
+            .map_err(|e| ReadError(e.to_string()))?;
+        let start = stored.len().saturating_sub(limit);
+        stored[start..]
+            .iter()
+            .map(|(seq, bytes)| {
+                let m: MessageRecord = rmp_serde::from_slice(bytes)
+                    .map_err(|e| ReadError(format!("message {seq} of dialog {id}: {e}")))?;
+                Ok(MessageView {
+                    dialog_id: id,
+                    seq: *seq,
+                    msg_id: m.msg_id,
+                    author: m.author,
+                    name: m.name,
+                    text: m.text,
+                    ts: m.ts,
+                })
+            })
+            .collect()
+    }
+
+    /// Every shard's report merged.
+    pub async fn report(&self) -> ShardReport {
+        let mut report = ShardReport::default();
+        for shard in 0..self.shards() {
+            if let Some(part) = self.ask(shard, |reply| ShardMsg::Report { reply }).await {
+                report.merge(&part);
+            }
+        }
+        report
+    }
+
+    /// `GET /stats`: per line and per operator, in configuration order.
+    pub async fn stats(&self) -> StatsView {
+        let report = self.report().await;
+        let dir = self.directory();
+        let lines = dir
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let idx = crate::routing::LineIdx(i as u32);
+                let counts = report.by_state.get(&idx).copied().unwrap_or_default();
+                StatsEntry {
+                    id: line.id.to_string(),
+                    dialogs: Some(
+                        OPEN_STATES
+                            .iter()
+                            .zip(counts)
+                            .map(|(s, n)| (state_name(*s), n))
+                            .collect(),
+                    ),
+                    queue_length: Some(report.queue_len.get(&idx).copied().unwrap_or_default()),
+                    kpi: report
+                        .stats
+                        .lines
+                        .get(&idx)
+                        .cloned()
+                        .unwrap_or_default()
+                        .view(),
+                }
+            })
+            .collect();
+        let operators = dir
+            .operators
+            .iter()
+            .enumerate()
+            .map(|(i, op)| StatsEntry {
+                id: op.id.to_string(),
+                dialogs: None,
+                queue_length: None,
+                kpi: report
+                    .stats
+                    .operators
+                    .get(&crate::routing::OpIdx(i as u32))
+                    .cloned()
+                    .unwrap_or_default()
+                    .view(),
+            })
+            .collect();
+        StatsView { lines, operators }
+    }
+
+    /// `GET /metrics`: the server's counters and latency histograms, dialogs by state, queue
+    /// lengths, and response-time histograms per line and per operator.
+    pub async fn metrics_text(&self) -> Result<String, std::fmt::Error> {
+        use crate::metrics::prometheus::{
+            DIALOGS, FIRST_RESPONSE, OPERATOR_FIRST_RESPONSE, OPERATOR_RESPONSE, QUEUE_LENGTH,
+            RESPONSE,
+        };
+        use crate::metrics::{Scrape, TimeUnit};
+        let report = self.report().await;
+        let dir = self.directory();
+        let mut scrape = Scrape::from_metrics(&self.metrics);
+        let mut totals = [0u64; OPEN_STATES.len()];
+        for counts in report.by_state.values() {
+            for (t, n) in totals.iter_mut().zip(counts) {
+                *t += n;
+            }
+        }
+        for (state, n) in OPEN_STATES.iter().zip(totals) {
+            scrape.gauge(DIALOGS, &[("state", state_name(*state))], n as f64);
+        }
+        for (i, line) in dir.lines.iter().enumerate() {
+            let idx = crate::routing::LineIdx(i as u32);
+            let waiting = report.queue_len.get(&idx).copied().unwrap_or_default();
+            scrape.gauge(QUEUE_LENGTH, &[("line", &line.id)], waiting as f64);
+            if let Some(k) = report.stats.lines.get(&idx) {
+                let labels = [("line", &*line.id)];
+                scrape.histogram(
+                    FIRST_RESPONSE,
+                    TimeUnit::Millis,
+                    &labels,
+                    &k.first_response_ms,
+                );
+                scrape.histogram(RESPONSE, TimeUnit::Millis, &labels, &k.response_ms);
+            }
+        }
+        for (i, op) in dir.operators.iter().enumerate() {
+            if let Some(k) = report.stats.operators.get(&crate::routing::OpIdx(i as u32)) {
+                let labels = [("operator", &*op.id)];
+                scrape.histogram(
+                    OPERATOR_FIRST_RESPONSE,
+                    TimeUnit::Millis,
+                    &labels,
+                    &k.first_response_ms,
+                );
+                scrape.histogram(OPERATOR_RESPONSE, TimeUnit::Millis, &labels, &k.response_ms);
+            }
+        }
+        scrape.render()
+    }
+}
