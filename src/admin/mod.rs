@@ -7,6 +7,7 @@
 //! of the shards, changes go through the engine.
 
 mod auth;
+mod config_routes;
 mod dialogs;
 mod error;
 mod query;
@@ -43,7 +44,26 @@ pub fn routes(engine: Arc<Engine>, server: &ServerConfig) -> axum::Router {
         .route("/dialogs/{id}", get(dialogs::one))
         .route("/dialogs/{id}/messages", get(dialogs::messages))
         .route("/stats", get(stats::stats))
+        .route("/lines", get(config_routes::lines))
+        .route(
+            "/lines/{id}",
+            get(config_routes::line)
+                .put(config_routes::put_line)
+                .delete(config_routes::delete_line),
+        )
+        .route("/operators", get(config_routes::operators))
+        .route(
+            "/operators/{id}",
+            get(config_routes::operator)
+                .put(config_routes::put_operator)
+                .delete(config_routes::delete_operator),
+        )
+        .route(
+            "/quick-answers/{id}",
+            get(config_routes::quick_answers).put(config_routes::put_quick_answers),
+        )
         .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(admin.clone(), authorize))
         .with_state(admin.clone());
     axum::Router::new()
@@ -59,6 +79,14 @@ async fn authorize(
 ) -> Result<Response, ApiError> {
     admin.token.check(request.headers())?;
     Ok(next.run(request).await)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
 }
 
 async fn api_not_found() -> ApiError {

@@ -5,7 +5,7 @@ use super::duration::Dur;
 use serde::{Deserialize, Serialize};
 
 /// Every bound the service enforces.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest WebSocket frame accepted; larger closes the connection with 1009.

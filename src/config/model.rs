@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The whole configuration file.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
@@ -25,7 +25,7 @@ pub struct Config {
 }
 
 /// `[server]`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: String,
@@ -51,7 +51,7 @@ impl Default for ServerConfig {
 }
 
 /// `[[departments]]`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DepartmentConfig {
     pub id: String,
@@ -61,7 +61,7 @@ pub struct DepartmentConfig {
 }
 
 /// `[[operators]]`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorConfig {
     pub id: String,
@@ -100,7 +100,7 @@ fn default_capacity() -> u32 {
 }
 
 /// One vacation: `{ from = "2026-12-20", to = "2026-12-31" }` (both days included).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VacationConfig {
     pub from: String,
@@ -108,7 +108,7 @@ pub struct VacationConfig {
 }
 
 /// `[[lines]]`: one routing configuration.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineConfig {
     pub id: String,
@@ -164,7 +164,7 @@ pub enum OperatorDisplay {
 }
 
 /// `display_overrides.<operator id>`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisplayOverride {
     pub name: Option<String>,
@@ -173,7 +173,7 @@ pub struct DisplayOverride {
 }
 
 /// `[lines.queue]`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// Operator ids and `"dept:<id>"`, in order.
@@ -228,7 +228,7 @@ impl QueueMode {
 }
 
 /// `queue.limit = { max, count }`.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitConfig {
     pub max: u32,
@@ -248,7 +248,7 @@ pub enum CountMode {
 }
 
 /// One `queue.escalation` step.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationStepConfig {
     pub after: Dur,
@@ -256,7 +256,7 @@ pub struct EscalationStepConfig {
 }
 
 /// `queue.reassign_on_offline = { after = "5m", text = "..." }`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignConfig {
     pub after: Dur,
@@ -265,7 +265,7 @@ pub struct ReassignConfig {
 }
 
 /// `[lines.auto]`: automatic actions.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AutoConfig {
     pub greeting_text: Option<String>,
@@ -292,7 +292,7 @@ impl Default for AutoConfig {
 }
 
 /// `auto.client_idle_close`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdleCloseConfig {
     pub after: Dur,
@@ -312,7 +312,7 @@ pub enum IdleAction {
 }
 
 /// `[lines.rating]`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RatingConfig {
     pub enabled: bool,
@@ -320,7 +320,7 @@ pub struct RatingConfig {
 }
 
 /// `[lines.hours]`: working hours.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoursConfig {
     pub timezone: String,
@@ -337,7 +337,7 @@ pub struct HoursConfig {
 }
 
 /// `[lines.kpi]`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KpiConfig {
     pub first_response: Option<KpiTargetConfig>,
@@ -345,7 +345,7 @@ pub struct KpiConfig {
 }
 
 /// One KPI indicator: `{ target, notify, text }`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KpiTargetConfig {
     pub target: Dur,
@@ -356,7 +356,7 @@ pub struct KpiTargetConfig {
 }
 
 /// `lines.bot`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BotConfig {
     pub operator: String,
@@ -380,7 +380,7 @@ pub enum BotWhen {
 }
 
 /// `lines.consent`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentConfig {
     pub text: String,
@@ -395,7 +395,7 @@ fn default_consent_version() -> u32 {
 }
 
 /// `[[quick_answers]]`: a named list of canned replies.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QuickAnswerListConfig {
     pub id: String,

@@ -34,6 +34,7 @@ fn close_reason(reason: CloseReason) -> common::CloseReason {
         CloseReason::ClientIdle => common::CloseReason::ClientIdle,
         CloseReason::OperatorSilence => common::CloseReason::OperatorSilence,
         CloseReason::ClientReturned => common::CloseReason::ClientReturned,
+        CloseReason::LineDeleted => common::CloseReason::LineDeleted,
     }
 }
 
@@ -219,7 +220,7 @@ impl ShardTask {
                 let finished = self.finishing.take().filter(|f| f.id == dialog);
                 if let Some(log) = self.logs.remove(&dialog) {
                     if let Some(finished) = finished {
-                        self.keep_closed(&log, &finished, close_reason(reason));
+                        self.keep_closed(&log, &finished, reason);
                     }
                     self.tell_closed(&log, close_reason(reason));
                 }
@@ -263,12 +264,7 @@ impl ShardTask {
     }
 
     /// Writes the closed dialog's summary (with this batch) for the admin API.
-    fn keep_closed(
-        &mut self,
-        log: &DialogLog,
-        finished: &FinishedDialog,
-        reason: common::CloseReason,
-    ) {
+    fn keep_closed(&mut self, log: &DialogLog, finished: &FinishedDialog, reason: CloseReason) {
         let dir = self.engine.directory();
         let summary = persist::ClosedDialog {
             id: log.id.0,
@@ -280,10 +276,7 @@ impl ShardTask {
                 .map(|op| dir.operators[op.0 as usize].id.to_string()),
             created_ms: finished.created_ms,
             closed_ms: finished.closed_ms,
-            reason: serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            reason: reason.as_str().to_string(),
             ever_answered: finished.ever_answered,
             kpi: finished.kpi,
             rating: log.rating,

@@ -143,6 +143,13 @@ pub enum ShardMsg {
     /// Ends the shard task (after its last batch is handed to the store).
     Stop,
     /// Every open dialog's durable state, for a snapshot.
+    /// The configuration changed (admin API): every operator (same indexes, new ones last),
+    /// every line's rules by global index, and the lines deleted.
+    Reconfigure {
+        ops: Vec<crate::routing::operator::Operator>,
+        lines: Vec<crate::routing::line::LineRules>,
+        retired: Vec<LineIdx>,
+    },
     /// Open dialogs matching a filter (admin API).
     AdminDialogs {
         filter: super::admin_view::DialogFilter,

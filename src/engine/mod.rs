@@ -15,6 +15,7 @@ pub mod admin_view;
 mod dialog_log;
 pub mod directory;
 mod effects;
+pub mod live_config;
 mod messages;
 mod outbound;
 mod outbox;
@@ -76,6 +77,8 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     /// Quick-answer lists by id: the configured ones plus what operators saved.
     pub quick_answers: Mutex<HashMap<String, Vec<crate::protocol::QuickAnswer>>>,
+    /// The configuration as changed at run time (admin API); held while a change is made.
+    live: tokio::sync::Mutex<live_config::LiveConfig>,
     /// Server-wide counters and latency histograms (`/metrics`).
     pub metrics: Arc<Metrics>,
     inboxes: Vec<ShardInbox>,
@@ -243,12 +246,17 @@ impl Engine {
         let Some(store) = &self.store else {
             return Ok(0);
         };
+        // Holding the live config keeps admin changes out while `covers` is read: every change
+        // is either in this snapshot's list or in the log after `covers`, never both.
+        let live = self.live.lock().await;
         let covers = self.committed_position.load(Ordering::Acquire);
         let logged = self.logged_since_snapshot.load(Ordering::Acquire);
         let mut state = persist::State {
             epoch: self.epoch,
+            changes: live.changes.clone(),
             ..Default::default()
         };
+        drop(live);
         for shard in 0..self.shards() {
             let (dialogs, seq_high) = self
                 .ask(shard, |reply| ShardMsg::Export { reply })

@@ -81,29 +81,46 @@ struct Feed {
 
 /// Every operator's event stream.
 pub struct OperatorFeeds {
-    feeds: Vec<Mutex<Feed>>,
+    /// By operator index; replaced by a longer copy when operators are added at run time.
+    feeds: arc_swap::ArcSwap<Vec<Arc<Mutex<Feed>>>>,
     recent_max: usize,
+    start_seq: u64,
 }
 
 impl OperatorFeeds {
     /// Feeds for `operators` operators, each keeping `recent_max` events for resume; event
     /// numbers start after `start_seq` (a new boot epoch starts above every earlier number).
     pub fn new(operators: usize, recent_max: usize, start_seq: u64) -> Self {
-        let feed = || {
-            Mutex::new(Feed {
-                seq: start_seq,
-                ..Feed::default()
-            })
-        };
+        let feeds = (0..operators).map(|_| Self::feed(start_seq)).collect();
         Self {
-            feeds: (0..operators).map(|_| feed()).collect(),
+            feeds: arc_swap::ArcSwap::from_pointee(feeds),
             recent_max,
+            start_seq,
         }
+    }
+
+    fn feed(start_seq: u64) -> Arc<Mutex<Feed>> {
+        Arc::new(Mutex::new(Feed {
+            seq: start_seq,
+            ..Feed::default()
+        }))
+    }
+
+    /// Makes room for `operators` operators (existing feeds are kept).
+    pub fn ensure(&self, operators: usize) {
+        let current = self.feeds.load();
+        if current.len() >= operators {
+            return;
+        }
+        let mut grown: Vec<Arc<Mutex<Feed>>> = current.iter().cloned().collect();
+        grown.resize_with(operators, || Self::feed(self.start_seq));
+        self.feeds.store(Arc::new(grown));
     }
 
     /// Numbers `frame` as `op`'s next event, keeps it for resume and delivers it.
     pub fn publish(&self, op: OpIdx, frame: OperatorOut) {
-        let Some(feed) = self.feeds.get(op.0 as usize) else {
+        let feeds = self.feeds.load();
+        let Some(feed) = feeds.get(op.0 as usize) else {
             return;
         };
         let mut feed = feed.lock();
@@ -123,7 +140,11 @@ impl OperatorFeeds {
     /// Sends a reply (ack, error, history) to one session, stamped with the current `seq` but
     /// not numbered as an event nor kept for resume.
     pub fn reply(&self, op: OpIdx, session: &SessionTx, frame: OperatorOut) {
-        let seq = self.feeds.get(op.0 as usize).map_or(0, |f| f.lock().seq);
+        let seq = self
+            .feeds
+            .load()
+            .get(op.0 as usize)
+            .map_or(0, |f| f.lock().seq);
         session.send(Outbound::Operator(Arc::new(Sequenced { seq, frame })));
     }
 
@@ -136,7 +157,8 @@ impl OperatorFeeds {
         session: SessionTx,
         last_seq: Option<u64>,
     ) -> (Option<Vec<Arc<Sequenced<OperatorOut>>>>, u64) {
-        let Some(feed) = self.feeds.get(op.0 as usize) else {
+        let feeds = self.feeds.load();
+        let Some(feed) = feeds.get(op.0 as usize) else {
             return (None, 0);
         };
         let mut feed = feed.lock();
@@ -160,7 +182,8 @@ impl OperatorFeeds {
 
     /// Removes a session; returns how many remain.
     pub fn detach(&self, op: OpIdx, session_id: u64) -> usize {
-        let Some(feed) = self.feeds.get(op.0 as usize) else {
+        let feeds = self.feeds.load();
+        let Some(feed) = feeds.get(op.0 as usize) else {
             return 0;
         };
         let mut feed = feed.lock();

@@ -56,6 +56,9 @@ pub enum LogEvent {
     Closed {
         dialog: u64,
     },
+    /// A line, operator or quick-answer list changed through the admin API (replayed over the
+    /// config file at every start).
+    Config(Box<crate::config::changes::Change>),
     /// A widget resume token: its SHA-256, the client and the line.
     Token {
         hash: [u8; 32],
@@ -74,6 +77,9 @@ pub struct State {
     /// after it, so an id (and the messages stored under it) is never handed out twice.
     #[serde(default)]
     pub dialog_seq_high: u64,
+    /// Runtime configuration changes, oldest first (compacted in snapshots).
+    #[serde(default)]
+    pub changes: Vec<crate::config::changes::Change>,
 }
 
 /// A stored message.
@@ -122,6 +128,7 @@ impl State {
                 self.dialogs.remove(&dialog);
             }
             LogEvent::Token { hash, client, line } => self.tokens.push((hash, client, line)),
+            LogEvent::Config(change) => self.changes.push(*change),
         }
     }
 

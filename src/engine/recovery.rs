@@ -5,14 +5,14 @@
 //! operator starts offline, so offers to them move on at once.
 
 use super::dialog_log::DialogLog;
-use super::directory::Directory;
+use super::live_config::LiveConfig;
 use super::outbound::{ClientRegistry, OperatorFeeds};
 use super::persist::{self, LogEvent, PersistError, State};
 use super::shard_task::ShardTask;
 use super::{Engine, ShardInbox, OPERATOR_EVENTS_KEPT_MAX};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::routing::{setup, DialogId, LineIdx, Mailbox, OpIdx, Shard};
+use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx, Shard};
 use crate::store::{Record, Store, StoreError};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -56,9 +56,13 @@ pub(super) fn start(
             Box::new(|_| {}),
         )?;
     }
-    let routing = setup::Directory::build(config);
+    let (live, warnings) = LiveConfig::replay(config, state.changes.clone());
+    for warning in warnings {
+        eprintln!("switchboard: {warning}");
+    }
+    let (routing, directory) = live.directories(shards);
+    let config = &live.slotted();
     let now = clock.now_ms();
-    let directory = Directory::new(config, &routing, shards);
     let resume = state
         .tokens
         .iter()
@@ -83,6 +87,7 @@ pub(super) fn start(
         clock,
         metrics,
         quick_answers: Mutex::new(super::directory::quick_answers(config)),
+        live: tokio::sync::Mutex::new(live),
         inboxes: (0..shards)
             .map(|_| ShardInbox {
                 mailbox: Mailbox::new(),

@@ -360,6 +360,16 @@ impl ShardTask {
                 self.apply_effects(now);
             }
             ShardMsg::Stop => {}
+            ShardMsg::Reconfigure {
+                ops,
+                lines,
+                retired,
+            } => {
+                let shards = self.engine.shards();
+                self.core
+                    .reconfigure(now, ops, &lines, shards, &retired, &mut self.out);
+                self.apply_effects(now);
+            }
             ShardMsg::AdminDialogs { filter, reply } => {
                 let _ = reply.send(self.admin_dialogs(filter));
             }

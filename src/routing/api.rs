@@ -172,6 +172,8 @@ pub enum CloseReason {
     OperatorSilence,
     /// The client wrote again while it was awaiting a rating: a new dialog started.
     ClientReturned,
+    /// Its line was deleted (admin API).
+    LineDeleted,
 }
 
 impl CloseReason {
@@ -185,6 +187,7 @@ impl CloseReason {
             CloseReason::ClientIdle => "client_idle",
             CloseReason::OperatorSilence => "operator_silence",
             CloseReason::ClientReturned => "client_returned",
+            CloseReason::LineDeleted => "line_deleted",
         }
     }
 }

@@ -178,6 +178,23 @@ impl Line {
         }
     }
 
+    /// Takes new rules: members are ordered by the new pool (their counters kept), members
+    /// outside it stay after it while they hold dialogs or were given one.
+    pub fn set_rules(&mut self, rules: LineRules) {
+        let mut old: HashMap<OpIdx, Member> = self.members.drain(..).map(|m| (m.op, m)).collect();
+        let mut members: Vec<Member> = rules
+            .pool
+            .iter()
+            .map(|op| old.remove(op).unwrap_or_else(|| Member::new(*op)))
+            .collect();
+        let mut extras: Vec<Member> = old.into_values().filter(Member::holds_any).collect();
+        extras.sort_by_key(|m| m.op);
+        members.extend(extras);
+        self.position = members.iter().enumerate().map(|(i, m)| (m.op, i)).collect();
+        self.members = members;
+        self.rules = rules;
+    }
+
     /// The next arrival number (FIFO order).
     pub fn next_arrival(&mut self) -> u64 {
         self.arrivals += 1;

@@ -32,7 +32,7 @@ use std::fmt;
 /// One runtime change made through the admin API. Stored in the service's durable log
 /// (MessagePack with field names), so its encoding is part of the on-disk format: variants and
 /// fields may be added, never renamed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Create the line with this id, or replace it in place.

@@ -14,6 +14,7 @@
 mod client;
 mod dispatch;
 mod operator_cmds;
+mod reconfigure;
 mod restore;
 mod timers;
 mod transition;
