@@ -300,3 +300,46 @@ fn a_timeout_that_fell_due_long_ago_fires_once_at_the_next_tick() {
     assert_eq!(revokes, 1, "one timeout, not one per 10 s of the hour");
     assert_eq!(h.offered(d).as_deref(), Some("b"));
 }
+
+/// Mon/Tue 09:00–18:00 UTC, with a 15-minute first-response target told to `c`.
+const OFFICE_WITH_KPI: &str = "[lines.hours]\ntimezone = \"UTC\"\nweek = { mon = \"09:00-18:00\", tue = \"09:00-18:00\" }\n[lines.kpi.first_response]\ntarget = \"15m\"\nnotify = [\"c\"]";
+
+#[test]
+fn closed_hours_pause_the_kpi_clock_for_the_deadline_and_the_figures() {
+    let mut h = Harness::new(&config("members = [\"a\"]", OFFICE_WITH_KPI));
+    h.online(&["a"]);
+    h.advance(7 * 3_600_000 + 50 * 60_000); // Monday 17:50: ten open minutes left
+    let d = h.client_says("l", "x");
+    h.accept("a", d).unwrap();
+    // Tuesday 09:04:59.999: 14 min 59.999 s of open time have passed.
+    h.advance(10 * 60_000 + 15 * 3_600_000 + 5 * 60_000 - 1);
+    let alert = |e: &Effect| {
+        matches!(
+            e,
+            Effect::KpiAlert {
+                kind: KpiKind::FirstResponse,
+                ..
+            }
+        )
+    };
+    assert!(
+        !h.take().iter().any(alert),
+        "no alert for time spent closed"
+    );
+    h.advance(1);
+    assert_eq!(
+        h.take().iter().filter(|e| alert(e)).count(),
+        1,
+        "alert at Tuesday 09:05"
+    );
+    h.answer("a", d).unwrap();
+    let answered = h.take().into_iter().find_map(|e| match e {
+        Effect::Answered { response_ms, .. } => Some(response_ms),
+        _ => None,
+    });
+    assert_eq!(answered, Some(15 * 60_000), "only open minutes count");
+    let kpi = h.router.dialog_records()[0].kpi;
+    assert_eq!(kpi.first_response_ms, Some(15 * 60_000));
+    assert_eq!((kpi.responses, kpi.max_response_ms), (1, 15 * 60_000));
+    assert!(kpi.first_response_missed);
+}
