@@ -301,3 +301,40 @@ async fn the_admin_api_refuses_bad_tokens_and_bad_parameters_with_clear_errors()
         .await
         .assert_error(403, "forbidden", "admin_token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_retention_deletes_old_messages_and_keeps_the_summary() {
+    let config = config().server_key("history_retention", "\"1s\"");
+    let server = Server::start("retention", &config);
+    let http = Http::admin(&server);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = u(&widget.say("m1", "hello?").await, "dialog_id");
+    anna.offered(d).await;
+    anna.accept(d).await;
+    anna.say(d, "o1", "Hi!").await;
+    anna.close_dialog(d).await;
+    let path = format!("/api/v1/dialogs/{d}/messages");
+    let kept = http.ok(&path).await;
+    assert_eq!(kept["messages"].as_array().map(Vec::len), Some(2), "{kept}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = http.ok(&path).await;
+        if now["messages"] == json!([]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "messages still kept 10 s after closing with a 1 s retention: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let summary = http.ok(&format!("/api/v1/dialogs/{d}")).await;
+    assert_eq!(summary["messages_deleted"], true, "{summary}");
+    assert_eq!(summary["kpi"]["responses"], 1, "{summary}");
+    // An open dialog keeps its messages whatever its age.
+    let d2 = u(&widget.say("m2", "again").await, "dialog_id");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let open = http.ok(&format!("/api/v1/dialogs/{d2}/messages")).await;
+    assert_eq!(open["messages"][0]["text"], "again", "{open}");
+}

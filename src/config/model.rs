@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub admin_token_sha256: Option<String>,
     /// Routing shards (threads owning lines); 0 means one per core.
     pub shards: usize,
+    /// How long the messages of a closed dialog are kept (none: forever). The dialog's summary
+    /// (participants, times, KPI figures, rating) stays.
+    pub history_retention: Option<Dur>,
     pub limits: Limits,
 }
 
@@ -45,6 +48,7 @@ impl Default for ServerConfig {
             admin_token: None,
             admin_token_sha256: None,
             shards: 0,
+            history_retention: None,
             limits: Limits::default(),
         }
     }

@@ -292,3 +292,22 @@ fn escalation_steps_must_grow() {
         "lines[0].queue.escalation[1].after: 5m must be later than the step before (5m)",
     );
 }
+
+#[test]
+fn history_retention_is_optional_and_at_least_a_second() {
+    let with = |value: &str| format!("[server]\nhistory_retention = \"{value}\"\n{BASE}");
+    assert!(errors(BASE).is_empty());
+    assert!(errors(&with("365d")).is_empty());
+    assert_error(
+        &with("500ms"),
+        "server.history_retention: 500ms is below the minimum of 1s",
+    );
+    assert_eq!(
+        Config::from_toml_str(&with("30d"))
+            .unwrap()
+            .server
+            .history_retention
+            .map(|d| d.as_ms()),
+        Some(30 * 86_400_000)
+    );
+}

@@ -179,6 +179,14 @@ fn check_server(config: &Config, f: &mut Findings) {
             format!("{} is above the maximum of 256", s.shards),
         );
     }
+    if let Some(retention) = s.history_retention {
+        f.range(
+            "server.history_retention".into(),
+            retention,
+            Dur::from_secs(1),
+            None,
+        );
+    }
     let l = &s.limits;
     let at_least_one: [(&str, u64); 9] = [
         ("frame_bytes_max", l.frame_bytes_max as u64),

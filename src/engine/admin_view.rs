@@ -111,6 +111,8 @@ pub struct DialogView {
     /// `like` or `dislike`.
     pub rating: Option<&'static str>,
     pub supervisor_score: Option<u8>,
+    /// History retention deleted its messages (the summary stays).
+    pub messages_deleted: bool,
     /// Only for a single dialog that is open (decisions are kept in memory).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decisions: Option<Vec<DecisionView>>,
@@ -156,6 +158,7 @@ impl DialogView {
             kpi: DialogKpi::new(&d.kpi, d.ever_answered),
             rating: rating(log.and_then(|l| l.rating)),
             supervisor_score: log.and_then(|l| l.supervisor_score),
+            messages_deleted: false,
             decisions: None,
         }
     }
@@ -175,6 +178,7 @@ impl DialogView {
             kpi: DialogKpi::new(&c.kpi, c.ever_answered),
             rating: rating(c.rating),
             supervisor_score: c.supervisor_score,
+            messages_deleted: c.messages_deleted,
             decisions: None,
         }
     }

@@ -281,6 +281,7 @@ impl ShardTask {
             kpi: finished.kpi,
             rating: log.rating,
             supervisor_score: log.supervisor_score,
+            messages_deleted: false,
         };
         self.pending.push(Record::Dialog {
             dialog: log.id.0,

@@ -21,6 +21,7 @@ mod outbound;
 mod outbox;
 pub mod persist;
 mod recovery;
+mod retention;
 mod shard_task;
 pub mod stats;
 

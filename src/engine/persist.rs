@@ -43,6 +43,9 @@ pub struct ClosedDialog {
     /// The client's rating (`true` = like).
     pub rating: Option<bool>,
     pub supervisor_score: Option<u8>,
+    /// History retention deleted its messages.
+    #[serde(default)]
+    pub messages_deleted: bool,
 }
 
 /// One entry of the log.

@@ -144,6 +144,12 @@ pub(super) fn start(
             engine.operator_changed(OpIdx(op as u32));
         }
         tokio::spawn(Engine::snapshot_when_due(Arc::downgrade(&engine)));
+        if let Some(retention) = config.server.history_retention {
+            tokio::spawn(Engine::keep_history_retention(
+                Arc::downgrade(&engine),
+                retention.as_ms(),
+            ));
+        }
     }
     Ok(engine)
 }

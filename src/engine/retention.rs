@@ -1,0 +1,100 @@
+//! Message retention (`server.history_retention`): the messages of dialogs closed longer ago
+//! than the retention are deleted from the store, in the background; each dialog's summary
+//! (participants, times, KPI figures, rating) stays, marked `messages_deleted`.
+
+use super::persist::{self, ClosedDialog};
+use super::Engine;
+use crate::store::Record;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Summaries read per store call while scanning.
+const SCAN_PAGE: usize = 512;
+/// Most records one deletion submission carries.
+const SUBMISSION_RECORDS_MAX: usize = 1_024;
+
+impl Engine {
+    /// Deletes old history every half retention (between 0.5 s and an hour) until the engine
+    /// is dropped.
+    pub(super) async fn keep_history_retention(engine: Weak<Engine>, retention_ms: u64) {
+        let every = Duration::from_millis((retention_ms / 2).clamp(500, 3_600_000));
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(engine) = engine.upgrade() else {
+                return;
+            };
+            let cutoff = engine.clock.now_ms().saturating_sub(retention_ms);
+            let scan = {
+                let engine = engine.clone();
+                tokio::task::spawn_blocking(move || engine.forget_history_closed_before(cutoff))
+            };
+            match scan.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!("switchboard: history retention failed: {e}"),
+                Err(e) => eprintln!("switchboard: history retention stopped: {e}"),
+            }
+        }
+    }
+
+    /// Submits the deletion of the messages of every dialog closed at or before `cutoff_ms`
+    /// whose messages are still kept; returns how many dialogs.
+    pub fn forget_history_closed_before(self: &Arc<Self>, cutoff_ms: u64) -> Result<usize, String> {
+        let Some(store) = &self.store else {
+            return Ok(0);
+        };
+        let mut after = 0;
+        let mut records = Vec::new();
+        let mut forgotten = 0;
+        loop {
+            let page = store
+                .dialogs_range(after, SCAN_PAGE)
+                .map_err(|e| e.to_string())?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = *last;
+            let full = page.len() == SCAN_PAGE;
+            for (id, bytes) in page {
+                let Ok(mut closed) = rmp_serde::from_slice::<ClosedDialog>(&bytes) else {
+                    continue;
+                };
+                if closed.messages_deleted || closed.closed_ms > cutoff_ms {
+                    continue;
+                }
+                closed.messages_deleted = true;
+                records.push(Record::ForgetDialog { dialog: id });
+                records.push(Record::Dialog {
+                    dialog: id,
+                    bytes: persist::encode(&closed),
+                });
+                forgotten += 1;
+                if records.len() >= SUBMISSION_RECORDS_MAX {
+                    submit(self, std::mem::take(&mut records))?;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if !records.is_empty() {
+            submit(self, records)?;
+        }
+        Ok(forgotten)
+    }
+}
+
+fn submit(engine: &Engine, records: Vec<Record>) -> Result<(), String> {
+    let Some(store) = &engine.store else {
+        return Ok(());
+    };
+    store
+        .submit(
+            records,
+            Box::new(|result| {
+                if let Err(e) = result {
+                    eprintln!("switchboard: deleting old history failed: {e}");
+                }
+            }),
+        )
+        .map_err(|e| e.to_string())
+}
