@@ -227,7 +227,7 @@ async fn every_acknowledged_message_survives_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_dialogs_id_is_not_reused_after_a_restart() {
     let config = Config::new()
-        .operators(&["anna"])
+        .operators(&["anna", "boris"])
         .operator_raw("id = \"dana\"\nname = \"Dana\"\ntoken = \"dana-token\"\nsupervisor = true")
         .line(line("support", "strict", &["anna"], "1m"));
     let mut server = Server::start("id-reuse", &config);
@@ -259,4 +259,15 @@ async fn a_closed_dialogs_id_is_not_reused_after_a_restart() {
             .collect();
         assert_eq!(texts, [text], "history of dialog {d}: {page}");
     }
+    // The operator who held the closed dialog reads its history too; another one may not.
+    let mut anna = Operator::connect(&server, "anna").await;
+    let page = anna
+        .request(json!({"type": "history", "dialog_id": first}))
+        .await;
+    assert_eq!(page["messages"][0]["text"], "before the restart", "{page}");
+    let mut boris = Operator::connect(&server, "boris").await;
+    let refused = boris
+        .request(json!({"type": "history", "dialog_id": first}))
+        .await;
+    assert_error(&refused, "forbidden");
 }

@@ -645,8 +645,8 @@ impl ShardTask {
         Ok(log.page(before, limit))
     }
 
-    /// History of a dialog that is no longer open, read from the store. Closed dialogs keep no
-    /// record of who held them, so only supervisors may read them.
+    /// History of a dialog that is no longer open, read from the store: for supervisors and for
+    /// the operator who held it last (named in its stored summary).
     fn stored_history(
         &self,
         op: OpIdx,
@@ -657,10 +657,20 @@ impl ShardTask {
         let Some(store) = &self.engine.store else {
             return Err(Refusal::new(ErrorCode::NotFound, "no such open dialog"));
         };
-        if !self.engine.directory().operators[op.0 as usize].supervisor {
+        let dir = self.engine.directory();
+        let me = &dir.operators[op.0 as usize];
+        let held_it = || {
+            store
+                .dialog(dialog.0)
+                .ok()
+                .flatten()
+                .and_then(|bytes| rmp_serde::from_slice::<persist::ClosedDialog>(&bytes).ok())
+                .is_some_and(|closed| closed.operator.as_deref() == Some(&*me.id))
+        };
+        if !me.supervisor && !held_it() {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
-                "the history of a closed dialog is for supervisors",
+                "the history of a closed dialog is for supervisors and its last operator",
             ));
         }
         let to = before.unwrap_or(u64::MAX);
