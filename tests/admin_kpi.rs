@@ -159,6 +159,17 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
         0,
         "{stats}"
     );
+    for server_side in ["dispatch_us", "delivery_us", "ack_us", "group_commit_us"] {
+        let summary = &stats["server"][server_side];
+        assert!(
+            summary["count"].as_u64() >= Some(2),
+            "{server_side}: {stats}"
+        );
+        assert!(
+            summary["p50"].as_u64() <= summary["max"].as_u64(),
+            "{server_side}: {stats}"
+        );
+    }
 
     let text = Http::with_token(&server, None).get("/metrics").await;
     assert_eq!(text.status, 200, "/metrics needs no token: {}", text.text);

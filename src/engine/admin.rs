@@ -3,7 +3,8 @@
 //! statistics of every shard merged.
 
 use super::admin_view::{
-    state_name, DialogFilter, DialogView, ShardReport, StatsEntry, StatsView, OPEN_STATES,
+    state_name, DialogFilter, DialogView, ServerLatencies, ShardReport, StatsEntry, StatsView,
+    OPEN_STATES,
 };
 use super::messages::ShardMsg;
 use super::persist::{ClosedDialog, MessageRecord};
@@ -202,7 +203,17 @@ impl Engine {
                     .view(),
             })
             .collect();
-        StatsView { lines, operators }
+        let m = &self.metrics;
+        StatsView {
+            lines,
+            operators,
+            server: ServerLatencies {
+                dispatch_us: m.dispatch_us.snapshot(),
+                delivery_us: m.delivery_us.snapshot(),
+                ack_us: m.ack_us.snapshot(),
+                group_commit_us: m.group_commit_us.snapshot(),
+            },
+        }
     }
 
     /// `GET /metrics`: the server's counters and latency histograms, dialogs by state, queue

@@ -232,9 +232,19 @@ pub struct StatsEntry {
     pub kpi: KpiView,
 }
 
+/// The server's own latency summaries, in µs.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServerLatencies {
+    pub dispatch_us: crate::metrics::Summary,
+    pub delivery_us: crate::metrics::Summary,
+    pub ack_us: crate::metrics::Summary,
+    pub group_commit_us: crate::metrics::Summary,
+}
+
 /// `GET /stats`.
 #[derive(Clone, Debug, Serialize)]
 pub struct StatsView {
     pub lines: Vec<StatsEntry>,
     pub operators: Vec<StatsEntry>,
+    pub server: ServerLatencies,
 }
