@@ -4,6 +4,7 @@
 //! live routing before the answer goes out. Operator tokens are never shown (only their hash).
 
 use super::error::{ApiError, ApiResult};
+use super::query::Body;
 use super::Admin;
 use crate::config::changes::Change;
 use crate::config::{
@@ -11,7 +12,6 @@ use crate::config::{
     OperatorConfig,
 };
 use crate::engine::live_config::ChangeFailure;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -87,7 +87,7 @@ pub async fn line(
 pub async fn put_line(
     State(admin): State<Arc<Admin>>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<LineConfig>)> {
     let line = parse_line_body(&id, &body).map_err(ChangeFailure::from)?;
     let existed = line_of(&admin.engine.live_config().await, &id).is_ok();
@@ -122,7 +122,7 @@ pub async fn operator(
 pub async fn put_operator(
     State(admin): State<Arc<Admin>>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<OperatorConfig>)> {
     let op = parse_operator_body(&id, &body).map_err(ChangeFailure::from)?;
     let existed = operator_of(&admin.engine.live_config().await, &id).is_ok();
@@ -162,7 +162,7 @@ pub async fn quick_answers(
 pub async fn put_quick_answers(
     State(admin): State<Arc<Admin>>,
     Path(id): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let list = parse_quick_answers_body(&id, &body).map_err(ChangeFailure::from)?;
     let existed = quick_list(&admin, &id).is_some();
