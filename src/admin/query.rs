@@ -25,6 +25,28 @@ pub fn id(text: &str, what: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("{what} id `{text}` is not a number")))
 }
 
+/// A request body as bytes; a body that cannot be read (e.g. over the size limit) is an
+/// [`ApiError`] with the fitting status, in JSON like every other refusal.
+pub struct Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::body::Bytes::from_request(request, state)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_request"
+                };
+                ApiError::new(e.status(), code, format!("request body: {}", e.body_text()))
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,27 +82,5 @@ mod tests {
         assert!(e.message.contains("colour"), "{}", e.message);
         assert!(id("12", "dialog").is_ok());
         assert!(id("x", "dialog").unwrap_err().message.contains("`x`"));
-    }
-}
-
-/// A request body as bytes; a body that cannot be read (e.g. over the size limit) is an
-/// [`ApiError`] with the fitting status, in JSON like every other refusal.
-pub struct Body(pub axum::body::Bytes);
-
-impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
-    type Rejection = ApiError;
-
-    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        axum::body::Bytes::from_request(request, state)
-            .await
-            .map(Body)
-            .map_err(|e| {
-                let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    "too_large"
-                } else {
-                    "bad_request"
-                };
-                ApiError::new(e.status(), code, format!("request body: {}", e.body_text()))
-            })
     }
 }
