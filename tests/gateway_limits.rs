@@ -222,9 +222,9 @@ async fn a_required_consent_comes_first_and_gates_routing_until_accepted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors() {
+async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors_and_its_operator() {
     let config = Config::new()
-        .operators(&["anna"])
+        .operators(&["anna", "boris"])
         .operator_raw("id = \"dana\"\nname = \"Dana\"\ntoken = \"dana-token\"\nsupervisor = true")
         .line(line("support", "strict", &["anna"], "1m"));
     let server = Server::start("closed-history", &config);
@@ -250,7 +250,12 @@ async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors() {
         .request(json!({"type": "history", "dialog_id": d, "limit": 1}))
         .await;
     assert_eq!(newest["messages"][0]["text"], "answer", "{newest}");
-    let refused = anna
+    let own = anna
+        .request(json!({"type": "history", "dialog_id": d}))
+        .await;
+    assert_eq!(own["messages"][1]["text"], "answer", "{own}");
+    let mut boris = Operator::connect(&server, "boris").await;
+    let refused = boris
         .request(json!({"type": "history", "dialog_id": d}))
         .await;
     assert_error(&refused, "forbidden");

@@ -6,6 +6,7 @@ use crate::config::Limits;
 use crate::metrics::{Metrics, Side};
 use crate::protocol::{decode, encode, DecodeError, Encoding, ErrorCode, ErrorFrame, Frame};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,6 +19,9 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     pub const SLOW_CONSUMER: u16 = 4000;
 }
+
+/// Most queued frames a session writes with one flush.
+pub const FLUSH_FRAMES_MAX: usize = 64;
 
 /// What came in.
 pub enum Incoming<F> {
@@ -138,22 +142,39 @@ impl Conn {
 
     /// Encodes and sends one frame; false when the socket is gone.
     pub async fn send<F: Frame>(&mut self, frame: &F) -> bool {
+        match self.message(frame) {
+            Some(message) => self.socket.send(message).await.is_ok(),
+            None => true,
+        }
+    }
+
+    /// Encodes and queues one frame without flushing (see [`Conn::flush`]); false when the
+    /// socket is gone.
+    pub async fn feed<F: Frame>(&mut self, frame: &F) -> bool {
+        match self.message(frame) {
+            Some(message) => self.socket.feed(message).await.is_ok(),
+            None => true,
+        }
+    }
+
+    /// Writes out every fed frame.
+    pub async fn flush(&mut self) -> bool {
+        SinkExt::<Message>::flush(&mut self.socket).await.is_ok()
+    }
+
+    /// A frame as a WebSocket message in this connection's encoding, counted in the metrics.
+    /// Our frames always encode; `None` would mean a frame that cannot, which is skipped.
+    fn message<F: Frame>(&self, frame: &F) -> Option<Message> {
         if let Some(code) = frame.error_code() {
             self.metrics.counters.error(code);
         } else if frame.type_name() == "message" {
             self.metrics.counters.messages_out(1);
         }
-        let Ok(bytes) = encode(frame, self.encoding) else {
-            return true;
-        };
-        let message = match self.encoding {
-            Encoding::Json => match String::from_utf8(bytes) {
-                Ok(text) => Message::Text(text.into()),
-                Err(_) => return true,
-            },
+        let bytes = encode(frame, self.encoding).ok()?;
+        Some(match self.encoding {
+            Encoding::Json => Message::Text(String::from_utf8(bytes).ok()?.into()),
             Encoding::MsgPack => Message::Binary(bytes.into()),
-        };
-        self.socket.send(message).await.is_ok()
+        })
     }
 
     /// Sends a close frame with `code` and ends the connection.

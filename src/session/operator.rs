@@ -2,7 +2,7 @@
 //! answers, transfers, history and quick answers. Every frame it receives carries the
 //! operator's event `seq`; replies carry the current one without being numbered as events.
 
-use super::conn::{check_text, close, error, shutting_down, Conn, Incoming};
+use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
 use super::{ConnectionSlot, Gateway};
 use crate::engine::{OperatorAction, Outbound, Refusal, SessionTx, ShardMsg};
 use crate::protocol::{
@@ -89,7 +89,17 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     while alive {
         tokio::select! {
             frame = rx.recv() => match frame {
-                Some(Outbound::Operator(frame)) => alive = conn.send(&*frame).await,
+                Some(Outbound::Operator(frame)) => {
+                    // Everything already queued goes out with one flush.
+                    alive = conn.feed(&*frame).await;
+                    for _ in 1..FLUSH_FRAMES_MAX {
+                        match rx.try_recv() {
+                            Ok(Outbound::Operator(frame)) if alive => alive = conn.feed(&*frame).await,
+                            _ => break,
+                        }
+                    }
+                    alive &= conn.flush().await;
+                }
                 Some(Outbound::Widget(_)) => {}
                 None => break,
             },

@@ -1,7 +1,7 @@
 //! A chat widget's connection: `hello` (new client or resume), then messages, typing drafts,
 //! consent, rating and closing; frames from the shards arrive on the outbound queue.
 
-use super::conn::{check_text, close, error, shutting_down, Conn, Incoming};
+use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
 use super::{ConnectionSlot, Gateway};
 use crate::engine::{ClientState, Outbound, SessionTx, ShardMsg};
 use crate::protocol::{common, widget, ClientInfo, ErrorCode, Score, WidgetIn, WidgetOut};
@@ -172,12 +172,24 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         tokio::select! {
             frame = rx.recv() => match frame {
                 Some(Outbound::Widget(frame)) => {
-                    if let WidgetOut::DialogClosed(closed) = &*frame {
-                        if me.dialog.map(|d| d.0) == Some(closed.dialog_id) {
-                            me.dialog = None;
+                    // Everything already queued goes out with one flush.
+                    let mut next = Some(frame);
+                    let mut fed = 0;
+                    while let Some(frame) = next.take() {
+                        if let WidgetOut::DialogClosed(closed) = &*frame {
+                            if me.dialog.map(|d| d.0) == Some(closed.dialog_id) {
+                                me.dialog = None;
+                            }
+                        }
+                        alive = conn.feed(&*frame).await;
+                        fed += 1;
+                        if alive && fed < FLUSH_FRAMES_MAX {
+                            if let Ok(Outbound::Widget(frame)) = rx.try_recv() {
+                                next = Some(frame);
+                            }
                         }
                     }
-                    alive = conn.send(&*frame).await;
+                    alive &= conn.flush().await;
                 }
                 Some(Outbound::Operator(_)) => {}
                 None => break,
