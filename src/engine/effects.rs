@@ -208,6 +208,7 @@ impl ShardTask {
                 // Its messages so far are written with this batch; the new shard writes the rest.
                 self.save_messages(moved.id);
                 self.touched.remove(&moved.id);
+                self.written.remove(&moved.id);
                 let log = self.logs.remove(&moved.id).map(Box::new);
                 self.outbox.post(target, ShardMsg::Adopt { moved, log });
             }

@@ -40,6 +40,8 @@ pub struct ShardTask {
     pub(super) pending: Vec<Record>,
     /// KPI statistics of this shard's lines and operators.
     pub(super) stats: ShardStats,
+    /// A digest of the record last written per open dialog (unchanged records are skipped).
+    pub(super) written: HashMap<DialogId, u64>,
     /// When this batch's client messages arrived (delivery latency, recorded at release).
     pub(super) arrivals: Vec<std::time::Instant>,
     /// The final figures of the dialog whose `Closed` effect comes next.
@@ -70,6 +72,7 @@ impl ShardTask {
             pending: Vec::new(),
             stats: ShardStats::default(),
             arrivals: Vec::new(),
+            written: HashMap::new(),
             finishing: None,
             next_msg: next_msg.max(1),
         }
@@ -186,10 +189,17 @@ impl ShardTask {
         let mut records = std::mem::take(&mut self.pending);
         for id in touched {
             if let Some(state) = self.dialog_state(id) {
-                records.push(Record::Log(persist::encode(&LogEvent::Dialog(Box::new(
-                    state,
-                )))));
+                let bytes = persist::encode(&LogEvent::Dialog(Box::new(state)));
+                // A record equal to the one last written for this dialog adds nothing (e.g. a
+                // client writing again while already waiting): skip it.
+                let digest = digest(&bytes);
+                if self.written.insert(id, digest) != Some(digest) {
+                    records.push(Record::Log(bytes));
+                }
             }
+        }
+        for id in &closed {
+            self.written.remove(id);
         }
         for id in closed {
             records.push(Record::Log(persist::encode(&LogEvent::Closed {
@@ -793,4 +803,12 @@ fn record_delivery(engine: &Engine, arrivals: &[std::time::Instant]) {
             .delivery_us
             .record(arrived.elapsed().as_micros() as u64);
     }
+}
+
+/// A digest of a record's bytes (to notice an unchanged record; not for security).
+fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }
