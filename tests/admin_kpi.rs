@@ -209,6 +209,16 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
         sample(&scrape, "switchboard_queue_length", &[("line", "support")]),
         0.0
     );
+    // Every metric the shipped Grafana dashboard queries is served.
+    let dashboard = include_str!("../deploy/dashboards/switchboard.json");
+    for word in dashboard.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("switchboard_") {
+            assert!(
+                text.text.contains(word),
+                "the dashboard queries {word}, which /metrics does not serve"
+            );
+        }
+    }
 
     // The dialog's figures are durable.
     drop((anna, widget));

@@ -311,3 +311,20 @@ fn history_retention_is_optional_and_at_least_a_second() {
         Some(30 * 86_400_000)
     );
 }
+
+#[test]
+fn the_kubernetes_example_config_is_valid() {
+    let manifest = include_str!("../../deploy/kubernetes/switchboard.yaml");
+    let embedded = manifest
+        .split("switchboard.toml: |\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n---").next())
+        .expect("the ConfigMap embeds switchboard.toml");
+    let toml: String = embedded
+        .lines()
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config = Config::from_toml_str(&toml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.server.listen, "0.0.0.0:7878");
+}
