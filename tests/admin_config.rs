@@ -129,6 +129,11 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     let (closed, _) = buyer.recv_until("dialog_closed").await;
     assert_eq!(closed["reason"], "line_deleted", "{closed}");
     assert_error(&hello_answer(&server, "sales").await, "not_found");
+    let refused = buyer
+        .conn
+        .request(json!({"type": "message", "client_msg_id": "b2", "text": "hello?"}))
+        .await;
+    assert_error(&refused, "not_found");
     http.get("/api/v1/lines/sales")
         .await
         .assert_error(404, "not_found", "sales");

@@ -47,6 +47,8 @@ pub struct LineInfo {
     pub consent: Option<(String, u32, bool)>,
     pub quick_list: Option<String>,
     pub hours: Option<WorkingHours>,
+    /// Deleted through the admin API: widgets still connected to it get `not_found`.
+    pub retired: bool,
 }
 
 /// Operators and lines.
@@ -123,6 +125,7 @@ impl Directory {
                         .map(|k| (k.text.clone(), k.version, k.required)),
                     quick_list: c.quick_answers.clone(),
                     hours: rules.hours.clone(),
+                    retired: false,
                 }
             })
             .collect();

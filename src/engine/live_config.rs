@@ -146,7 +146,10 @@ impl LiveConfig {
         for id in self.retired_ops.keys() {
             routing.operator_index.remove(id.as_str());
         }
-        let directory = Directory::new(&slotted, &routing, shards);
+        let mut directory = Directory::new(&slotted, &routing, shards);
+        for line in &mut directory.lines {
+            line.retired = self.retired_lines.contains_key(&*line.id);
+        }
         (routing, directory)
     }
 }

@@ -279,6 +279,13 @@ impl Widget {
             WidgetIn::Message(m) => {
                 let arrived = std::time::Instant::now();
                 conn.count_message_in();
+                if engine.directory().lines[self.line.0 as usize].retired {
+                    return Some(WidgetOut::Error(error(
+                        req,
+                        ErrorCode::NotFound,
+                        "this line was deleted",
+                    )));
+                }
                 if let Err(e) = check_text(req, &m.text, &engine.limits) {
                     return Some(WidgetOut::Error(e));
                 }
