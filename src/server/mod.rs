@@ -29,6 +29,8 @@ use std::time::Duration;
 const READ_BUFFER_BYTES: usize = 4_096;
 /// Records one group commit may carry.
 const STORE_BATCH_RECORDS_MAX: usize = 16_384;
+/// Pending connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
+const ACCEPT_QUEUE: u32 = 4_096;
 /// How long shutdown waits for sessions to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -62,12 +64,10 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         n => n,
     };
     let addr = config.server.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
+    let listener = listen(&addr).map_err(|source| ServerError::Bind {
+        addr: addr.clone(),
+        source,
+    })?;
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
     // Larger batches roughly double durable throughput when messages spread over thousands of
     // dialogs (redb copies one page per dialog a commit touches).
@@ -120,6 +120,22 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     }
     eprintln!("switchboard: stopped");
     Ok(())
+}
+
+/// Binds `addr` with a deep accept queue, so a burst of new connections waits for the accept
+/// loop instead of overflowing the kernel's queue (clients would retry a second later).
+fn listen(addr: &str) -> io::Result<tokio::net::TcpListener> {
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_QUEUE)
 }
 
 fn configure(ws: WebSocketUpgrade, gw: &Gateway) -> WebSocketUpgrade {
