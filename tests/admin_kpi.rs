@@ -31,30 +31,33 @@ fn entry<'a>(stats: &'a Value, list: &str, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id} in {list}: {stats}"))
 }
 
-/// One sample of a parsed scrape with this name and these labels.
-fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+/// The sample of a parsed scrape with this name and these labels.
+fn find<'a>(
+    scrape: &'a prometheus_parse::Scrape,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> &'a prometheus_parse::Value {
     let found = scrape
         .samples
         .iter()
         .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
         .unwrap_or_else(|| panic!("no sample {name} {labels:?}"));
-    match &found.value {
+    &found.value
+}
+
+/// A counter, gauge or untyped sample's value.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    match find(scrape, name, labels) {
         prometheus_parse::Value::Counter(v)
         | prometheus_parse::Value::Gauge(v)
         | prometheus_parse::Value::Untyped(v) => *v,
-        prometheus_parse::Value::Histogram(_) | prometheus_parse::Value::Summary(_) => {
-            panic!("{name} is not a single value")
-        }
+        other => panic!("{name} is not a single value: {other:?}"),
     }
 }
 
+/// A histogram's count (its `+Inf` bucket).
 fn histogram_count(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> u64 {
-    let found = scrape
-        .samples
-        .iter()
-        .find(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-        .unwrap_or_else(|| panic!("no histogram {name} {labels:?}"));
-    match &found.value {
+    match find(scrape, name, labels) {
         prometheus_parse::Value::Histogram(buckets) => buckets.last().map_or(0, |b| b.count as u64),
         other => panic!("{name} is not a histogram: {other:?}"),
     }

@@ -7,10 +7,11 @@ use super::admin_view::{
     OPEN_STATES,
 };
 use super::messages::ShardMsg;
-use super::persist::{ClosedDialog, MessageRecord};
+use super::persist::ClosedDialog;
 use super::Engine;
 use crate::protocol::{DialogState, MessageView};
 use crate::routing::DialogId;
+use std::ops::ControlFlow;
 
 /// Why an admin read failed (the store could not be read).
 #[derive(Debug, thiserror::Error)]
@@ -48,47 +49,59 @@ impl Engine {
     fn closed_dialogs(
         &self,
         filter: DialogFilter,
-        mut after: u64,
+        after: u64,
         limit: usize,
     ) -> Result<Vec<DialogView>, ReadError> {
-        const PAGE: usize = 512;
-        let Some(store) = &self.store else {
-            return Ok(Vec::new());
-        };
-        let line = filter
-            .line
-            .map(|l| self.directory().lines[l.0 as usize].id.to_string());
+        let dir = self.directory();
+        let line = filter.line.map(|l| dir.lines[l.0 as usize].id.clone());
         let operator = filter
             .operator
-            .map(|o| self.directory().operators[o.0 as usize].id.to_string());
+            .map(|o| dir.operators[o.0 as usize].id.clone());
         let mut found = Vec::new();
+        self.scan_closed(after, |_, closed| {
+            let wanted = line.as_deref().is_none_or(|l| l == closed.line)
+                && operator
+                    .as_deref()
+                    .is_none_or(|o| closed.operator.as_deref() == Some(o));
+            if wanted {
+                found.push(DialogView::closed(closed));
+            }
+            if found.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .map_err(ReadError)?;
+        Ok(found)
+    }
+
+    /// Visits the stored summaries of closed dialogs with ids above `after`, ascending, a page
+    /// at a time, until `each` breaks (unreadable summaries are skipped).
+    pub(super) fn scan_closed(
+        &self,
+        mut after: u64,
+        mut each: impl FnMut(u64, ClosedDialog) -> ControlFlow<()>,
+    ) -> Result<(), String> {
+        const PAGE: usize = 512;
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
         loop {
             let page = store
                 .dialogs_range(after, PAGE)
-                .map_err(|e| ReadError(e.to_string()))?;
-            let Some((last, _)) = page.last() else {
-                return Ok(found);
-            };
-            after = *last;
+                .map_err(|e| e.to_string())?;
             let full = page.len() == PAGE;
-            for (_, bytes) in page {
-                let Ok(closed) = rmp_serde::from_slice::<ClosedDialog>(&bytes) else {
-                    continue;
-                };
-                if line.as_ref().is_some_and(|l| *l != closed.line)
-                    || operator
-                        .as_ref()
-                        .is_some_and(|o| Some(o) != closed.operator.as_ref())
-                {
-                    continue;
-                }
-                found.push(DialogView::closed(closed));
-                if found.len() >= limit {
-                    return Ok(found);
+            for (id, bytes) in page {
+                after = id;
+                if let Ok(closed) = rmp_serde::from_slice::<ClosedDialog>(&bytes) {
+                    if each(id, closed).is_break() {
+                        return Ok(());
+                    }
                 }
             }
             if !full {
-                return Ok(found);
+                return Ok(());
             }
         }
     }
@@ -122,26 +135,7 @@ impl Engine {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        let stored = store
-            .messages(id, 0, before.unwrap_or(u64::MAX), usize::MAX)
-            .map_err(|e| ReadError(e.to_string()))?;
-        let start = stored.len().saturating_sub(limit);
-        stored[start..]
-            .iter()
-            .map(|(seq, bytes)| {
-                let m: MessageRecord = rmp_serde::from_slice(bytes)
-                    .map_err(|e| ReadError(format!("message {seq} of dialog {id}: {e}")))?;
-                Ok(MessageView {
-                    dialog_id: id,
-                    seq: *seq,
-                    msg_id: m.msg_id,
-                    author: m.author,
-                    name: m.name,
-                    text: m.text,
-                    ts: m.ts,
-                })
-            })
-            .collect()
+        super::persist::stored_page(store, id, before, limit).map_err(ReadError)
     }
 
     /// Every shard's report merged.

@@ -217,3 +217,34 @@ pub fn rebuild_log(
     }
     Ok(log)
 }
+
+/// The newest `limit` stored messages of `dialog` with `seq` below `before` (all without it),
+/// oldest first, as the protocol shows them.
+pub fn stored_page(
+    store: &crate::store::Store,
+    dialog: u64,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<crate::protocol::MessageView>, String> {
+    // Read the range, keep its tail.
+    let stored = store
+        .messages(dialog, 0, before.unwrap_or(u64::MAX), usize::MAX)
+        .map_err(|e| e.to_string())?;
+    let start = stored.len().saturating_sub(limit);
+    stored[start..]
+        .iter()
+        .map(|(seq, bytes)| {
+            let m: MessageRecord = rmp_serde::from_slice(bytes)
+                .map_err(|e| format!("message {seq} of dialog {dialog}: {e}"))?;
+            Ok(crate::protocol::MessageView {
+                dialog_id: dialog,
+                seq: *seq,
+                msg_id: m.msg_id,
+                author: m.author,
+                name: m.name,
+                text: m.text,
+                ts: m.ts,
+            })
+        })
+        .collect()
+}

@@ -2,14 +2,13 @@
 //! than the retention are deleted from the store, in the background; each dialog's summary
 //! (participants, times, KPI figures, rating) stays, marked `messages_deleted`.
 
-use super::persist::{self, ClosedDialog};
+use super::persist;
 use super::Engine;
 use crate::store::Record;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-/// Summaries read per store call while scanning.
-const SCAN_PAGE: usize = 512;
 /// Most records one deletion submission carries.
 const SUBMISSION_RECORDS_MAX: usize = 1_024;
 
@@ -39,43 +38,29 @@ impl Engine {
     /// Submits the deletion of the messages of every dialog closed at or before `cutoff_ms`
     /// whose messages are still kept; returns how many dialogs.
     pub fn forget_history_closed_before(self: &Arc<Self>, cutoff_ms: u64) -> Result<usize, String> {
-        let Some(store) = &self.store else {
-            return Ok(0);
-        };
-        let mut after = 0;
         let mut records = Vec::new();
         let mut forgotten = 0;
-        loop {
-            let page = store
-                .dialogs_range(after, SCAN_PAGE)
-                .map_err(|e| e.to_string())?;
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            after = *last;
-            let full = page.len() == SCAN_PAGE;
-            for (id, bytes) in page {
-                let Ok(mut closed) = rmp_serde::from_slice::<ClosedDialog>(&bytes) else {
-                    continue;
-                };
-                if closed.messages_deleted || closed.closed_ms > cutoff_ms {
-                    continue;
-                }
-                closed.messages_deleted = true;
-                records.push(Record::ForgetDialog { dialog: id });
-                records.push(Record::Dialog {
-                    dialog: id,
-                    bytes: persist::encode(&closed),
-                });
-                forgotten += 1;
-                if records.len() >= SUBMISSION_RECORDS_MAX {
-                    submit(self, std::mem::take(&mut records))?;
+        let mut failed = Ok(());
+        self.scan_closed(0, |id, mut closed| {
+            if closed.messages_deleted || closed.closed_ms > cutoff_ms {
+                return ControlFlow::Continue(());
+            }
+            closed.messages_deleted = true;
+            records.push(Record::ForgetDialog { dialog: id });
+            records.push(Record::Dialog {
+                dialog: id,
+                bytes: persist::encode(&closed),
+            });
+            forgotten += 1;
+            if records.len() >= SUBMISSION_RECORDS_MAX {
+                failed = submit(self, std::mem::take(&mut records));
+                if failed.is_err() {
+                    return ControlFlow::Break(());
                 }
             }
-            if !full {
-                break;
-            }
-        }
+            ControlFlow::Continue(())
+        })?;
+        failed?;
         if !records.is_empty() {
             submit(self, records)?;
         }

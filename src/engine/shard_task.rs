@@ -683,32 +683,12 @@ impl ShardTask {
                 "the history of a closed dialog is for supervisors and its last operator",
             ));
         }
-        let to = before.unwrap_or(u64::MAX);
-        let failed = || Refusal::new(ErrorCode::Internal, "the history could not be read");
-        // Newest `limit` messages before `to`: read the range, keep its tail.
-        let stored = store
-            .messages(dialog.0, 0, to, usize::MAX)
-            .map_err(|_| failed())?;
-        if stored.is_empty() {
+        let page = persist::stored_page(store, dialog.0, before, limit)
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "the history could not be read"))?;
+        if page.is_empty() {
             return Err(Refusal::new(ErrorCode::NotFound, "no such dialog"));
         }
-        let start = stored.len().saturating_sub(limit);
-        stored[start..]
-            .iter()
-            .map(|(seq, bytes)| {
-                let m: persist::MessageRecord =
-                    rmp_serde::from_slice(bytes).map_err(|_| failed())?;
-                Ok(crate::protocol::MessageView {
-                    dialog_id: dialog.0,
-                    seq: *seq,
-                    msg_id: m.msg_id,
-                    author: m.author,
-                    name: m.name,
-                    text: m.text,
-                    ts: m.ts,
-                })
-            })
-            .collect()
+        Ok(page)
     }
 
     fn operator_dialogs(&self, op: OpIdx) -> Vec<DialogSummary> {
