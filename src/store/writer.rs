@@ -14,6 +14,8 @@
 //!   the writer: it is reported to its batch, kept as the store's failure, and every later
 //!   submission gets `Stopped`. Any other failure is reported to its batch and the writer goes on.
 //! - `on_commit` is called once per successful commit and never otherwise.
+//! - A batch whose accepted submissions hold no records is not written: their `done` gets `Ok`
+//!   at once (everything submitted before them is already durable).
 //! - Nothing here panics: redb, the observer and the callbacks run under `catch_unwind`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -186,7 +188,14 @@ impl Writer {
     /// Writes and commits one batch, then runs its callbacks. Returns whether the writer must stop.
     fn commit(&mut self, batch: Vec<Submission>) -> bool {
         let plan = self.plan(&batch);
-        let outcome = if plan.verdicts.iter().any(Result::is_ok) {
+        // Submissions without records (a caller ordering its publishing behind everything
+        // submitted before) need no transaction: the writer is sequential, so all of that is
+        // already durable. Skipping spares a disk flush per such batch.
+        let writes = batch
+            .iter()
+            .zip(&plan.verdicts)
+            .any(|(submission, verdict)| verdict.is_ok() && !submission.records.is_empty());
+        let outcome = if writes {
             self.write(&batch, &plan).map(Some)
         } else {
             Ok(None)
