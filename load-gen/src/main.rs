@@ -77,7 +77,18 @@ fn main() -> ExitCode {
 /// Raises the open-file limit as far as allowed; says so when it stays below what the run
 /// needs.
 fn raise_open_files(needed: u64, quiet: bool) {
-    match rlimit::increase_nofile_limit(u64::MAX) {
+    let raised = rlimit::increase_nofile_limit(u64::MAX).map(|limit| {
+        if limit >= needed {
+            return limit;
+        }
+        // Above the hard limit only a privileged process may go (root, CAP_SYS_RESOURCE);
+        // a spawned server inherits the raised limit
+        match rlimit::setrlimit(rlimit::Resource::NOFILE, needed, needed) {
+            Ok(()) => needed,
+            Err(_) => limit,
+        }
+    });
+    match raised {
         Ok(limit) if limit < needed => eprintln!(
             "switchboard-load: the open-file limit is {limit} and cannot be raised further, but \
              this run needs about {needed}: connections beyond it will fail (raise the hard \

@@ -7,8 +7,10 @@
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -59,7 +61,20 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Ws, ConnError> {
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(Some(MESSAGE_BYTES_MAX))
         .max_frame_size(Some(MESSAGE_BYTES_MAX));
-    let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let connecting = async {
+        match loopback_source(url) {
+            Some((source, server)) => {
+                let tcp = connect_from(source, server).await?;
+                tokio_tungstenite::client_async_with_config(
+                    url,
+                    MaybeTlsStream::Plain(tcp),
+                    Some(config),
+                )
+                .await
+            }
+            None => tokio_tungstenite::connect_async_with_config(url, Some(config), true).await,
+        }
+    };
     match tokio::time::timeout(timeout, connecting).await {
         Err(_) => Err(ConnError::Timeout("connecting")),
         Ok(Err(e)) => Err(ConnError::Connect {
@@ -68,6 +83,38 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Ws, ConnError> {
         }),
         Ok(Ok((ws, _response))) => Ok(ws),
     }
+}
+
+/// Loopback source addresses connections are spread over: each has its own ~28,000 ephemeral
+/// ports, so one generator can hold more connections to a local server than one address allows.
+const LOOPBACK_SOURCES: u32 = 16;
+
+static NEXT_SOURCE: AtomicU32 = AtomicU32::new(0);
+
+/// For a `ws://` URL whose host is an IPv4 loopback address: the next source address to
+/// connect from (127.0.0.1 .. 127.0.0.16 in turn) and the server's address.
+fn loopback_source(url: &str) -> Option<(Ipv4Addr, SocketAddr)> {
+    let authority = url.strip_prefix("ws://")?.split('/').next()?;
+    let server: SocketAddr = authority.parse().ok()?;
+    match server {
+        SocketAddr::V4(v4) if v4.ip().is_loopback() => {
+            let n = NEXT_SOURCE.fetch_add(1, Ordering::Relaxed) % LOOPBACK_SOURCES;
+            Some((Ipv4Addr::from(u32::from(Ipv4Addr::LOCALHOST) + n), server))
+        }
+        _ => None,
+    }
+}
+
+/// A TCP connection to `server` from `source` (any free port), without Nagle.
+async fn connect_from(
+    source: Ipv4Addr,
+    server: SocketAddr,
+) -> Result<TcpStream, tokio_tungstenite::tungstenite::Error> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let tcp = socket.connect(server).await?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
 }
 
 /// Sends one message within `timeout`.
@@ -149,4 +196,48 @@ pub async fn close(mut ws: Ws, timeout: Duration) {
 /// Closes the write half (the read half ends when the server answers).
 pub async fn close_sink(sink: &mut Sink, timeout: Duration) {
     let _ = tokio::time::timeout(timeout, sink.close()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_urls_spread_over_sixteen_source_addresses() {
+        let url = "ws://127.0.0.1:7878/ws/widget";
+        let server: SocketAddr = "127.0.0.1:7878".parse().unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..1_000 {
+            let (source, to) = loopback_source(url).expect("loopback");
+            assert_eq!(to, server);
+            let octets = source.octets();
+            assert_eq!(&octets[..3], &[127, 0, 0], "{source}");
+            assert!((1..=16).contains(&octets[3]), "{source}");
+            seen.insert(source);
+            // Other tests may take sources meanwhile: go on until every address was handed out
+            if seen.len() == LOOPBACK_SOURCES as usize {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), LOOPBACK_SOURCES as usize);
+    }
+
+    #[test]
+    fn other_urls_connect_the_ordinary_way() {
+        assert_eq!(loopback_source("ws://10.0.0.1:7878/ws/widget"), None);
+        assert_eq!(loopback_source("ws://localhost:7878/ws/widget"), None);
+        assert_eq!(loopback_source("wss://127.0.0.1:7878/ws/widget"), None);
+        assert_eq!(loopback_source("ws://[::1]:7878/ws/widget"), None);
+    }
+
+    #[tokio::test]
+    async fn a_connection_from_a_second_loopback_address_reaches_the_server() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = listener.local_addr().unwrap();
+        let source = Ipv4Addr::new(127, 0, 0, 7);
+        let (connected, accepted) = tokio::join!(connect_from(source, server), listener.accept());
+        let tcp = connected.expect("connect");
+        assert_eq!(tcp.local_addr().unwrap().ip(), std::net::IpAddr::V4(source));
+        assert_eq!(accepted.unwrap().1.ip(), std::net::IpAddr::V4(source));
+    }
 }
