@@ -170,7 +170,7 @@ async fn quick_answers_are_served_and_saved_per_line_list() {
         .operators(&["anna"])
         .line(line("support", "strict", &["anna"], "1m").top("quick_answers = \"canned\""))
         .raw("[[quick_answers]]\nid = \"canned\"\nitems = [\"Thanks for waiting!\", \"What is your order number?\"]");
-    let server = Server::start("quick-answers", &config);
+    let mut server = Server::start("quick-answers", &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let list = anna.request(json!({"type": "quick_answers"})).await;
     assert_eq!(ty(&list), "quick_answers", "{list}");
@@ -189,6 +189,31 @@ async fn quick_answers_are_served_and_saved_per_line_list() {
     let list = anna.request(json!({"type": "quick_answers"})).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 3, "{list}");
     assert_eq!(list["items"][2]["text"], "Anything else?");
+
+    // Acknowledged means durable: the saved answer survives kill -9, and the next one is
+    // numbered after it
+    drop(anna);
+    server.kill9();
+    server.restart();
+    let mut anna = Operator::connect(&server, "anna").await;
+    anna.ack(json!({"type": "save_quick_answer", "text": "Have a nice day!"}))
+        .await;
+    let list = anna.request(json!({"type": "quick_answers"})).await;
+    let items: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["id"].as_str().unwrap(), i["text"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            ("canned-1", "Thanks for waiting!"),
+            ("canned-2", "What is your order number?"),
+            ("canned-3", "Anything else?"),
+            ("canned-4", "Have a nice day!"),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use super::messages::ShardMsg;
 use super::persist::{self, LogEvent};
 use super::Engine;
 use crate::config::changes::{self, Change, ChangeError};
-use crate::config::{Config, LineConfig, OperatorConfig};
+use crate::config::{Config, LineConfig, OperatorConfig, QuickAnswerListConfig};
 use crate::routing::{setup, LineIdx, OpIdx, Presence};
 use crate::store::Record;
 use std::collections::HashMap;
@@ -183,6 +183,41 @@ impl Engine {
     /// config. Changes are made one at a time.
     pub async fn change(&self, change: Change) -> Result<Config, ChangeFailure> {
         let mut live = self.live.lock().await;
+        self.change_locked(&mut live, change).await
+    }
+
+    /// Appends an operator-saved answer to quick-answer list `list` (creating the list) as a
+    /// change like the admin API's: durable before it is served, replayed after a restart.
+    /// Returns the new answer, numbered after the list's others.
+    pub async fn save_quick_answer(
+        &self,
+        list: &str,
+        text: String,
+    ) -> Result<crate::protocol::QuickAnswer, ChangeFailure> {
+        let mut live = self.live.lock().await;
+        let mut items = live
+            .config
+            .quick_answers
+            .iter()
+            .find(|l| l.id == list)
+            .map(|l| l.items.clone())
+            .unwrap_or_default();
+        items.push(text.clone());
+        let id = format!("{list}-{}", items.len());
+        let change = Change::PutQuickAnswers(QuickAnswerListConfig {
+            id: list.to_string(),
+            items,
+        });
+        self.change_locked(&mut live, change).await?;
+        Ok(crate::protocol::QuickAnswer { id, text })
+    }
+
+    /// [`Engine::change`] with the live config already locked.
+    async fn change_locked(
+        &self,
+        live: &mut LiveConfig,
+        change: Change,
+    ) -> Result<Config, ChangeFailure> {
         let next = changes::apply(&live.config, &change)?;
         if let Some(store) = &self.store {
             let (tx, rx) = tokio::sync::oneshot::channel();
@@ -201,7 +236,7 @@ impl Engine {
         }
         live.changes.push(change.clone());
         live.adopt(next);
-        self.apply_live(&live, &change);
+        self.apply_live(live, &change);
         Ok(live.config.clone())
     }
 

@@ -4,10 +4,11 @@
 
 use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
 use super::{ConnectionSlot, Gateway};
+use crate::engine::live_config::ChangeFailure;
 use crate::engine::{OperatorAction, Outbound, Refusal, SessionTx, ShardMsg};
 use crate::protocol::{
-    common, operator, ErrorCode, OperatorIn, OperatorOut, PresenceState, QuickAnswer, Sequenced,
-    WorkdayAction,
+    common, operator, ErrorCode, ErrorFrame, OperatorIn, OperatorOut, PresenceState, QuickAnswer,
+    Sequenced, WorkdayAction,
 };
 use crate::routing::{DialogId, OpIdx, Presence, TransferTarget, Workday};
 use axum::extract::ws::WebSocket;
@@ -367,11 +368,18 @@ async fn handle(
                     "none of your lines has a quick-answer list",
                 )));
             };
-            let mut all = engine.quick_answers.lock();
-            let items = all.entry(list.clone()).or_default();
-            let id = format!("{list}-{}", items.len() + 1);
-            items.push(QuickAnswer { id, text: s.text });
-            ack(req, None)
+            match engine.save_quick_answer(&list, s.text).await {
+                Ok(_) => ack(req, None),
+                // E.g. the list would outgrow the config's limits
+                Err(ChangeFailure::Refused(e)) => OperatorOut::Error(ErrorFrame {
+                    message: e.to_string().into(),
+                    ..error(req, ErrorCode::TooLarge, "")
+                }),
+                Err(ChangeFailure::Store(e)) => OperatorOut::Error(ErrorFrame {
+                    message: format!("the quick answer could not be stored: {e}").into(),
+                    ..error(req, ErrorCode::Internal, "")
+                }),
+            }
         }
     })
 }
