@@ -1,6 +1,7 @@
 //! Limits and the less common operator requests, end to end: the connection cap answers 1013,
 //! a consumer whose outbound queue overflows is closed with 4000 and loses nothing on resume,
-//! and history, workday, transfer to another line and supervisor rating work over the wire.
+//! and history, workday, transfer to another line, supervisor rating, durable quick answers and
+//! consent answers work over the wire.
 
 mod common;
 
@@ -244,6 +245,94 @@ async fn a_required_consent_comes_first_and_gates_routing_until_accepted() {
         .await;
     let d = u(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_answers_are_stored_survive_kill_9_and_are_listed_per_line() {
+    let config = Config::new()
+        .admin()
+        .operators(&["anna"])
+        .line(line("support", "strict", &["anna"], "1m").section(
+            "[lines.consent]\ntext = \"We store your data.\"\nversion = 3\nrequired = true",
+        ))
+        .line(line("sales", "strict", &["anna"], "1m"));
+    let mut server = Server::start("consent-stored", &config);
+    for (client, accepted) in [("c1", true), ("c2", false)] {
+        let mut widget = Widget::join(&server, "support", client).await;
+        widget.expect("consent_request").await;
+        widget
+            .ack(json!({"type": "consent", "accepted": accepted}))
+            .await;
+    }
+
+    // Acknowledged means durable
+    server.kill9();
+    server.restart();
+    let mut anna = Operator::connect(&server, "anna").await;
+    // c1 accepted version 3 before: not asked again, and routed at once
+    let mut c1 = Widget::join(&server, "support", "c1").await;
+    let d = u(&c1.say("m1", "hi again").await, "dialog_id");
+    anna.offered(d).await;
+    // c2 declined: asked again, and still held back
+    let mut c2 = Widget::join(&server, "support", "c2").await;
+    assert_eq!(c2.expect("consent_request").await["version"], 3);
+    let refused = c2
+        .request(json!({"type": "message", "client_msg_id": "m1", "text": "hi"}))
+        .await;
+    assert_error(&refused, "consent_required");
+    // A client never asked is asked
+    let mut c3 = Widget::join(&server, "support", "c3").await;
+    c3.expect("consent_request").await;
+
+    let http = Http::admin(&server);
+    let page = http.ok("/api/v1/consents?line=support").await;
+    let rows: Vec<(&str, &str, u64, bool)> = page["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert!(
+                c["answered_ts"].as_i64().unwrap() > 1_600_000_000_000,
+                "{c}"
+            );
+            (
+                c["line"].as_str().unwrap(),
+                c["client_id"].as_str().unwrap(),
+                c["version"].as_u64().unwrap(),
+                c["accepted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("support", "c1", 3, true), ("support", "c2", 3, false)]
+    );
+    assert!(page.get("next_after").is_none(), "{page}");
+    // Paged one at a time
+    let first = http.ok("/api/v1/consents?line=support&limit=1").await;
+    assert_eq!(first["consents"][0]["client_id"], "c1");
+    assert_eq!(first["next_after"], "c1");
+    let second = http
+        .ok("/api/v1/consents?line=support&limit=1&after=c1")
+        .await;
+    assert_eq!(second["consents"][0]["client_id"], "c2");
+    assert!(second.get("next_after").is_none(), "{second}");
+    // Another line has none
+    let none = http.ok("/api/v1/consents?line=sales").await;
+    assert_eq!(none["consents"], json!([]));
+    // Mistakes name what was wrong
+    http.get("/api/v1/consents")
+        .await
+        .assert_error(400, "bad_request", "`line`");
+    http.get("/api/v1/consents?line=nowhere")
+        .await
+        .assert_error(404, "not_found", "nowhere");
+    http.get("/api/v1/consents?line=support&limit=0")
+        .await
+        .assert_error(400, "bad_request", "`limit`");
+    http.get("/api/v1/consents?line=support&colour=red")
+        .await
+        .assert_error(400, "bad_request", "colour");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,14 @@
 //! The admin HTTP API (`/api/v1`, PROTOCOL.md "Admin HTTP API") and `GET /metrics`.
 //!
 //! Every `/api/v1` request needs the bearer admin token (`auth`). Handlers read the engine
-//! (`dialogs`, `stats`) or change the live configuration (`config_routes`); parameters are read
+//! (`dialogs`, `stats`, `consents`) or change the live configuration (`config_routes`); parameters are read
 //! strictly (`query`) and every refusal is `{"error": {"code", "message"}}` with a 4xx status
 //! naming what was wrong (`error`). Nothing here touches routing state directly: reads are asked
 //! of the shards, changes go through the engine.
 
 mod auth;
 mod config_routes;
+mod consents;
 mod dialogs;
 mod error;
 mod query;
@@ -44,6 +45,7 @@ pub fn routes(engine: Arc<Engine>, server: &ServerConfig) -> axum::Router {
         .route("/dialogs/{id}", get(dialogs::one))
         .route("/dialogs/{id}/messages", get(dialogs::messages))
         .route("/stats", get(stats::stats))
+        .route("/consents", get(consents::list))
         .route("/lines", get(config_routes::lines))
         .route(
             "/lines/{id}",

@@ -12,6 +12,7 @@
 pub mod admin;
 mod admin_queries;
 pub mod admin_view;
+pub mod consents;
 mod dialog_log;
 pub mod directory;
 mod effects;

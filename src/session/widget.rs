@@ -125,7 +125,22 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         .await
         .unwrap_or_default();
     let now = engine.clock.now_ms();
-    let consent = engine.directory().lines[line.0 as usize].consent.clone();
+    let (line_id, consent) = {
+        let dir = engine.directory();
+        let info = &dir.lines[line.0 as usize];
+        (info.id.clone(), info.consent.clone())
+    };
+    // A client without an open dialog is asked, unless it accepted this version of the notice
+    // before (the answer is stored)
+    let ask_consent =
+        consent
+            .as_ref()
+            .filter(|_| state.dialog.is_none())
+            .filter(|(_, version, _)| {
+                engine
+                    .stored_consent(&line_id, &client)
+                    .is_none_or(|answer| !answer.accepted || answer.version != *version)
+            });
     let mut me = Widget {
         gw: gw.clone(),
         line,
@@ -138,8 +153,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             contact_id: None,
         },
         dialog: state.dialog,
-        consent_needed: consent.as_ref().is_some_and(|(_, _, required)| *required)
-            && state.dialog.is_none(),
+        consent_needed: ask_consent.is_some_and(|(_, _, required)| *required),
     };
     let ClientState {
         dialog,
@@ -155,7 +169,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         working_hours_open: engine.directory().line_open(line, now),
     });
     let mut alive = conn.send(&welcome).await;
-    if let (Some((text, version, _)), None) = (consent, dialog) {
+    if let Some((text, version, _)) = ask_consent.cloned() {
         alive &= conn
             .send(&WidgetOut::ConsentRequest(widget::ConsentRequest {
                 text,
@@ -342,6 +356,24 @@ impl Widget {
                 None
             }
             WidgetIn::Consent(c) => {
+                let (line_id, consent) = {
+                    let dir = engine.directory();
+                    let info = &dir.lines[self.line.0 as usize];
+                    (info.id.clone(), info.consent.clone())
+                };
+                // The answer is stored (durably) before it is acknowledged or takes effect
+                if let Some((_, version, _)) = consent {
+                    let stored = engine
+                        .record_consent(&line_id, &self.client, version, c.accepted)
+                        .await;
+                    if stored.is_err() {
+                        return Some(WidgetOut::Error(error(
+                            req,
+                            ErrorCode::Internal,
+                            "the consent answer could not be stored; send it again",
+                        )));
+                    }
+                }
                 if c.accepted {
                     self.consent_needed = false;
                 }

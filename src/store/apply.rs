@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, Table, WriteTransaction};
 
-use super::schema::{DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
+use super::schema::{CONSENTS, DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
 use super::Record;
 
 /// Writes `submissions` (each in order) in one transaction and commits it durably (fsync).
@@ -40,12 +40,14 @@ pub(super) fn write_batch<'a>(
             position: last_position,
             pending_messages: Vec::new(),
             pending_dialogs: Vec::new(),
+            pending_consents: Vec::new(),
         };
         for record in submissions.flatten() {
             tables.apply(record)?;
         }
         tables.flush_messages()?;
         flush_dialogs(&txn, &mut tables.pending_dialogs)?;
+        flush_consents(&txn, &tables.pending_consents)?;
         if tables.position != last_position {
             txn.open_table(META)?
                 .insert(KEY_LAST_POSITION, tables.position)?;
@@ -72,6 +74,22 @@ fn flush_dialogs(
     Ok(())
 }
 
+/// Inserts the pending consent answers in order (a later write of one key wins), opening (and
+/// in an older file creating) the consents table only if there are any.
+fn flush_consents(
+    txn: &WriteTransaction,
+    pending: &[(&str, &str, &[u8])],
+) -> Result<(), redb::Error> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut consents = txn.open_table(CONSENTS)?;
+    for (line, client, bytes) in pending {
+        consents.insert((*line, *client), *bytes)?;
+    }
+    Ok(())
+}
+
 /// The tables one write transaction changes, and the messages waiting to be inserted sorted.
 struct Tables<'txn, 'batch> {
     log: Table<'txn, u64, &'static [u8]>,
@@ -81,6 +99,7 @@ struct Tables<'txn, 'batch> {
     position: u64,
     pending_messages: Vec<((u64, u64), &'batch [u8])>,
     pending_dialogs: Vec<(u64, &'batch [u8])>,
+    pending_consents: Vec<(&'batch str, &'batch str, &'batch [u8])>,
 }
 
 impl<'batch> Tables<'_, 'batch> {
@@ -107,6 +126,11 @@ impl<'batch> Tables<'_, 'batch> {
             Record::Dialog { dialog, bytes } => {
                 self.pending_dialogs.push((*dialog, bytes));
             }
+            Record::Consent {
+                line,
+                client,
+                bytes,
+            } => self.pending_consents.push((line, client, bytes)),
         }
         Ok(())
     }

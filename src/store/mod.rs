@@ -70,6 +70,13 @@ pub enum Record {
     ForgetDialog { dialog: u64 },
     /// The summary of `dialog`; the same id again overwrites (the latest in a commit wins).
     Dialog { dialog: u64, bytes: Vec<u8> },
+    /// A client's answer to a line's consent notice, kept under (line, client); the same key
+    /// again overwrites (the latest in a commit wins).
+    Consent {
+        line: String,
+        client: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Record {
@@ -78,7 +85,8 @@ impl Record {
             Record::Log(bytes)
             | Record::Message { bytes, .. }
             | Record::Snapshot { bytes, .. }
-            | Record::Dialog { bytes, .. } => bytes.len(),
+            | Record::Dialog { bytes, .. }
+            | Record::Consent { bytes, .. } => bytes.len(),
             Record::ForgetDialog { .. } => 0,
         }
     }
@@ -93,6 +101,14 @@ pub struct Recovered {
     pub log: Vec<(u64, Vec<u8>)>,
     /// The newest log position ever given (0 for a new store).
     pub last_position: u64,
+}
+
+/// One stored consent answer (see [`Record::Consent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEntry {
+    pub line: String,
+    pub client: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Counts for `switchboard store inspect`.
@@ -310,6 +326,23 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         read::dialogs_range(&self.inner.path, &self.inner.db, after, limit)
+    }
+
+    /// The stored consent answer of `client` on `line`, if any.
+    pub fn consent(&self, line: &str, client: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        read::consent(&self.inner.path, &self.inner.db, line, client)
+    }
+
+    /// At most `limit` consent answers on `line` (every line if `None`) with a key after
+    /// `after` (line, client), by ascending key (paging: pass the last key of one page as
+    /// `after` of the next).
+    pub fn consents_range(
+        &self,
+        line: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<Vec<ConsentEntry>, StoreError> {
+        read::consents_range(&self.inner.path, &self.inner.db, line, after, limit)
     }
 
     /// Counts and the newest snapshot's position (for `switchboard store inspect`).

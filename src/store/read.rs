@@ -11,7 +11,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use super::error::{guarded, translate};
 use super::schema::{self, KEY_FORMAT_VERSION, LOG, MESSAGES, META, SNAPSHOT};
-use super::{Inspect, Recovered, StoreError};
+use super::{ConsentEntry, Inspect, Recovered, StoreError};
 
 /// Runs a redb read under the panic guard, translating its error for `path`.
 fn read<T>(path: &Path, work: impl FnOnce() -> Result<T, redb::Error>) -> Result<T, StoreError> {
@@ -142,6 +142,64 @@ pub(super) fn dialog(
             return Ok(None);
         };
         Ok(table.get(dialog)?.map(|bytes| bytes.value().to_vec()))
+    })
+}
+
+pub(super) fn consent(
+    path: &Path,
+    db: &Database,
+    line: &str,
+    client: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let Some(table) = schema::open_consents(&txn)? else {
+            return Ok(None);
+        };
+        Ok(table
+            .get((line, client))?
+            .map(|bytes| bytes.value().to_vec()))
+    })
+}
+
+pub(super) fn consents_range(
+    path: &Path,
+    db: &Database,
+    line: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: usize,
+) -> Result<Vec<ConsentEntry>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    read(path, || {
+        let txn = db.begin_read()?;
+        let Some(table) = schema::open_consents(&txn)? else {
+            return Ok(Vec::new());
+        };
+        // Keys sort by line, then client: one line's answers are one run
+        let start = match (after, line) {
+            (Some(after), _) => Bound::Excluded(after),
+            (None, Some(line)) => Bound::Included((line, "")),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut found = Vec::new();
+        for entry in table.range::<(&str, &str)>((start, Bound::Unbounded))? {
+            let (key, bytes) = entry?;
+            let (key_line, client) = key.value();
+            if line.is_some_and(|line| line != key_line) {
+                break;
+            }
+            found.push(ConsentEntry {
+                line: key_line.to_string(),
+                client: client.to_string(),
+                bytes: bytes.value().to_vec(),
+            });
+            if found.len() == limit {
+                break;
+            }
+        }
+        Ok(found)
     })
 }
 

@@ -13,6 +13,8 @@
 //!   Added after files of this version already existed, without a version bump: a file without
 //!   the table reads as having no summaries, and the writer creates the table with the first
 //!   summary it writes. `ForgetDialog` never touches it.
+//! - `consents`: `(line, client) -> bytes`, one opaque consent answer per client and line (the
+//!   latest written wins). Added the same way as `dialogs`, without a version bump.
 //!
 //! Invariants after every commit: `last_position >= covers`, every log key is in
 //! `(covers, last_position]`, and the log keys form a gap-free run ending at `last_position`.
@@ -27,6 +29,7 @@ pub(super) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 pub(super) const MESSAGES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("messages");
 pub(super) const SNAPSHOT: TableDefinition<u64, &[u8]> = TableDefinition::new("snapshot");
 pub(super) const DIALOGS: TableDefinition<u64, &[u8]> = TableDefinition::new("dialogs");
+pub(super) const CONSENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("consents");
 
 pub(super) const KEY_FORMAT_VERSION: &str = "format_version";
 pub(super) const KEY_LAST_POSITION: &str = "last_position";
@@ -59,6 +62,17 @@ pub(super) fn snapshot_covers(
 
 /// The dialogs table, or `None` in a file written before it existed (which reads as empty). A
 /// table of that name with other types is an error (`TableTypeMismatch`), never `None`.
+/// The consents table, or `None` in a file written before it existed (which reads as empty).
+pub(super) fn open_consents(
+    txn: &ReadTransaction,
+) -> Result<Option<ReadOnlyTable<(&'static str, &'static str), &'static [u8]>>, TableError> {
+    match txn.open_table(CONSENTS) {
+        Ok(table) => Ok(Some(table)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub(super) fn open_dialogs(
     txn: &ReadTransaction,
 ) -> Result<Option<ReadOnlyTable<u64, &'static [u8]>>, TableError> {

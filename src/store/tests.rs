@@ -15,7 +15,7 @@ use redb::{Database, ReadableDatabase};
 use super::schema::{
     DIALOGS, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT,
 };
-use super::{CommitStats, Record, Store, StoreError, StoreOptions, FILE_NAME};
+use super::{CommitStats, ConsentEntry, Record, Store, StoreError, StoreOptions, FILE_NAME};
 
 /// A directory under the system temp dir, removed on drop.
 pub(super) struct TempDir(PathBuf);
@@ -996,5 +996,80 @@ fn panicking_on_commit_does_not_stop_the_writer() {
     assert_eq!(submit_wait(&store, vec![log("a")]).unwrap(), 1);
     assert_eq!(submit_wait(&store, vec![log("b")]).unwrap(), 2);
     assert!(store.health().is_ok());
+    store.close().unwrap();
+}
+
+fn consent(line: &str, client: &str, bytes: &str) -> Record {
+    Record::Consent {
+        line: line.to_string(),
+        client: client.to_string(),
+        bytes: bytes.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn consents_upsert_survive_reopen_and_page_by_line() {
+    let dir = TempDir::new("consents");
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    // A store that never had one reads as empty
+    assert_eq!(store.consent("support", "c1").unwrap(), None);
+    assert_eq!(store.consents_range(None, None, 10).unwrap(), vec![]);
+    submit_wait(
+        &store,
+        vec![
+            consent("support", "c2", "v1 declined"),
+            consent("sales", "c1", "v1 accepted"),
+            consent("support", "c1", "v1 accepted"),
+            log("unrelated"),
+        ],
+    )
+    .unwrap();
+    // The same key again overwrites, the latest in a commit winning
+    submit_wait(
+        &store,
+        vec![
+            consent("support", "c2", "v2 declined"),
+            consent("support", "c2", "v2 accepted"),
+        ],
+    )
+    .unwrap();
+    store.close().unwrap();
+
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let text = |bytes: Option<Vec<u8>>| bytes.map(|b| String::from_utf8(b).unwrap());
+    assert_eq!(
+        text(store.consent("support", "c2").unwrap()).as_deref(),
+        Some("v2 accepted")
+    );
+    assert_eq!(store.consent("support", "c3").unwrap(), None);
+    let keys = |entries: Vec<ConsentEntry>| -> Vec<(String, String)> {
+        entries.into_iter().map(|e| (e.line, e.client)).collect()
+    };
+    let pair = |l: &str, c: &str| (l.to_string(), c.to_string());
+    // One line only, in client order, paged
+    let first = store.consents_range(Some("support"), None, 1).unwrap();
+    assert_eq!(keys(first.clone()), vec![pair("support", "c1")]);
+    let last = &first[0];
+    let rest = store
+        .consents_range(Some("support"), Some((&last.line, &last.client)), 10)
+        .unwrap();
+    assert_eq!(keys(rest), vec![pair("support", "c2")]);
+    assert_eq!(
+        keys(store.consents_range(Some("sales"), None, 10).unwrap()),
+        vec![pair("sales", "c1")]
+    );
+    assert_eq!(
+        store.consents_range(Some("nowhere"), None, 10).unwrap(),
+        vec![]
+    );
+    // Every line, by line then client
+    assert_eq!(
+        keys(store.consents_range(None, None, 10).unwrap()),
+        vec![
+            pair("sales", "c1"),
+            pair("support", "c1"),
+            pair("support", "c2")
+        ]
+    );
     store.close().unwrap();
 }

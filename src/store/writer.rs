@@ -283,7 +283,8 @@ impl Writer {
                     }
                     Record::Message { .. }
                     | Record::ForgetDialog { .. }
-                    | Record::Dialog { .. } => {}
+                    | Record::Dialog { .. }
+                    | Record::Consent { .. } => {}
                 }
             }
             if verdict.is_ok() {

@@ -17,6 +17,7 @@ struct Model {
     snapshot: Option<(u64, Vec<u8>)>,
     messages: BTreeMap<(u64, u64), Vec<u8>>,
     dialogs: BTreeMap<u64, Vec<u8>>,
+    consents: BTreeMap<(String, String), Vec<u8>>,
 }
 
 impl Model {
@@ -57,6 +58,14 @@ impl Model {
                 Record::Dialog { dialog, bytes } => {
                     self.dialogs.insert(*dialog, bytes.clone());
                 }
+                Record::Consent {
+                    line,
+                    client,
+                    bytes,
+                } => {
+                    self.consents
+                        .insert((line.clone(), client.clone()), bytes.clone());
+                }
             }
         }
         Ok(self.last_position)
@@ -72,6 +81,7 @@ fn record() -> impl Strategy<Value = Record> {
         1 => (0..30u64, bytes()).prop_map(|(covers, bytes)| Record::Snapshot { covers, bytes }),
         1 => (0..4u64).prop_map(|dialog| Record::ForgetDialog { dialog }),
         2 => (0..6u64, bytes()).prop_map(|(dialog, bytes)| Record::Dialog { dialog, bytes }),
+        2 => ("[ab]{1,2}", "[xy]{0,2}", bytes()).prop_map(|(line, client, bytes)| Record::Consent { line, client, bytes }),
     ]
 }
 
@@ -115,6 +125,43 @@ fn check(store: &Store, model: &Model) {
         .unwrap();
     let expect: Vec<(u64, Vec<u8>)> = model.dialogs.iter().map(|(d, b)| (*d, b.clone())).collect();
     assert_eq!(all, expect);
+    let entries = |entries: Vec<crate::store::ConsentEntry>| -> Vec<((String, String), Vec<u8>)> {
+        entries
+            .into_iter()
+            .map(|e| ((e.line, e.client), e.bytes))
+            .collect()
+    };
+    let expect: Vec<_> = model.consents.clone().into_iter().collect();
+    assert_eq!(
+        entries(store.consents_range(None, None, 100).unwrap()),
+        expect
+    );
+    for line in ["a", "b", "ab", "ba"] {
+        let expect: Vec<_> = expect
+            .iter()
+            .filter(|((l, _), _)| l == line)
+            .cloned()
+            .collect();
+        // Paged two at a time
+        let mut got = Vec::new();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page = store
+                .consents_range(
+                    Some(line),
+                    after.as_ref().map(|(l, c)| (l.as_str(), c.as_str())),
+                    2,
+                )
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.line.clone(), last.client.clone()));
+            got.extend(entries(page));
+        }
+        assert_eq!(got, expect, "line {line}");
+        for ((l, c), bytes) in &expect {
+            assert_eq!(store.consent(l, c).unwrap().as_ref(), Some(bytes));
+        }
+    }
 }
 
 proptest! {

@@ -1,0 +1,82 @@
+//! `GET /api/v1/consents?line=` (paging `after` = a client id, `limit`): the stored answers to
+//! one line's consent notice, by client id.
+
+use super::error::{ApiError, ApiResult};
+use super::{query, Admin};
+use crate::engine::consents::ConsentView;
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Answers per page unless `limit` says otherwise, and the most a page may hold.
+const PAGE_DEFAULT: usize = 100;
+const PAGE_MAX: usize = 1_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    line: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+#[derive(Serialize)]
+pub struct ConsentPage {
+    consents: Vec<ConsentView>,
+    /// Pass as `after` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_after: Option<String>,
+}
+
+pub async fn list(
+    State(admin): State<Arc<Admin>>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<ConsentPage>> {
+    let q: ListQuery = query::parse(raw.as_deref())?;
+    let Some(line) = q.line else {
+        return Err(ApiError::bad_request(
+            "query parameter `line` is required: consents are listed per line",
+        ));
+    };
+    // Answers outlive a deleted line's slot, but an id never configured is a mistake
+    if !admin
+        .engine
+        .directory()
+        .line_index
+        .contains_key(line.as_str())
+    {
+        return Err(ApiError::not_found(format!(
+            "query parameter `line`: no line \"{line}\""
+        )));
+    }
+    let limit = match q.limit {
+        None => PAGE_DEFAULT,
+        Some(n @ 1..=PAGE_MAX) => n,
+        Some(n) => {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `limit`: {n} is not between 1 and {PAGE_MAX}"
+            )))
+        }
+    };
+    let engine = admin.engine.clone();
+    let after = q.after;
+    // A store read: off the async workers
+    let consents = tokio::task::spawn_blocking(move || {
+        engine.consents(&line, after.as_deref(), limit.saturating_add(1))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(ApiError::internal)?;
+    let mut consents = consents;
+    let next_after = if consents.len() > limit {
+        consents.truncate(limit);
+        consents.last().map(|c| c.client_id.clone())
+    } else {
+        None
+    };
+    Ok(Json(ConsentPage {
+        consents,
+        next_after,
+    }))
+}

@@ -1,0 +1,107 @@
+//! Clients' answers to a line's consent notice (SPEC "Agreements"): stored durably per (line,
+//! client) with the notice's version, the time and whether it was accepted, read back when the
+//! client says hello again (an accepted current version is not asked again), and listed for the
+//! admin API.
+//!
+//! Without a store (an engine built for tests) nothing is kept: every connection is asked.
+
+use super::Engine;
+use crate::store::{ConsentEntry, Record};
+use serde::{Deserialize, Serialize};
+
+/// One stored answer (the store's bytes, MessagePack).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentAnswer {
+    /// The notice's version the client answered.
+    pub version: u32,
+    pub accepted: bool,
+    /// When, in ms since the epoch (the engine's clock).
+    pub answered_ms: u64,
+}
+
+/// An answer as the admin API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsentView {
+    pub line: String,
+    pub client_id: String,
+    pub version: u32,
+    pub accepted: bool,
+    pub answered_ts: i64,
+}
+
+impl ConsentView {
+    fn from_entry(entry: ConsentEntry) -> Option<ConsentView> {
+        let answer: ConsentAnswer = rmp_serde::from_slice(&entry.bytes).ok()?;
+        Some(ConsentView {
+            line: entry.line,
+            client_id: entry.client,
+            version: answer.version,
+            accepted: answer.accepted,
+            answered_ts: answer.answered_ms as i64,
+        })
+    }
+}
+
+impl Engine {
+    /// The stored answer of `client` on line `line` (by id), if any. A store that cannot be read
+    /// reads as no answer: the client is asked again, which is safe.
+    pub fn stored_consent(&self, line: &str, client: &str) -> Option<ConsentAnswer> {
+        let bytes = self.store.as_ref()?.consent(line, client).ok()??;
+        rmp_serde::from_slice(&bytes).ok()
+    }
+
+    /// Stores `client`'s answer to version `version` of line `line`'s notice, now; returns once
+    /// it is durable (at once without a store).
+    pub async fn record_consent(
+        &self,
+        line: &str,
+        client: &str,
+        version: u32,
+        accepted: bool,
+    ) -> Result<(), String> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let answer = ConsentAnswer {
+            version,
+            accepted,
+            answered_ms: self.clock.now_ms(),
+        };
+        let record = Record::Consent {
+            line: line.to_string(),
+            client: client.to_string(),
+            bytes: super::persist::encode(&answer),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        store
+            .submit(
+                vec![record],
+                Box::new(move |result| {
+                    let _ = tx.send(result.map(|_| ()).map_err(|e| e.to_string()));
+                }),
+            )
+            .map_err(|e| e.to_string())?;
+        rx.await
+            .map_err(|_| "the store stopped".to_string())
+            .and_then(|result| result)
+    }
+
+    /// At most `limit` answers on line `line` (by id) from clients after `after`, by client id.
+    pub fn consents(
+        &self,
+        line: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ConsentView>, String> {
+        let Some(store) = &self.store else {
+            return Ok(Vec::new());
+        };
+        let entries = store
+            .consents_range(Some(line), after.map(|client| (line, client)), limit)
+            .map_err(|e| e.to_string())?;
+        Ok(entries
+            .into_iter()
+            .filter_map(ConsentView::from_entry)
+            .collect())
+    }
+}
