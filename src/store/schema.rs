@@ -62,10 +62,11 @@ pub(super) fn snapshot_covers(
 
 /// The dialogs table, or `None` in a file written before it existed (which reads as empty). A
 /// table of that name with other types is an error (`TableTypeMismatch`), never `None`.
+/// The consents table as a read transaction sees it: (line, client) -> answer.
+pub(super) type ConsentsTable = ReadOnlyTable<(&'static str, &'static str), &'static [u8]>;
+
 /// The consents table, or `None` in a file written before it existed (which reads as empty).
-pub(super) fn open_consents(
-    txn: &ReadTransaction,
-) -> Result<Option<ReadOnlyTable<(&'static str, &'static str), &'static [u8]>>, TableError> {
+pub(super) fn open_consents(txn: &ReadTransaction) -> Result<Option<ConsentsTable>, TableError> {
     match txn.open_table(CONSENTS) {
         Ok(table) => Ok(Some(table)),
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
