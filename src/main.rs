@@ -137,6 +137,8 @@ fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
             inspect.messages, inspect.dialogs_with_messages
         );
         println!("open dialogs: {}", state.dialogs.len());
+        println!("closed dialog summaries: {}", inspect.dialogs);
+        println!("consent answers: {}", inspect.consents);
         println!("resume tokens: {}", state.tokens.len());
         println!("boot epoch: {}", state.epoch);
     }

@@ -121,6 +121,8 @@ pub struct Inspect {
     pub dialogs_with_messages: u64,
     /// Dialog summaries stored.
     pub dialogs: u64,
+    /// Consent answers stored.
+    pub consents: u64,
     /// The stored snapshot's `(covers, bytes)`.
     pub snapshot: Option<(u64, u64)>,
     pub last_position: u64,

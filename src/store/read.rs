@@ -90,6 +90,10 @@ pub(super) fn inspect(path: &Path, db: &Database) -> Result<Inspect, StoreError>
                 Some(dialogs) => dialogs.len()?,
                 None => 0,
             },
+            consents: match schema::open_consents(&txn)? {
+                Some(consents) => consents.len()?,
+                None => 0,
+            },
             snapshot,
             last_position: schema::last_position(&meta, &log, covers)?,
         })

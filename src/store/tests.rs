@@ -1062,6 +1062,7 @@ fn consents_upsert_survive_reopen_and_page_by_line() {
         store.consents_range(Some("nowhere"), None, 10).unwrap(),
         vec![]
     );
+    assert_eq!(store.inspect().unwrap().consents, 3);
     // Every line, by line then client
     assert_eq!(
         keys(store.consents_range(None, None, 10).unwrap()),

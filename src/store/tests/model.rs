@@ -106,6 +106,7 @@ fn check(store: &Store, model: &Model) {
     assert_eq!(inspect.dialogs_with_messages, dialogs.len() as u64);
     assert_eq!(inspect.log_records, model.log.len() as u64);
     assert_eq!(inspect.dialogs, model.dialogs.len() as u64);
+    assert_eq!(inspect.consents, model.consents.len() as u64);
     for dialog in 0..7 {
         assert_eq!(
             store.dialog(dialog).unwrap(),
