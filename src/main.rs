@@ -120,6 +120,7 @@ fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(e) = failed {
             return Err(e.into());
         }
+        export_closed_and_consents(&store)?;
     } else {
         let inspect = store.inspect()?;
         println!("file: {}", inspect.path.display());
@@ -144,4 +145,54 @@ fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
     }
     store.close()?;
     Ok(())
+}
+
+/// `store export`, continued: closed-dialog summaries and consent answers as JSON lines.
+fn export_closed_and_consents(
+    store: &switchboard::store::Store,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use switchboard::engine::consents::ConsentAnswer;
+    use switchboard::engine::persist::ClosedDialog;
+    let mut failed = None;
+    store.for_each_dialog(|dialog, bytes| match rmp_serde::from_slice::<ClosedDialog>(bytes) {
+        Ok(summary) => println!(
+            "{}",
+            serde_json::json!({ "kind": "closed_dialog", "dialog_id": dialog, "summary": summary })
+        ),
+        Err(e) => failed = Some(format!("the summary of dialog {dialog} cannot be read: {e}")),
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    const PAGE: usize = 1024;
+    let mut after: Option<(String, String)> = None;
+    loop {
+        let page = store.consents_range(
+            None,
+            after.as_ref().map(|(line, client)| (line.as_str(), client.as_str())),
+            PAGE,
+        )?;
+        for entry in &page {
+            let answer: ConsentAnswer = rmp_serde::from_slice(&entry.bytes).map_err(|e| {
+                format!(
+                    "the consent answer of client {} on line {} cannot be read: {e}",
+                    entry.client, entry.line
+                )
+            })?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "kind": "consent", "line": entry.line, "client_id": entry.client,
+                    "version": answer.version, "accepted": answer.accepted,
+                    "answered_ts": answer.answered_ms,
+                })
+            );
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => {
+                after = Some((last.line.clone(), last.client.clone()))
+            }
+            _ => return Ok(()),
+        }
+    }
 }

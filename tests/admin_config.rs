@@ -140,9 +140,11 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     let after = http.ok(&format!("/api/v1/dialogs/{s}")).await;
     assert_eq!(after["close_reason"], "line_deleted", "{after}");
 
-    // Deleting an operator removes them from queues and their token stops working.
+    // Deleting an operator removes them from queues, closes their connected client with 1008
+    // and their token stops working.
     let gone = http.delete("/api/v1/operators/boris").await;
     assert_eq!(gone.status, 200, "{}", gone.text);
+    assert_eq!(boris.conn.expect_close().await, Some(1008));
     let support = http.ok("/api/v1/lines/support").await;
     assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
     assert_error(

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use serde_json::json;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,14 +12,22 @@ const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inspect_and_export_show_what_the_server_stored() {
-    let config =
-        Config::new()
-            .operators(&["anna"])
-            .line(line("support", "strict", &["anna"], "1m"));
+    let config = Config::new().operators(&["anna"]).line(
+        line("support", "strict", &["anna"], "1m")
+            .section("[lines.consent]\ntext = \"We store your data.\"\nversion = 2"),
+    );
     let mut server = Server::start("store-cli", &config);
     let mut widget = Widget::join(&server, "support", "c1").await;
+    widget.expect("consent_request").await;
+    widget
+        .ack(json!({"type": "consent", "accepted": true}))
+        .await;
     let d = u(&widget.say("m1", "first words").await, "dialog_id");
     widget.say("m2", "second words").await;
+    // A second client's dialog ends: its summary is stored
+    let mut leaving = Widget::join(&server, "support", "c2").await;
+    let closed = u(&leaving.say("m1", "never mind").await, "dialog_id");
+    leaving.ack(json!({"type": "close"})).await;
     server.terminate();
     assert_eq!(
         server
@@ -39,8 +48,10 @@ async fn inspect_and_export_show_what_the_server_stored() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("messages: 2 in 1 dialogs"), "{text}");
+    assert!(text.contains("messages: 3 in 2 dialogs"), "{text}");
     assert!(text.contains("open dialogs: 1"), "{text}");
+    assert!(text.contains("closed dialog summaries: 1"), "{text}");
+    assert!(text.contains("consent answers: 1"), "{text}");
     assert!(text.contains("format version: 1"), "{text}");
 
     let out = Command::new(BIN)
@@ -59,6 +70,10 @@ async fn inspect_and_export_show_what_the_server_stored() {
         .collect();
     let messages: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l["kind"] == "message").collect();
+    let messages: Vec<&serde_json::Value> = messages
+        .into_iter()
+        .filter(|m| m["dialog_id"] == d)
+        .collect();
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[0]["dialog_id"], d);
     assert_eq!(messages[0]["message"]["text"], "first words");
@@ -66,6 +81,19 @@ async fn inspect_and_export_show_what_the_server_stored() {
     let dialogs: Vec<&serde_json::Value> = lines.iter().filter(|l| l["kind"] == "dialog").collect();
     assert_eq!(dialogs.len(), 1);
     assert_eq!(dialogs[0]["dialog"]["record"]["id"], d);
+    let summaries: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "closed_dialog")
+        .collect();
+    assert_eq!(summaries.len(), 1, "{lines:?}");
+    assert_eq!(summaries[0]["dialog_id"], closed);
+    let consents: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["kind"] == "consent").collect();
+    assert_eq!(consents.len(), 1, "{lines:?}");
+    assert_eq!(consents[0]["line"], "support");
+    assert_eq!(consents[0]["client_id"], "c1");
+    assert_eq!(consents[0]["version"], 2);
+    assert_eq!(consents[0]["accepted"], true);
 }
 
 #[test]

@@ -257,6 +257,13 @@ impl Engine {
         }
         self.feeds.ensure(routing.operators.len());
         self.directory.store(Arc::new(directory));
+        // A deleted operator's connected clients are closed (their token already no longer
+        // works for a new connection)
+        if let Change::DeleteOperator { id } = change {
+            if let Some(op) = old.operator_index.get(id.as_str()) {
+                self.feeds.dismiss(*op);
+            }
+        }
         if let Change::PutQuickAnswers(list) = change {
             let fresh = quick_answers(&live.config);
             if let Some(items) = fresh.get(&list.id) {

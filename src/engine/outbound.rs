@@ -33,10 +33,12 @@ pub struct SessionTx {
     overflow: Arc<Overflow>,
 }
 
-/// Set when the queue overflowed; the session closes with 4000.
+/// Set when the queue overflowed (the session closes with 4000), or when the engine dismissed
+/// the session (its operator was deleted: it closes with 1008).
 #[derive(Debug, Default)]
 pub struct Overflow {
     pub flag: AtomicBool,
+    pub dismissed: AtomicBool,
     pub notify: Notify,
 }
 
@@ -55,6 +57,12 @@ impl SessionTx {
             rx,
             overflow,
         )
+    }
+
+    /// Tells the session to close: whoever it speaks for no longer exists.
+    pub fn dismiss(&self) {
+        self.overflow.dismissed.store(true, Ordering::Release);
+        self.overflow.notify.notify_one();
     }
 
     /// Queues `frame`; false when the session is gone or overflowed (it is then told to close).
@@ -178,6 +186,17 @@ impl OperatorFeeds {
         };
         feed.sessions.push(session);
         (missed, feed.seq)
+    }
+
+    /// Tells every live session of `op` to close (the operator was deleted) and forgets them.
+    pub fn dismiss(&self, op: OpIdx) {
+        let feeds = self.feeds.load();
+        let Some(feed) = feeds.get(op.0 as usize) else {
+            return;
+        };
+        for session in feed.lock().sessions.drain(..) {
+            session.dismiss();
+        }
     }
 
     /// Removes a session; returns how many remain.

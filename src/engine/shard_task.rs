@@ -13,6 +13,7 @@ use crate::routing::FinishedDialog;
 use crate::routing::{Command, DialogId, Effect, Holder, OpIdx, Park, Reply, Shard};
 use crate::store::Record;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +47,8 @@ pub struct ShardTask {
     pub(super) arrivals: Vec<std::time::Instant>,
     /// The final figures of the dialog whose `Closed` effect comes next.
     pub(super) finishing: Option<Box<FinishedDialog>>,
+    /// This shard's batches submitted to the store whose release has not run yet.
+    in_flight: Arc<AtomicUsize>,
     next_msg: u64,
 }
 
@@ -74,6 +77,7 @@ impl ShardTask {
             arrivals: Vec::new(),
             written: HashMap::new(),
             finishing: None,
+            in_flight: Arc::default(),
             next_msg: next_msg.max(1),
         }
     }
@@ -209,8 +213,17 @@ impl ShardTask {
         if records.is_empty() && self.outbox.is_empty() {
             return;
         }
+        // Nothing to write (e.g. only typing previews), and every earlier batch of this shard
+        // is released already: what this batch publishes rests on durable state only, so it
+        // goes out now instead of queueing behind other shards' commits
+        if records.is_empty() && self.in_flight.load(Ordering::Acquire) == 0 {
+            self.outbox.take().deliver(&self.engine);
+            return;
+        }
         let released = self.outbox.take();
         let engine = self.engine.clone();
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::AcqRel);
         let logged = records
             .iter()
             .filter(|r| matches!(r, Record::Log(_)))
@@ -221,11 +234,17 @@ impl ShardTask {
                     engine.committed(position, logged);
                     released.deliver(&engine);
                     record_delivery(&engine, &arrivals);
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
                 }
-                Err(e) => eprintln!("switchboard: a commit failed, its acks are withheld: {e}"),
+                Err(e) => {
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    eprintln!("switchboard: a commit failed, its acks are withheld: {e}")
+                }
             },
         );
         if let Err(e) = store.submit(records, done) {
+            // Its `done` never runs: not in flight
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
             eprintln!("switchboard: the store refused a batch, its acks are withheld: {e}");
         }
     }

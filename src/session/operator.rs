@@ -105,6 +105,10 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 None => break,
             },
             _ = overflow.notify.notified() => {
+                if overflow.dismissed.load(Ordering::Acquire) {
+                    leave(&gw, op, session.id);
+                    return conn.close(close::POLICY, "this operator was deleted").await;
+                }
                 if overflow.flag.load(Ordering::Acquire) {
                     leave(&gw, op, session.id);
                     return conn.close(close::SLOW_CONSUMER, "slow consumer: reconnect with last_seq").await;
