@@ -169,7 +169,9 @@ fn export_closed_and_consents(
     loop {
         let page = store.consents_range(
             None,
-            after.as_ref().map(|(line, client)| (line.as_str(), client.as_str())),
+            after
+                .as_ref()
+                .map(|(line, client)| (line.as_str(), client.as_str())),
             PAGE,
         )?;
         for entry in &page {
