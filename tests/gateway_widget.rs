@@ -217,6 +217,8 @@ async fn typing_previews_are_coalesced_and_operator_typing_reaches_the_widget() 
     anna.offered(d).await;
     anna.accept(d).await;
 
+    let newest_seq = |log: &[Value]| log.iter().filter_map(|f| f["seq"].as_u64()).max();
+    let before_typing = newest_seq(&anna.conn.log).expect("numbered events so far");
     let drafts = ["h", "he", "hel", "hell", "hello"];
     let started = Instant::now();
     for draft in drafts {
@@ -249,6 +251,14 @@ async fn typing_previews_are_coalesced_and_operator_typing_reaches_the_widget() 
         previews.len(),
         drafts.len()
     );
+    // Previews are ephemeral: they carry the current seq without taking a number (nor a place
+    // in the resume buffer), so the next event follows the last one before the typing
+    for preview in &previews {
+        assert_eq!(preview["seq"], before_typing, "{preview}");
+    }
+    widget.say("m2", "hello").await;
+    let (message, _) = anna.recv_until("message").await;
+    assert_eq!(message["seq"], before_typing + 1, "{message}");
 
     anna.send(json!({"type": "typing", "dialog_id": d})).await;
     let (typing, _) = widget.recv_until("operator_typing").await;

@@ -145,6 +145,22 @@ impl OperatorFeeds {
             .retain(|s| s.send(Outbound::Operator(event.clone())));
     }
 
+    /// Sends `frame` to every live session of `op` with the current `seq`, without numbering it
+    /// or keeping it for resume (typing previews: a resumed client needs only the next one).
+    pub fn send_ephemeral(&self, op: OpIdx, frame: OperatorOut) {
+        let feeds = self.feeds.load();
+        let Some(feed) = feeds.get(op.0 as usize) else {
+            return;
+        };
+        let mut feed = feed.lock();
+        let event = Arc::new(Sequenced {
+            seq: feed.seq,
+            frame,
+        });
+        feed.sessions
+            .retain(|s| s.send(Outbound::Operator(event.clone())));
+    }
+
     /// Sends a reply (ack, error, history) to one session, stamped with the current `seq` but
     /// not numbered as an event nor kept for resume.
     pub fn reply(&self, op: OpIdx, session: &SessionTx, frame: OperatorOut) {

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 enum Deferred {
     Operator(OpIdx, OperatorOut),
+    OperatorEphemeral(OpIdx, OperatorOut),
     Client(Arc<str>, Arc<WidgetOut>),
     Post(usize, ShardMsg),
     ChangedElsewhere(OpIdx, usize),
@@ -28,6 +29,13 @@ impl Outbox {
     /// An event for operator `op` (numbered when released).
     pub fn publish(&mut self, op: OpIdx, frame: OperatorOut) {
         self.items.push(Deferred::Operator(op, frame));
+    }
+
+    /// A frame for operator `op` that is stale as soon as the next one of its kind exists (a
+    /// typing preview): sent to the live sessions with the current `seq`, not numbered and not
+    /// kept for resume.
+    pub fn publish_ephemeral(&mut self, op: OpIdx, frame: OperatorOut) {
+        self.items.push(Deferred::OperatorEphemeral(op, frame));
     }
 
     /// A frame for every session of `client`.
@@ -72,6 +80,7 @@ impl Released {
         for item in self.0 {
             match item {
                 Deferred::Operator(op, frame) => engine.feeds.publish(op, frame),
+                Deferred::OperatorEphemeral(op, frame) => engine.feeds.send_ephemeral(op, frame),
                 Deferred::Client(client, frame) => engine.clients.send(&client, frame),
                 Deferred::Post(shard, msg) => engine.post(shard, msg),
                 Deferred::ChangedElsewhere(op, except) => {

@@ -560,7 +560,7 @@ impl ShardTask {
                 dialog_id: dialog.0,
                 text: text.clone(),
             });
-            self.outbox.publish(op, frame);
+            self.outbox.publish_ephemeral(op, frame);
         }
     }
 
