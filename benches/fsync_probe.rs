@@ -4,9 +4,10 @@
 //!
 //! Not a criterion benchmark: it prints p50 / p99 / p99.9 / max and the share of time spent in
 //! flushes slower than 2 ms. On the 2-core development VM the flush is ~0.1–0.2 ms when the
-//! machine is quiet, but once a core is busy, flushes stall for 10–170 ms at a time (the
-//! hypervisor completes the guest's I/O late while its vCPUs run), which is what holds the
-//! server's durable p99 above a relay's under load. Run: `cargo bench --bench fsync_probe`.
+//! machine is quiet, but once a core is busy, flushes stall for 10–30 ms at a time (up to 175 ms
+//! seen); the stall is outside the process (a separate process doing only flushes sees it too),
+//! most likely in the hypervisor's I/O path. That is what holds the server's durable p99 above a
+//! relay's under load. Run: `cargo bench --bench fsync_probe`.
 //!
 //! The file lives under the system temp dir (set TMPDIR to probe another disk) and is removed.
 

@@ -151,7 +151,7 @@ fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
 fn export_closed_and_consents(
     store: &switchboard::store::Store,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    use switchboard::engine::consents::ConsentAnswer;
+    use switchboard::engine::consents::ConsentView;
     use switchboard::engine::persist::ClosedDialog;
     let mut failed = None;
     store.for_each_dialog(|dialog, bytes| match rmp_serde::from_slice::<ClosedDialog>(bytes) {
@@ -164,37 +164,17 @@ fn export_closed_and_consents(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    const PAGE: usize = 1024;
-    let mut after: Option<(String, String)> = None;
-    loop {
-        let page = store.consents_range(
-            None,
-            after
-                .as_ref()
-                .map(|(line, client)| (line.as_str(), client.as_str())),
-            PAGE,
-        )?;
-        for entry in &page {
-            let answer: ConsentAnswer = rmp_serde::from_slice(&entry.bytes).map_err(|e| {
-                format!(
-                    "the consent answer of client {} on line {} cannot be read: {e}",
-                    entry.client, entry.line
-                )
-            })?;
-            println!(
+    store.for_each_consent(|line, client, bytes| {
+        match ConsentView::decode(line, client, bytes) {
+            Ok(consent) => println!(
                 "{}",
-                serde_json::json!({
-                    "kind": "consent", "line": entry.line, "client_id": entry.client,
-                    "version": answer.version, "accepted": answer.accepted,
-                    "answered_ts": answer.answered_ms,
-                })
-            );
+                serde_json::json!({ "kind": "consent", "consent": consent })
+            ),
+            Err(e) => failed = Some(e),
         }
-        match page.last() {
-            Some(last) if page.len() == PAGE => {
-                after = Some((last.line.clone(), last.client.clone()))
-            }
-            _ => return Ok(()),
-        }
+    })?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }

@@ -90,10 +90,11 @@ async fn inspect_and_export_show_what_the_server_stored() {
     let consents: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l["kind"] == "consent").collect();
     assert_eq!(consents.len(), 1, "{lines:?}");
-    assert_eq!(consents[0]["line"], "support");
-    assert_eq!(consents[0]["client_id"], "c1");
-    assert_eq!(consents[0]["version"], 2);
-    assert_eq!(consents[0]["accepted"], true);
+    let consent = &consents[0]["consent"];
+    assert_eq!(consent["line"], "support", "{consent}");
+    assert_eq!(consent["client_id"], "c1");
+    assert_eq!(consent["version"], 2);
+    assert_eq!(consent["accepted"], true);
 }
 
 #[test]

@@ -9,10 +9,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Answers per page unless `limit` says otherwise, and the most a page may hold.
-const PAGE_DEFAULT: usize = 100;
-const PAGE_MAX: usize = 1_000;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
@@ -50,25 +46,16 @@ pub async fn list(
             "query parameter `line`: no line \"{line}\""
         )));
     }
-    let limit = match q.limit {
-        None => PAGE_DEFAULT,
-        Some(n @ 1..=PAGE_MAX) => n,
-        Some(n) => {
-            return Err(ApiError::bad_request(format!(
-                "query parameter `limit`: {n} is not between 1 and {PAGE_MAX}"
-            )))
-        }
-    };
+    let limit = query::page_limit(q.limit)?;
     let engine = admin.engine.clone();
     let after = q.after;
-    // A store read: off the async workers
-    let consents = tokio::task::spawn_blocking(move || {
+    // A store read: off the async workers. One more than a page tells whether another follows.
+    let mut consents = tokio::task::spawn_blocking(move || {
         engine.consents(&line, after.as_deref(), limit.saturating_add(1))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map_err(ApiError::internal)?;
-    let mut consents = consents;
     let next_after = if consents.len() > limit {
         consents.truncate(limit);
         consents.last().map(|c| c.client_id.clone())

@@ -11,10 +11,6 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Dialogs per page unless `limit` says otherwise, and the most a page may hold.
-const PAGE_DEFAULT: usize = 100;
-const PAGE_MAX: usize = 1_000;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
@@ -31,16 +27,6 @@ pub struct DialogPage {
     /// Pass as `after` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_after: Option<u64>,
-}
-
-fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
-    match limit {
-        None => Ok(PAGE_DEFAULT),
-        Some(n @ 1..=PAGE_MAX) => Ok(n),
-        Some(n) => Err(ApiError::bad_request(format!(
-            "query parameter `limit`: {n} is not between 1 and {PAGE_MAX}"
-        ))),
-    }
 }
 
 pub async fn list(
@@ -76,7 +62,7 @@ pub async fn list(
             ))
         })?),
     };
-    let limit = page_limit(q.limit)?;
+    let limit = query::page_limit(q.limit)?;
     let filter = DialogFilter {
         line,
         state,
@@ -128,7 +114,7 @@ pub async fn messages(
 ) -> ApiResult<Json<MessagePage>> {
     let id = query::id(&id, "dialog")?;
     let q: MessagesQuery = query::parse(raw.as_deref())?;
-    let limit = page_limit(q.limit)?;
+    let limit = query::page_limit(q.limit)?;
     let engine = &admin.engine;
     let messages = engine
         .admin_messages(id, q.before_seq, limit)

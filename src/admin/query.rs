@@ -19,6 +19,21 @@ pub fn parse<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
     })
 }
 
+/// Items per page unless `limit` says otherwise, and the most a page may hold.
+const PAGE_DEFAULT: usize = 100;
+const PAGE_MAX: usize = 1_000;
+
+/// A page's `limit` parameter: absent means the default, anything outside 1..=1000 is a 400.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(PAGE_DEFAULT),
+        Some(n @ 1..=PAGE_MAX) => Ok(n),
+        Some(n) => Err(ApiError::bad_request(format!(
+            "query parameter `limit`: {n} is not between 1 and {PAGE_MAX}"
+        ))),
+    }
+}
+
 /// Parses a numeric id from the path.
 pub fn id(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse()

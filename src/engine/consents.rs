@@ -6,7 +6,7 @@
 //! Without a store (an engine built for tests) nothing is kept: every connection is asked.
 
 use super::Engine;
-use crate::store::{ConsentEntry, Record};
+use crate::store::Record;
 use serde::{Deserialize, Serialize};
 
 /// One stored answer (the store's bytes, MessagePack).
@@ -30,11 +30,14 @@ pub struct ConsentView {
 }
 
 impl ConsentView {
-    fn from_entry(entry: ConsentEntry) -> Option<ConsentView> {
-        let answer: ConsentAnswer = rmp_serde::from_slice(&entry.bytes).ok()?;
-        Some(ConsentView {
-            line: entry.line,
-            client_id: entry.client,
+    /// A stored answer (the store's key and bytes); an unreadable one is an error naming it.
+    pub fn decode(line: &str, client: &str, bytes: &[u8]) -> Result<ConsentView, String> {
+        let answer: ConsentAnswer = rmp_serde::from_slice(bytes).map_err(|e| {
+            format!("the consent answer of client {client} on line {line} cannot be read: {e}")
+        })?;
+        Ok(ConsentView {
+            line: line.to_string(),
+            client_id: client.to_string(),
             version: answer.version,
             accepted: answer.accepted,
             answered_ts: answer.answered_ms as i64,
@@ -72,18 +75,7 @@ impl Engine {
             client: client.to_string(),
             bytes: super::persist::encode(&answer),
         };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        store
-            .submit(
-                vec![record],
-                Box::new(move |result| {
-                    let _ = tx.send(result.map(|_| ()).map_err(|e| e.to_string()));
-                }),
-            )
-            .map_err(|e| e.to_string())?;
-        rx.await
-            .map_err(|_| "the store stopped".to_string())
-            .and_then(|result| result)
+        super::write_durably(store, vec![record]).await.map(|_| ())
     }
 
     /// At most `limit` answers on line `line` (by id) from clients after `after`, by client id.
@@ -96,12 +88,11 @@ impl Engine {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        let entries = store
-            .consents_range(Some(line), after.map(|client| (line, client)), limit)
-            .map_err(|e| e.to_string())?;
-        Ok(entries
-            .into_iter()
-            .filter_map(ConsentView::from_entry)
-            .collect())
+        store
+            .consents_of_line(line, after, limit)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|entry| ConsentView::decode(&entry.line, &entry.client, &entry.bytes))
+            .collect()
     }
 }

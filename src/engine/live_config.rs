@@ -187,13 +187,9 @@ impl Engine {
     }
 
     /// Appends an operator-saved answer to quick-answer list `list` (creating the list) as a
-    /// change like the admin API's: durable before it is served, replayed after a restart.
-    /// Returns the new answer, numbered after the list's others.
-    pub async fn save_quick_answer(
-        &self,
-        list: &str,
-        text: String,
-    ) -> Result<crate::protocol::QuickAnswer, ChangeFailure> {
+    /// change like the admin API's: durable before it is served, replayed after a restart, and
+    /// numbered after the list's others like every listed answer.
+    pub async fn save_quick_answer(&self, list: &str, text: String) -> Result<(), ChangeFailure> {
         let mut live = self.live.lock().await;
         let mut items = live
             .config
@@ -202,14 +198,12 @@ impl Engine {
             .find(|l| l.id == list)
             .map(|l| l.items.clone())
             .unwrap_or_default();
-        items.push(text.clone());
-        let id = format!("{list}-{}", items.len());
+        items.push(text);
         let change = Change::PutQuickAnswers(QuickAnswerListConfig {
             id: list.to_string(),
             items,
         });
-        self.change_locked(&mut live, change).await?;
-        Ok(crate::protocol::QuickAnswer { id, text })
+        self.change_locked(&mut live, change).await.map(|_| ())
     }
 
     /// [`Engine::change`] with the live config already locked.
@@ -220,17 +214,9 @@ impl Engine {
     ) -> Result<Config, ChangeFailure> {
         let next = changes::apply(&live.config, &change)?;
         if let Some(store) = &self.store {
-            let (tx, rx) = tokio::sync::oneshot::channel();
             let record = Record::Log(persist::encode(&LogEvent::Config(Box::new(change.clone()))));
-            let engine_done = Box::new(move |result: Result<u64, crate::store::StoreError>| {
-                let _ = tx.send(result.map_err(|e| e.to_string()));
-            });
-            store
-                .submit(vec![record], engine_done)
-                .map_err(|e| ChangeFailure::Store(e.to_string()))?;
-            let position = rx
+            let position = super::write_durably(store, vec![record])
                 .await
-                .map_err(|_| ChangeFailure::Store("the store stopped".into()))?
                 .map_err(ChangeFailure::Store)?;
             self.committed(position, 1);
         }

@@ -29,7 +29,7 @@ pub mod stats;
 pub use dialog_log::DialogLog;
 pub use directory::{sha256, Directory};
 pub use messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
-pub use outbound::{ClientRegistry, OperatorFeeds, Outbound, Overflow, SessionTx};
+pub use outbound::{ClientRegistry, CloseSignal, OperatorFeeds, Outbound, SessionTx};
 
 /// 128 random bits as hex.
 pub fn random_hex() -> String {
@@ -51,6 +51,21 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 
 pub use recovery::StartError;
+
+/// Submits `records` as one submission and waits until they are durable; returns the log
+/// position after them, or why they are not stored.
+async fn write_durably(store: &Store, records: Vec<Record>) -> Result<u64, String> {
+    let (tx, rx) = oneshot::channel();
+    store
+        .submit(
+            records,
+            Box::new(move |result: Result<u64, crate::store::StoreError>| {
+                let _ = tx.send(result.map_err(|e| e.to_string()));
+            }),
+        )
+        .map_err(|e| e.to_string())?;
+    rx.await.map_err(|_| "the store stopped".to_string())?
+}
 
 /// A snapshot is written once this many log records were committed since the last one.
 pub const SNAPSHOT_EVERY_LOG_RECORDS: u64 = 20_000;
@@ -202,20 +217,14 @@ impl Engine {
                 client: client.to_string(),
                 line: line.to_string(),
             };
-            let (tx, rx) = oneshot::channel();
-            let done = Box::new(move |result: Result<u64, crate::store::StoreError>| {
-                let _ = tx.send(result.is_ok());
-            });
-            let refused = Refusal::new(
-                crate::protocol::ErrorCode::Internal,
-                "the session could not be stored; try again",
-            );
-            store
-                .submit(vec![Record::Log(persist::encode(&event))], done)
-                .map_err(|_| refused.clone())?;
-            if rx.await != Ok(true) {
-                return Err(refused);
-            }
+            write_durably(store, vec![Record::Log(persist::encode(&event))])
+                .await
+                .map_err(|_| {
+                    Refusal::new(
+                        crate::protocol::ErrorCode::Internal,
+                        "the session could not be stored; try again",
+                    )
+                })?;
         }
         Ok(token)
     }
@@ -275,20 +284,11 @@ impl Engine {
             .iter()
             .map(|(h, (c, l))| (*h, c.to_string(), l.to_string()))
             .collect();
-        let (tx, rx) = oneshot::channel();
-        let done = Box::new(move |result: Result<u64, crate::store::StoreError>| {
-            let _ = tx.send(result.map_err(|e| e.to_string()));
-        });
-        store
-            .submit(
-                vec![Record::Snapshot {
-                    covers,
-                    bytes: persist::encode(&state),
-                }],
-                done,
-            )
-            .map_err(|e| e.to_string())?;
-        rx.await.map_err(|_| "the store stopped".to_string())??;
+        let snapshot = Record::Snapshot {
+            covers,
+            bytes: persist::encode(&state),
+        };
+        write_durably(store, vec![snapshot]).await?;
         self.logged_since_snapshot
             .fetch_sub(logged, Ordering::AcqRel);
         Ok(covers)

@@ -30,39 +30,39 @@ static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 pub struct SessionTx {
     pub id: u64,
     tx: mpsc::Sender<Outbound>,
-    overflow: Arc<Overflow>,
+    close: Arc<CloseSignal>,
 }
 
 /// Set when the queue overflowed (the session closes with 4000), or when the engine dismissed
 /// the session (its operator was deleted: it closes with 1008).
 #[derive(Debug, Default)]
-pub struct Overflow {
-    pub flag: AtomicBool,
+pub struct CloseSignal {
+    pub overflowed: AtomicBool,
     pub dismissed: AtomicBool,
     pub notify: Notify,
 }
 
 impl SessionTx {
     /// A new session's handle and its receiving end.
-    pub fn new(frames_max: usize) -> (SessionTx, mpsc::Receiver<Outbound>, Arc<Overflow>) {
+    pub fn new(frames_max: usize) -> (SessionTx, mpsc::Receiver<Outbound>, Arc<CloseSignal>) {
         let (tx, rx) = mpsc::channel(frames_max.max(1));
-        let overflow = Arc::new(Overflow::default());
+        let close = Arc::new(CloseSignal::default());
         let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
         (
             SessionTx {
                 id,
                 tx,
-                overflow: overflow.clone(),
+                close: close.clone(),
             },
             rx,
-            overflow,
+            close,
         )
     }
 
     /// Tells the session to close: whoever it speaks for no longer exists.
     pub fn dismiss(&self) {
-        self.overflow.dismissed.store(true, Ordering::Release);
-        self.overflow.notify.notify_one();
+        self.close.dismissed.store(true, Ordering::Release);
+        self.close.notify.notify_one();
     }
 
     /// Queues `frame`; false when the session is gone or overflowed (it is then told to close).
@@ -70,8 +70,8 @@ impl SessionTx {
         match self.tx.try_send(frame) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.overflow.flag.store(true, Ordering::Release);
-                self.overflow.notify.notify_one();
+                self.close.overflowed.store(true, Ordering::Release);
+                self.close.notify.notify_one();
                 false
             }
             Err(mpsc::error::TrySendError::Closed(_)) => false,

@@ -54,7 +54,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         conn.send(&unauthorized(hello.req)).await;
         return conn.close(close::POLICY, "unauthorized").await;
     };
-    let (tx, mut rx, overflow) = SessionTx::new(engine.limits.outbound_frames_max);
+    let (tx, mut rx, close_signal) = SessionTx::new(engine.limits.outbound_frames_max);
     let session = tx.clone();
     // Attach first so no event is lost; queued events are written only after the welcome.
     let (missed, seq) = engine.feeds.attach(op, tx, hello.last_seq);
@@ -104,12 +104,12 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 Some(Outbound::Widget(_)) => {}
                 None => break,
             },
-            _ = overflow.notify.notified() => {
-                if overflow.dismissed.load(Ordering::Acquire) {
+            _ = close_signal.notify.notified() => {
+                if close_signal.dismissed.load(Ordering::Acquire) {
                     leave(&gw, op, session.id);
                     return conn.close(close::POLICY, "this operator was deleted").await;
                 }
-                if overflow.flag.load(Ordering::Acquire) {
+                if close_signal.overflowed.load(Ordering::Acquire) {
                     leave(&gw, op, session.id);
                     return conn.close(close::SLOW_CONSUMER, "slow consumer: reconnect with last_seq").await;
                 }
@@ -373,7 +373,7 @@ async fn handle(
                 )));
             };
             match engine.save_quick_answer(&list, s.text).await {
-                Ok(_) => ack(req, None),
+                Ok(()) => ack(req, None),
                 // E.g. the list would outgrow the config's limits
                 Err(ChangeFailure::Refused(e)) => OperatorOut::Error(ErrorFrame {
                     message: e.to_string().into(),

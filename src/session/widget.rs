@@ -3,7 +3,7 @@
 
 use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
 use super::{ConnectionSlot, Gateway};
-use crate::engine::{ClientState, Outbound, SessionTx, ShardMsg};
+use crate::engine::{ClientState, Engine, Outbound, SessionTx, ShardMsg};
 use crate::protocol::{common, widget, ClientInfo, ErrorCode, Score, WidgetIn, WidgetOut};
 use crate::routing::{DialogId, LineIdx};
 use axum::extract::ws::WebSocket;
@@ -111,7 +111,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             }
         }
     };
-    let (tx, mut rx, overflow) = SessionTx::new(engine.limits.outbound_frames_max);
+    let (tx, mut rx, close_signal) = SessionTx::new(engine.limits.outbound_frames_max);
     let session_id = tx.id;
     engine.clients.attach(&client, tx);
     let shard = engine.shard_of_line(line);
@@ -125,11 +125,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         .await
         .unwrap_or_default();
     let now = engine.clock.now_ms();
-    let (line_id, consent) = {
-        let dir = engine.directory();
-        let info = &dir.lines[line.0 as usize];
-        (info.id.clone(), info.consent.clone())
-    };
+    let (line_id, consent) = line_consent(&engine, line);
     // A client without an open dialog is asked, unless it accepted this version of the notice
     // before (the answer is stored)
     let ask_consent =
@@ -208,8 +204,8 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 Some(Outbound::Operator(_)) => {}
                 None => break,
             },
-            _ = overflow.notify.notified() => {
-                if overflow.flag.load(Ordering::Acquire) {
+            _ = close_signal.notify.notified() => {
+                if close_signal.overflowed.load(Ordering::Acquire) {
                     engine.clients.detach(&client, session_id);
                     return conn.close(close::SLOW_CONSUMER, "slow consumer: reconnect with last_seq").await;
                 }
@@ -356,11 +352,7 @@ impl Widget {
                 None
             }
             WidgetIn::Consent(c) => {
-                let (line_id, consent) = {
-                    let dir = engine.directory();
-                    let info = &dir.lines[self.line.0 as usize];
-                    (info.id.clone(), info.consent.clone())
-                };
+                let (line_id, consent) = line_consent(&engine, self.line);
                 // The answer is stored (durably) before it is acknowledged or takes effect
                 if let Some((_, version, _)) = consent {
                     let stored = engine
@@ -427,4 +419,11 @@ impl Widget {
             }
         }
     }
+}
+
+/// The id of `line` and its consent notice (text, version, required), if it has one.
+fn line_consent(engine: &Engine, line: LineIdx) -> (Arc<str>, Option<(String, u32, bool)>) {
+    let dir = engine.directory();
+    let info = &dir.lines[line.0 as usize];
+    (info.id.clone(), info.consent.clone())
 }

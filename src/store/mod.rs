@@ -335,16 +335,21 @@ impl Store {
         read::consent(&self.inner.path, &self.inner.db, line, client)
     }
 
-    /// At most `limit` consent answers on `line` (every line if `None`) with a key after
-    /// `after` (line, client), by ascending key (paging: pass the last key of one page as
-    /// `after` of the next).
-    pub fn consents_range(
+    /// At most `limit` consent answers on `line` from clients after `after_client`, by client
+    /// id (paging: pass the last client of one page as `after_client` of the next).
+    pub fn consents_of_line(
         &self,
-        line: Option<&str>,
-        after: Option<(&str, &str)>,
+        line: &str,
+        after_client: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ConsentEntry>, StoreError> {
-        read::consents_range(&self.inner.path, &self.inner.db, line, after, limit)
+        read::consents_of_line(&self.inner.path, &self.inner.db, line, after_client, limit)
+    }
+
+    /// Calls `each(line, client, answer)` for every stored consent answer, by line, then
+    /// client. A panic in `each` is caught and returned as an error.
+    pub fn for_each_consent(&self, each: impl FnMut(&str, &str, &[u8])) -> Result<(), StoreError> {
+        read::for_each_consent(&self.inner.path, &self.inner.db, each)
     }
 
     /// Counts and the newest snapshot's position (for `switchboard store inspect`).

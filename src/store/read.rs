@@ -166,11 +166,11 @@ pub(super) fn consent(
     })
 }
 
-pub(super) fn consents_range(
+pub(super) fn consents_of_line(
     path: &Path,
     db: &Database,
-    line: Option<&str>,
-    after: Option<(&str, &str)>,
+    line: &str,
+    after_client: Option<&str>,
     limit: usize,
 ) -> Result<Vec<ConsentEntry>, StoreError> {
     if limit == 0 {
@@ -182,16 +182,15 @@ pub(super) fn consents_range(
             return Ok(Vec::new());
         };
         // Keys sort by line, then client: one line's answers are one run
-        let start = match (after, line) {
-            (Some(after), _) => Bound::Excluded(after),
-            (None, Some(line)) => Bound::Included((line, "")),
-            (None, None) => Bound::Unbounded,
+        let start = match after_client {
+            Some(client) => Bound::Excluded((line, client)),
+            None => Bound::Included((line, "")),
         };
         let mut found = Vec::new();
         for entry in table.range::<(&str, &str)>((start, Bound::Unbounded))? {
             let (key, bytes) = entry?;
             let (key_line, client) = key.value();
-            if line.is_some_and(|line| line != key_line) {
+            if key_line != line || found.len() == limit {
                 break;
             }
             found.push(ConsentEntry {
@@ -199,11 +198,27 @@ pub(super) fn consents_range(
                 client: client.to_string(),
                 bytes: bytes.value().to_vec(),
             });
-            if found.len() == limit {
-                break;
-            }
         }
         Ok(found)
+    })
+}
+
+pub(super) fn for_each_consent(
+    path: &Path,
+    db: &Database,
+    mut each: impl FnMut(&str, &str, &[u8]),
+) -> Result<(), StoreError> {
+    read(path, || {
+        let txn = db.begin_read()?;
+        let Some(table) = schema::open_consents(&txn)? else {
+            return Ok(());
+        };
+        for entry in table.iter()? {
+            let (key, bytes) = entry?;
+            let (line, client) = key.value();
+            each(line, client, bytes.value());
+        }
+        Ok(())
     })
 }
 

@@ -133,10 +133,13 @@ fn check(store: &Store, model: &Model) {
             .collect()
     };
     let expect: Vec<_> = model.consents.clone().into_iter().collect();
-    assert_eq!(
-        entries(store.consents_range(None, None, 100).unwrap()),
-        expect
-    );
+    let mut all = Vec::new();
+    store
+        .for_each_consent(|line, client, bytes| {
+            all.push(((line.to_string(), client.to_string()), bytes.to_vec()))
+        })
+        .unwrap();
+    assert_eq!(all, expect);
     for line in ["a", "b", "ab", "ba"] {
         let expect: Vec<_> = expect
             .iter()
@@ -145,17 +148,11 @@ fn check(store: &Store, model: &Model) {
             .collect();
         // Paged two at a time
         let mut got = Vec::new();
-        let mut after: Option<(String, String)> = None;
+        let mut after: Option<String> = None;
         loop {
-            let page = store
-                .consents_range(
-                    Some(line),
-                    after.as_ref().map(|(l, c)| (l.as_str(), c.as_str())),
-                    2,
-                )
-                .unwrap();
+            let page = store.consents_of_line(line, after.as_deref(), 2).unwrap();
             let Some(last) = page.last() else { break };
-            after = Some((last.line.clone(), last.client.clone()));
+            after = Some(last.client.clone());
             got.extend(entries(page));
         }
         assert_eq!(got, expect, "line {line}");
