@@ -31,8 +31,6 @@ use std::time::Duration;
 const WIDGET_READ_BUFFER_BYTES: usize = 512;
 /// The same per operator connection: few of them, each carrying many dialogs' traffic.
 const OPERATOR_READ_BUFFER_BYTES: usize = 4_096;
-/// Records one group commit may carry.
-const STORE_BATCH_RECORDS_MAX: usize = 16_384;
 /// Pending connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
 const ACCEPT_QUEUE: u32 = 4_096;
 /// How long shutdown waits for sessions to close.
@@ -73,12 +71,9 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         source,
     })?;
     let bound = listener.local_addr().map_err(ServerError::Serve)?;
-    // Larger batches roughly double durable throughput when messages spread over thousands of
-    // dialogs (redb copies one page per dialog a commit touches).
     let metrics = Arc::new(Metrics::new());
     let commits = metrics.clone();
     let options = StoreOptions {
-        batch_records_max: STORE_BATCH_RECORDS_MAX,
         on_commit: Some(Arc::new(move |stats: CommitStats| {
             commits
                 .group_commit_us

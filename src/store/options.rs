@@ -27,6 +27,10 @@ pub struct CommitStats {
 #[derive(Clone)]
 pub struct StoreOptions {
     /// Records written in one transaction at most (a single larger submission still goes alone).
+    /// The default is the whole queue: under a backlog, one larger commit costs less than
+    /// several smaller ones, because redb copies one 4 KiB page per dialog a commit touches
+    /// (`cargo bench --bench store`, messages over 4,000 dialogs: ~28,000/s with 4,096,
+    /// ~93,000/s with 16,384, ~120,000/s with 65,536 records per commit).
     pub batch_records_max: usize,
     /// Records waiting for the writer at most; `submit` beyond it returns `Overloaded`.
     pub queue_records_max: usize,
@@ -72,7 +76,7 @@ impl fmt::Debug for StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            batch_records_max: 4096,
+            batch_records_max: 65536,
             queue_records_max: 65536,
             record_bytes_max: 64 * 1024 * 1024,
             cache_bytes_max: 256 * 1024 * 1024,
