@@ -19,11 +19,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::{ListenerExt, TapIo};
 use axum::Json;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpStream;
 
 /// tungstenite's read buffer per widget connection (its default of 128 KiB is zeroed on every
 /// read). Widgets write small frames, and there are many of them: 512 bytes instead of 4 KiB took
@@ -70,7 +72,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         addr: addr.clone(),
         source,
     })?;
-    let bound = listener.local_addr().map_err(ServerError::Serve)?;
+    let bound = axum::serve::Listener::local_addr(&listener).map_err(ServerError::Serve)?;
     let metrics = Arc::new(Metrics::new());
     let commits = metrics.clone();
     let options = StoreOptions {
@@ -121,9 +123,13 @@ async fn serve(config: Config) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// The listening socket, with [`no_delay`] applied to each connection it accepts.
+type ServerListener = TapIo<tokio::net::TcpListener, fn(&mut TcpStream)>;
+
 /// Binds `addr` with a deep accept queue, so a burst of new connections waits for the accept
-/// loop instead of overflowing the kernel's queue (clients would retry a second later).
-fn listen(addr: &str) -> io::Result<tokio::net::TcpListener> {
+/// loop instead of overflowing the kernel's queue (clients would retry a second later), and
+/// sets up every accepted connection with [`no_delay`].
+fn listen(addr: &str) -> io::Result<ServerListener> {
     let addr: std::net::SocketAddr = addr
         .parse()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
@@ -134,7 +140,19 @@ fn listen(addr: &str) -> io::Result<tokio::net::TcpListener> {
     };
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
-    socket.listen(ACCEPT_QUEUE)
+    Ok(socket
+        .listen(ACCEPT_QUEUE)?
+        .tap_io(no_delay as fn(&mut TcpStream)))
+}
+
+/// Turns off Nagle's algorithm on an accepted connection. Sessions write once per wake-up, so
+/// every write is a frame that should leave now: with Nagle, a small frame behind an
+/// unacknowledged one waited for the peer's delayed ACK (offers at 300 dialogs/s took 22 ms
+/// median instead of 0.85 ms).
+fn no_delay(tcp: &mut TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        eprintln!("switchboard: cannot set TCP_NODELAY on a connection: {e}");
+    }
 }
 
 fn configure(ws: WebSocketUpgrade, gw: &Gateway, read_buffer_bytes: usize) -> WebSocketUpgrade {
@@ -232,5 +250,30 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::serve::Listener;
+
+    #[tokio::test]
+    async fn accepted_connections_send_small_frames_without_delay() {
+        let mut listener = listen("127.0.0.1:0").expect("listen");
+        let addr = Listener::local_addr(&listener).expect("addr");
+        let client = TcpStream::connect(addr).await.expect("connect");
+        let (accepted, peer) = listener.accept().await;
+        assert_eq!(peer, client.local_addr().expect("client addr"));
+        assert!(
+            accepted.nodelay().expect("read TCP_NODELAY"),
+            "an accepted connection must have Nagle's algorithm off"
+        );
+    }
+
+    #[test]
+    fn a_listen_address_that_is_not_an_address_is_refused() {
+        let error = listen("localhost:7979").expect_err("not a socket address");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
     }
 }
