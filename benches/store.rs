@@ -10,6 +10,9 @@
 //!     robin over 4,000 active dialogs (every commit touches ~4,000 dialogs: the page cost).
 //! - `store/submit_to_done_idle`: one single-record submission, submit → `done`, nothing else
 //!   queued (the latency of one durable commit).
+//! - `store/submit_to_done_idle_mixed`: the same with what a new dialog typically writes: a log
+//!   record, its first message and its summary (three tables). With `TMPDIR=/dev/shm` (no flush
+//!   cost) both show the writer's CPU per commit.
 //! - `store/raw_fsync_4k`: write 4 KiB and `sync_data` on a plain file in the same directory:
 //!   the disk's flush cost, the floor under every durable commit.
 //!
@@ -170,6 +173,29 @@ fn submit_to_done_idle(c: &mut Criterion) {
             };
             store
                 .submit(vec![record], Box::new(move |r| drop(tx.send(r))))
+                .expect("submit");
+            rx.recv().expect("done").expect("durable");
+        });
+    });
+    let mut dialog = 0u64;
+    group.bench_function("submit_to_done_idle_mixed", |b| {
+        b.iter(|| {
+            dialog += 1;
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let records = vec![
+                Record::Log(vec![3; 120]),
+                Record::Message {
+                    dialog,
+                    seq: 1,
+                    bytes: vec![7; PAYLOAD_BYTES],
+                },
+                Record::Dialog {
+                    dialog,
+                    bytes: vec![5; 150],
+                },
+            ];
+            store
+                .submit(records, Box::new(move |r| drop(tx.send(r))))
                 .expect("submit");
             rx.recv().expect("done").expect("durable");
         });

@@ -22,6 +22,11 @@ use super::Record;
 
 /// Writes `submissions` (each in order) in one transaction and commits it durably (fsync).
 /// Returns the time from the transaction's begin to the durable commit's return.
+///
+/// Only the tables a batch touches are opened, and `last_position` in `meta` is written only by
+/// a batch with a snapshot (the one record that can empty the log): otherwise the newest log key
+/// already says it (`schema::last_position`). Each table a commit touches costs redb a root
+/// update and page bookkeeping, which is most of a small commit's CPU.
 pub(super) fn write_batch<'a>(
     db: &Database,
     quick_repair: bool,
@@ -34,10 +39,11 @@ pub(super) fn write_batch<'a>(
     txn.set_quick_repair(quick_repair);
     {
         let mut tables = Tables {
-            log: txn.open_table(LOG)?,
-            messages: txn.open_table(MESSAGES)?,
-            snapshot: txn.open_table(SNAPSHOT)?,
+            txn: &txn,
+            log: None,
+            messages: None,
             position: last_position,
+            snapshot_written: false,
             pending_messages: Vec::new(),
             pending_dialogs: Vec::new(),
             pending_consents: Vec::new(),
@@ -48,7 +54,7 @@ pub(super) fn write_batch<'a>(
         tables.flush_messages()?;
         flush_dialogs(&txn, &mut tables.pending_dialogs)?;
         flush_consents(&txn, &tables.pending_consents)?;
-        if tables.position != last_position {
+        if tables.snapshot_written {
             txn.open_table(META)?
                 .insert(KEY_LAST_POSITION, tables.position)?;
         }
@@ -90,37 +96,43 @@ fn flush_consents(
     Ok(())
 }
 
-/// The tables one write transaction changes, and the messages waiting to be inserted sorted.
+/// The tables one write transaction changes (each opened on first use), and the records
+/// waiting to be inserted sorted.
 struct Tables<'txn, 'batch> {
-    log: Table<'txn, u64, &'static [u8]>,
-    messages: Table<'txn, (u64, u64), &'static [u8]>,
-    snapshot: Table<'txn, u64, &'static [u8]>,
+    txn: &'txn WriteTransaction,
+    log: Option<Table<'txn, u64, &'static [u8]>>,
+    messages: Option<Table<'txn, (u64, u64), &'static [u8]>>,
     /// The log position of the last Log record applied.
     position: u64,
+    /// Whether a snapshot record was applied (it trims the log).
+    snapshot_written: bool,
     pending_messages: Vec<((u64, u64), &'batch [u8])>,
     pending_dialogs: Vec<(u64, &'batch [u8])>,
     pending_consents: Vec<(&'batch str, &'batch str, &'batch [u8])>,
 }
 
-impl<'batch> Tables<'_, 'batch> {
+impl<'txn, 'batch> Tables<'txn, 'batch> {
     fn apply(&mut self, record: &'batch Record) -> Result<(), redb::Error> {
         match record {
             Record::Log(bytes) => {
                 // The plan refused any submission that would overflow
                 self.position = self.position.saturating_add(1);
-                self.log.insert(self.position, bytes.as_slice())?;
+                let position = self.position;
+                self.log()?.insert(position, bytes.as_slice())?;
             }
             Record::Message { dialog, seq, bytes } => {
                 self.pending_messages.push(((*dialog, *seq), bytes));
             }
             Record::Snapshot { covers, bytes } => {
-                self.snapshot.retain(|_, _| false)?;
-                self.snapshot.insert(*covers, bytes.as_slice())?;
-                self.log.retain_in(..=*covers, |_, _| false)?;
+                let mut snapshot = self.txn.open_table(SNAPSHOT)?;
+                snapshot.retain(|_, _| false)?;
+                snapshot.insert(*covers, bytes.as_slice())?;
+                self.log()?.retain_in(..=*covers, |_, _| false)?;
+                self.snapshot_written = true;
             }
             Record::ForgetDialog { dialog } => {
                 self.flush_messages()?;
-                self.messages
+                self.messages()?
                     .retain_in((*dialog, 0)..=(*dialog, u64::MAX), |_, _| false)?;
             }
             Record::Dialog { dialog, bytes } => {
@@ -135,12 +147,32 @@ impl<'batch> Tables<'_, 'batch> {
         Ok(())
     }
 
+    fn log(&mut self) -> Result<&mut Table<'txn, u64, &'static [u8]>, redb::Error> {
+        if self.log.is_none() {
+            self.log = Some(self.txn.open_table(LOG)?);
+        }
+        Ok(self.log.as_mut().expect("opened above"))
+    }
+
+    fn messages(&mut self) -> Result<&mut Table<'txn, (u64, u64), &'static [u8]>, redb::Error> {
+        if self.messages.is_none() {
+            self.messages = Some(self.txn.open_table(MESSAGES)?);
+        }
+        Ok(self.messages.as_mut().expect("opened above"))
+    }
+
     /// Inserts the pending messages in key order; a later write of one key wins.
     fn flush_messages(&mut self) -> Result<(), redb::Error> {
-        self.pending_messages.sort_by_key(|(key, _)| *key);
-        for (key, bytes) in self.pending_messages.drain(..) {
-            self.messages.insert(key, bytes)?;
+        if self.pending_messages.is_empty() {
+            return Ok(());
         }
+        let mut pending = std::mem::take(&mut self.pending_messages);
+        pending.sort_by_key(|(key, _)| *key);
+        let messages = self.messages()?;
+        for (key, bytes) in pending.drain(..) {
+            messages.insert(key, bytes)?;
+        }
+        self.pending_messages = pending;
         Ok(())
     }
 }

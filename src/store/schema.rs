@@ -1,10 +1,12 @@
 //! The file's layout: table names, key and value types, and the format version.
 //!
 //! Format version 1:
-//! - `meta`: `&str -> u64`. `format_version` (1) and `last_position` (the newest log position
-//!   ever given, so positions are never reused after a snapshot trims the log). This table's
-//!   name and types are frozen for every future version, so any build can read the version of
-//!   any file and refuse a newer one.
+//! - `meta`: `&str -> u64`. `format_version` (1) and `last_position`, written with each
+//!   snapshot (older builds wrote it with every commit). The newest log position ever given is
+//!   the largest of it, the newest log key and the snapshot's `covers` ([`last_position`]), so
+//!   positions are never reused after a snapshot trims the log. This table's name and types are
+//!   frozen for every future version, so any build can read the version of any file and refuse
+//!   a newer one.
 //! - `log`: position `u64 -> bytes`. Positions 1, 2, 3, ...; only those after the snapshot's
 //!   `covers` are kept.
 //! - `messages`: `(dialog, seq) -> bytes`.
@@ -16,8 +18,9 @@
 //! - `consents`: `(line, client) -> bytes`, one opaque consent answer per client and line (the
 //!   latest written wins). Added the same way as `dialogs`, without a version bump.
 //!
-//! Invariants after every commit: `last_position >= covers`, every log key is in
-//! `(covers, last_position]`, and the log keys form a gap-free run ending at `last_position`.
+//! Invariants after every commit, with `last_position` as [`last_position`] computes it:
+//! `last_position >= covers`, every log key is in `(covers, last_position]`, and the log keys
+//! form a gap-free run ending at `last_position`.
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, TableDefinition, TableError};
 
