@@ -361,3 +361,87 @@ async fn balanced_mode_offers_the_operator_with_fewer_counted_dialogs() {
     )
     .await;
 }
+
+/// An operator may send requests without waiting for each answer: they are taken in order
+/// (one dialog's accept, message and close stay in that order) and answered in the order they
+/// were sent, also when a later request is answered at once and an earlier one waits for its
+/// durable commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
+    let config = Config::new()
+        .operators(&["anna"])
+        .line(line("support", "even", &["anna"], "60s"));
+    let server = Server::start("pipelined-requests", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widgets = Vec::new();
+    let mut dialogs = Vec::new();
+    for client in ["c1", "c2", "c3"] {
+        let mut widget = Widget::join(&server, "support", client).await;
+        dialogs.push(u(&widget.say("m1", "hello").await, "dialog_id"));
+        widgets.push(widget);
+    }
+    for &d in &dialogs {
+        anna.offered(d).await;
+    }
+    let (d1, d2, d3) = (dialogs[0], dialogs[1], dialogs[2]);
+    let requests = [
+        json!({"type": "accept", "dialog_id": d1}),
+        json!({"type": "quick_answers"}),
+        json!({"type": "message", "dialog_id": d1, "client_msg_id": "o1", "text": "Anna here"}),
+        json!({"type": "accept", "dialog_id": d2}),
+        json!({"type": "status", "state": "online"}),
+        json!({"type": "close", "dialog_id": d1}),
+        json!({"type": "accept", "dialog_id": d3}),
+        json!({"type": "history", "dialog_id": d1}),
+        json!({"type": "accept", "dialog_id": d1}),
+    ];
+    let first_req = anna.req();
+    for (i, mut frame) in requests.iter().cloned().enumerate() {
+        frame["req"] = json!(first_req + 1 + i as u64);
+        anna.send(frame).await;
+    }
+    let last_req = first_req + requests.len() as u64;
+    anna.recv_where("the reply to the last request", |f| {
+        f["req"].as_u64() == Some(last_req)
+    })
+    .await;
+    let replies: Vec<&serde_json::Value> = anna
+        .log
+        .iter()
+        .filter(|f| f["req"].as_u64().is_some_and(|r| r > first_req))
+        .collect();
+    let order: Vec<u64> = replies.iter().map(|f| u(f, "req")).collect();
+    let expected: Vec<u64> = (first_req + 1..=last_req).collect();
+    assert_eq!(order, expected, "replies out of order: {replies:?}");
+    let kinds: Vec<&str> = replies.iter().map(|f| ty(f)).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ack",
+            "quick_answers",
+            "ack",
+            "ack",
+            "ack",
+            "ack",
+            "ack",
+            "history",
+            "error"
+        ],
+        "{replies:?}"
+    );
+    // The message went out before the close, and the history holds it.
+    assert!(
+        replies[7]["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["text"] == "Anna here")),
+        "{}",
+        replies[7]
+    );
+    // Accepting the dialog it just closed is refused: the close was taken first.
+    assert_error(replies[8], "not_found");
+    let widget = &mut widgets[0];
+    widget.operator_said("Anna here").await;
+    widget
+        .recv_where("dialog_closed", |f| ty(f) == "dialog_closed")
+        .await;
+}

@@ -190,9 +190,20 @@ impl Engine {
         shard: usize,
         make: impl FnOnce(oneshot::Sender<T>) -> ShardMsg,
     ) -> Option<T> {
+        self.request(shard, make).await.ok()
+    }
+
+    /// Posts a request built around a reply channel now and returns where its answer will
+    /// come (an error if the shard task is gone). A session uses it to send its next request
+    /// before the answer to the previous one arrives; the shard still takes them in order.
+    pub fn request<T>(
+        &self,
+        shard: usize,
+        make: impl FnOnce(oneshot::Sender<T>) -> ShardMsg,
+    ) -> oneshot::Receiver<T> {
         let (tx, rx) = oneshot::channel();
         self.post(shard, make(tx));
-        rx.await.ok()
+        rx
     }
 
     /// Notes a durable commit at log `position` that wrote `logged` log records.

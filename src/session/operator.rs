@@ -12,11 +12,17 @@ use crate::protocol::{
 };
 use crate::routing::{DialogId, OpIdx, Presence, TransferTarget, Workday};
 use axum::extract::ws::WebSocket;
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// History pages are clamped to this many messages.
 const HISTORY_PAGE_MAX: usize = 200;
+/// Requests of one connection sent on and not answered yet; beyond, the next frame is not read
+/// until an answer goes out (the client is slowed down, nothing is dropped).
+const REQUESTS_IN_FLIGHT_MAX: usize = 256;
 
 /// Runs one operator connection to its end.
 pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
@@ -87,8 +93,13 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     info.cell.set_presence(Presence::Online);
     engine.operator_changed(op);
     let mut shutdown = gw.shutdown();
+    // Answers to requests already sent to the shards, in request order.
+    let mut replies: FuturesOrdered<PendingReply> = FuturesOrdered::new();
     while alive {
         tokio::select! {
+            Some(reply) = replies.next(), if !replies.is_empty() => {
+                reply_if_any(&gw, op, &session, reply);
+            },
             frame = rx.recv() => match frame {
                 Some(Outbound::Operator(frame)) => {
                     // Everything already queued goes out with one flush.
@@ -118,13 +129,32 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 leave(&gw, op, session.id);
                 return conn.close(close::GOING_AWAY, "server shutting down").await;
             },
-            incoming = conn.recv::<OperatorIn>(false) => match incoming {
-                Incoming::Frame(frame) => {
-                    if let Some(reply) = handle(&gw, op, frame, &mut conn).await {
-                        engine.feeds.reply(op, &session, reply);
+            incoming = conn.recv::<OperatorIn>(false), if replies.len() < REQUESTS_IN_FLIGHT_MAX => match incoming {
+                Incoming::Frame(frame) if reads_what_came_before(&frame) => {
+                    // Everything sent before must be durable first (a closed dialog's history
+                    // is read from the store), and nothing after may overtake it.
+                    while let Some(reply) = replies.next().await {
+                        reply_if_any(&gw, op, &session, reply);
                     }
+                    let reply = match dispatch(&gw, op, frame, &mut conn) {
+                        Dispatched::Now(reply) => reply,
+                        Dispatched::Later(pending) => pending.await,
+                    };
+                    reply_if_any(&gw, op, &session, reply);
                 }
-                Incoming::Bad(e) => engine.feeds.reply(op, &session, OperatorOut::Error(e)),
+                Incoming::Frame(frame) => match dispatch(&gw, op, frame, &mut conn) {
+                    Dispatched::Now(reply) if replies.is_empty() => {
+                        reply_if_any(&gw, op, &session, reply);
+                    }
+                    Dispatched::Now(reply) => replies.push_back(Box::pin(std::future::ready(reply))),
+                    Dispatched::Later(pending) => replies.push_back(pending),
+                },
+                Incoming::Bad(e) if replies.is_empty() => {
+                    engine.feeds.reply(op, &session, OperatorOut::Error(e));
+                }
+                Incoming::Bad(e) => {
+                    replies.push_back(Box::pin(std::future::ready(Some(OperatorOut::Error(e)))));
+                }
                 Incoming::Close(code, reason) => {
                     leave(&gw, op, session.id);
                     return conn.close(code, reason).await;
@@ -166,50 +196,77 @@ fn refused(req: Option<u64>, r: Refusal) -> OperatorOut {
     })
 }
 
-async fn act(
+/// Sends an operator action on `dialog` to its shard now; the reply comes when it is durable.
+fn act(
     gw: &Gateway,
     op: OpIdx,
     req: Option<u64>,
     dialog: DialogId,
     action: OperatorAction,
-) -> OperatorOut {
+) -> Dispatched {
     let engine = &gw.engine;
-    let shard = engine.shard_of_dialog(dialog);
-    match engine
-        .ask(shard, |reply| ShardMsg::Operator {
-            op,
-            dialog,
-            action,
-            reply,
+    let answer = engine.request(engine.shard_of_dialog(dialog), |reply| ShardMsg::Operator {
+        op,
+        dialog,
+        action,
+        reply,
+    });
+    Dispatched::Later(Box::pin(async move {
+        Some(match answer.await {
+            Ok(Ok(())) => ack(req, Some(dialog)),
+            Ok(Err(r)) => refused(req, r),
+            Err(_) => OperatorOut::Error(shutting_down(req)),
         })
-        .await
-    {
-        Some(Ok(())) => ack(req, Some(dialog)),
-        Some(Err(r)) => refused(req, r),
-        None => OperatorOut::Error(shutting_down(req)),
+    }))
+}
+
+/// Sends the answer to a request, if it has one.
+fn reply_if_any(gw: &Gateway, op: OpIdx, session: &SessionTx, reply: Option<OperatorOut>) {
+    if let Some(reply) = reply {
+        gw.engine.feeds.reply(op, session, reply);
     }
 }
 
-async fn handle(
-    gw: &Gateway,
-    op: OpIdx,
-    frame: OperatorIn,
-    conn: &mut Conn,
-) -> Option<OperatorOut> {
+/// Requests taken one at a time, after every earlier one is answered and before any later one
+/// is read: `history` (a closed dialog's is read from the store, so an earlier `close` must be
+/// durable) and `save_quick_answer` (a later `quick_answers` must list it). Both are rare.
+fn reads_what_came_before(frame: &OperatorIn) -> bool {
+    matches!(
+        frame,
+        OperatorIn::History(_) | OperatorIn::SaveQuickAnswer(_)
+    )
+}
+
+/// What became of one request: answered at once, or sent on with its answer to come.
+enum Dispatched {
+    Now(Option<OperatorOut>),
+    Later(PendingReply),
+}
+
+/// The answer to a request that was sent to a shard (or the store); `None` needs no reply.
+type PendingReply = Pin<Box<dyn Future<Output = Option<OperatorOut>> + Send>>;
+
+/// Handles one request as far as it can without waiting: checks it, changes what is changed
+/// in place, and sends what a shard (or the store) must do, so the next request can be read
+/// while this one is being made durable. Requests reach each shard in the order they came.
+fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Dispatched {
     let engine = &gw.engine;
     let req = frame.req();
+    let now = |reply| Dispatched::Now(Some(reply));
     if !matches!(frame, OperatorIn::Typing(_)) && !conn.bucket.take() {
-        return Some(OperatorOut::Error(error(
+        return now(OperatorOut::Error(error(
             req,
             ErrorCode::RateLimited,
             "too many messages; slow down",
         )));
     }
     let cell = &engine.directory().operators[op.0 as usize].cell;
-    Some(match frame {
-        OperatorIn::Hello(_) => {
-            OperatorOut::Error(error(req, ErrorCode::InvalidState, "already said hello"))
-        }
+    match frame {
+        OperatorIn::Hello(_) => now(OperatorOut::Error(error(
+            req,
+            ErrorCode::InvalidState,
+            "already said hello",
+        ))),
         OperatorIn::Status(s) => {
             cell.set_presence(match s.state {
                 PresenceState::Online => Presence::Online,
@@ -217,7 +274,7 @@ async fn handle(
                 PresenceState::Offline => Presence::Offline,
             });
             engine.operator_changed(op);
-            ack(req, None)
+            now(ack(req, None))
         }
         OperatorIn::Workday(w) => {
             cell.set_workday(match w.action {
@@ -226,27 +283,18 @@ async fn handle(
                 WorkdayAction::End => Workday::Ended,
             });
             engine.operator_changed(op);
-            ack(req, None)
+            now(ack(req, None))
         }
-        OperatorIn::Accept(d) => {
-            act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Accept).await
-        }
-        OperatorIn::Decline(d) => {
-            act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Decline).await
-        }
-        OperatorIn::Close(d) => {
-            act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Close).await
-        }
-        OperatorIn::SupervisorRate(r) => {
-            act(
-                gw,
-                op,
-                req,
-                DialogId(r.dialog_id),
-                OperatorAction::SupervisorRate(r.score.get()),
-            )
-            .await
-        }
+        OperatorIn::Accept(d) => act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Accept),
+        OperatorIn::Decline(d) => act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Decline),
+        OperatorIn::Close(d) => act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Close),
+        OperatorIn::SupervisorRate(r) => act(
+            gw,
+            op,
+            req,
+            DialogId(r.dialog_id),
+            OperatorAction::SupervisorRate(r.score.get()),
+        ),
         OperatorIn::Transfer(t) => {
             let target = match (t.to_operator.as_deref(), t.to_line.as_deref()) {
                 (Some(id), None) => engine
@@ -260,7 +308,7 @@ async fn handle(
                     .get(id)
                     .map(|l| TransferTarget::Line(*l)),
                 _ => {
-                    return Some(OperatorOut::Error(error(
+                    return now(OperatorOut::Error(error(
                         req,
                         ErrorCode::BadFrame,
                         "give to_operator or to_line, one of them",
@@ -268,47 +316,47 @@ async fn handle(
                 }
             };
             match target {
-                Some(target) => {
-                    act(
-                        gw,
-                        op,
-                        req,
-                        DialogId(t.dialog_id),
-                        OperatorAction::Transfer(target),
-                    )
-                    .await
-                }
-                None => {
-                    OperatorOut::Error(error(req, ErrorCode::NotFound, "no such transfer target"))
-                }
+                Some(target) => act(
+                    gw,
+                    op,
+                    req,
+                    DialogId(t.dialog_id),
+                    OperatorAction::Transfer(target),
+                ),
+                None => now(OperatorOut::Error(error(
+                    req,
+                    ErrorCode::NotFound,
+                    "no such transfer target",
+                ))),
             }
         }
         OperatorIn::Message(m) => {
             conn.count_message_in();
             if let Err(e) = check_text(req, &m.text, &engine.limits) {
-                return Some(OperatorOut::Error(e));
+                return now(OperatorOut::Error(e));
             }
             let dialog = DialogId(m.dialog_id);
-            let shard = engine.shard_of_dialog(dialog);
-            let answer = engine
-                .ask(shard, |reply| ShardMsg::OperatorMessage {
+            let answer = engine.request(engine.shard_of_dialog(dialog), |reply| {
+                ShardMsg::OperatorMessage {
                     op,
                     dialog,
                     key: m.client_msg_id,
                     text: m.text,
                     reply,
+                }
+            });
+            Dispatched::Later(Box::pin(async move {
+                Some(match answer.await {
+                    Ok(Ok(stored)) => OperatorOut::Ack(operator::Ack {
+                        req,
+                        dialog_id: Some(stored.dialog.0),
+                        msg_id: Some(stored.msg_id),
+                        dialog_seq: Some(stored.seq),
+                    }),
+                    Ok(Err(r)) => refused(req, r),
+                    Err(_) => OperatorOut::Error(shutting_down(req)),
                 })
-                .await;
-            match answer {
-                Some(Ok(stored)) => OperatorOut::Ack(operator::Ack {
-                    req,
-                    dialog_id: Some(stored.dialog.0),
-                    msg_id: Some(stored.msg_id),
-                    dialog_seq: Some(stored.seq),
-                }),
-                Some(Err(r)) => refused(req, r),
-                None => OperatorOut::Error(shutting_down(req)),
-            }
+            }))
         }
         OperatorIn::Typing(d) => {
             let dialog = DialogId(d.dialog_id);
@@ -316,7 +364,7 @@ async fn handle(
                 engine.shard_of_dialog(dialog),
                 ShardMsg::OperatorTyping { op, dialog },
             );
-            return None;
+            Dispatched::Now(None)
         }
         OperatorIn::History(h) => {
             let dialog = DialogId(h.dialog_id);
@@ -324,25 +372,25 @@ async fn handle(
                 .limit
                 .map_or(50, |l| l as usize)
                 .clamp(1, HISTORY_PAGE_MAX);
-            let shard = engine.shard_of_dialog(dialog);
-            match engine
-                .ask(shard, |reply| ShardMsg::History {
+            let answer =
+                engine.request(engine.shard_of_dialog(dialog), |reply| ShardMsg::History {
                     op,
                     dialog,
                     before: h.before_seq,
                     limit,
                     reply,
+                });
+            Dispatched::Later(Box::pin(async move {
+                Some(match answer.await {
+                    Ok(Ok(messages)) => OperatorOut::History(operator::HistoryPage {
+                        req,
+                        dialog_id: dialog.0,
+                        messages,
+                    }),
+                    Ok(Err(r)) => refused(req, r),
+                    Err(_) => OperatorOut::Error(shutting_down(req)),
                 })
-                .await
-            {
-                Some(Ok(messages)) => OperatorOut::History(operator::HistoryPage {
-                    req,
-                    dialog_id: dialog.0,
-                    messages,
-                }),
-                Some(Err(r)) => refused(req, r),
-                None => OperatorOut::Error(shutting_down(req)),
-            }
+            }))
         }
         OperatorIn::QuickAnswers(_) => {
             let lists = quick_lists(gw, op);
@@ -353,39 +401,45 @@ async fn handle(
                 .flatten()
                 .cloned()
                 .collect();
-            OperatorOut::QuickAnswers(operator::QuickAnswerList { req, items })
+            now(OperatorOut::QuickAnswers(operator::QuickAnswerList {
+                req,
+                items,
+            }))
         }
         OperatorIn::SaveQuickAnswer(s) => {
             if !crate::protocol::text_within(&s.text, engine.limits.text_chars_max)
                 || s.text.trim().is_empty()
             {
-                return Some(OperatorOut::Error(error(
+                return now(OperatorOut::Error(error(
                     req,
                     ErrorCode::TooLarge,
                     "quick answer text is empty or too long",
                 )));
             }
             let Some(list) = quick_lists(gw, op).into_iter().next() else {
-                return Some(OperatorOut::Error(error(
+                return now(OperatorOut::Error(error(
                     req,
                     ErrorCode::NotFound,
                     "none of your lines has a quick-answer list",
                 )));
             };
-            match engine.save_quick_answer(&list, s.text).await {
-                Ok(()) => ack(req, None),
-                // E.g. the list would outgrow the config's limits
-                Err(ChangeFailure::Refused(e)) => OperatorOut::Error(ErrorFrame {
-                    message: e.to_string().into(),
-                    ..error(req, ErrorCode::TooLarge, "")
-                }),
-                Err(ChangeFailure::Store(e)) => OperatorOut::Error(ErrorFrame {
-                    message: format!("the quick answer could not be stored: {e}").into(),
-                    ..error(req, ErrorCode::Internal, "")
-                }),
-            }
+            let engine = engine.clone();
+            Dispatched::Later(Box::pin(async move {
+                Some(match engine.save_quick_answer(&list, s.text).await {
+                    Ok(()) => ack(req, None),
+                    // E.g. the list would outgrow the config's limits
+                    Err(ChangeFailure::Refused(e)) => OperatorOut::Error(ErrorFrame {
+                        message: e.to_string().into(),
+                        ..error(req, ErrorCode::TooLarge, "")
+                    }),
+                    Err(ChangeFailure::Store(e)) => OperatorOut::Error(ErrorFrame {
+                        message: format!("the quick answer could not be stored: {e}").into(),
+                        ..error(req, ErrorCode::Internal, "")
+                    }),
+                })
+            }))
         }
-    })
+    }
 }
 
 /// Quick-answer lists of the lines `op` works on, in line order, without repeats.
