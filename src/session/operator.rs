@@ -17,6 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::sync::oneshot;
 
 /// History pages are clamped to this many messages.
 const HISTORY_PAGE_MAX: usize = 200;
@@ -211,9 +212,18 @@ fn act(
         action,
         reply,
     });
+    answered(req, answer, move |()| ack(req, Some(dialog)))
+}
+
+/// The answer a shard will give to request `req`: `ok` of its result, or the refusal.
+fn answered<T: Send + 'static>(
+    req: Option<u64>,
+    answer: oneshot::Receiver<Result<T, Refusal>>,
+    ok: impl FnOnce(T) -> OperatorOut + Send + 'static,
+) -> Dispatched {
     Dispatched::Later(Box::pin(async move {
         Some(match answer.await {
-            Ok(Ok(())) => ack(req, Some(dialog)),
+            Ok(Ok(value)) => ok(value),
             Ok(Err(r)) => refused(req, r),
             Err(_) => OperatorOut::Error(shutting_down(req)),
         })
@@ -345,18 +355,14 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                     reply,
                 }
             });
-            Dispatched::Later(Box::pin(async move {
-                Some(match answer.await {
-                    Ok(Ok(stored)) => OperatorOut::Ack(operator::Ack {
-                        req,
-                        dialog_id: Some(stored.dialog.0),
-                        msg_id: Some(stored.msg_id),
-                        dialog_seq: Some(stored.seq),
-                    }),
-                    Ok(Err(r)) => refused(req, r),
-                    Err(_) => OperatorOut::Error(shutting_down(req)),
+            answered(req, answer, move |stored| {
+                OperatorOut::Ack(operator::Ack {
+                    req,
+                    dialog_id: Some(stored.dialog.0),
+                    msg_id: Some(stored.msg_id),
+                    dialog_seq: Some(stored.seq),
                 })
-            }))
+            })
         }
         OperatorIn::Typing(d) => {
             let dialog = DialogId(d.dialog_id);
@@ -380,17 +386,13 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                     limit,
                     reply,
                 });
-            Dispatched::Later(Box::pin(async move {
-                Some(match answer.await {
-                    Ok(Ok(messages)) => OperatorOut::History(operator::HistoryPage {
-                        req,
-                        dialog_id: dialog.0,
-                        messages,
-                    }),
-                    Ok(Err(r)) => refused(req, r),
-                    Err(_) => OperatorOut::Error(shutting_down(req)),
+            answered(req, answer, move |messages| {
+                OperatorOut::History(operator::HistoryPage {
+                    req,
+                    dialog_id: dialog.0,
+                    messages,
                 })
-            }))
+            })
         }
         OperatorIn::QuickAnswers(_) => {
             let lists = quick_lists(gw, op);
