@@ -1,6 +1,9 @@
 //! An operator's (or bot's) connection: `hello` with a token, then presence, workday, offers,
 //! answers, transfers, history and quick answers. Every frame it receives carries the
 //! operator's event `seq`; replies carry the current one without being numbered as events.
+//! Requests are pipelined: each is sent to its shard as soon as it is read, and the answers go
+//! out in request order while events keep flowing, so one operator's accepts and closes share
+//! group commits instead of waiting for one each.
 
 use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
 use super::{ConnectionSlot, Gateway};

@@ -88,6 +88,12 @@ fn header(out: &mut String, r: &Report) {
         if r.warmup_s > 0.0 {
             let _ = write!(load, " (after a {:.1} s warm-up, not measured)", r.warmup_s);
         }
+        // A client's next message joins its dialog while that is still open, so the rate of
+        // new dialogs can fall short of the message rate: say what it was.
+        if let (ScenarioKind::Chat, Some(&offers)) = (r.scenario, r.events.get("offers")) {
+            let seconds = (r.duration_s + r.warmup_s).max(1e-9);
+            let _ = write!(load, "; {:.1} dialogs offered/s", offers as f64 / seconds);
+        }
     }
     let _ = writeln!(out, "{load}");
 }
@@ -293,6 +299,22 @@ mod tests {
     use super::super::tests::report;
     use super::super::{Comparison, Memory};
     use super::*;
+
+    #[test]
+    fn a_chat_run_says_how_many_dialogs_were_offered_per_second() {
+        let mut chat = report("switchboard", 0.412, 1.234);
+        chat.scenario = ScenarioKind::Chat;
+        chat.warmup_s = 1.0;
+        chat.events = [("offers", 32_000)].into();
+        let text = render(&chat);
+        assert!(
+            text.contains("(after a 1.0 s warm-up, not measured); 2000.0 dialogs offered/s"),
+            "{text}"
+        );
+        // The firehose opens its dialogs during setup: no such figure.
+        let text = render(&report("switchboard", 0.412, 1.234));
+        assert!(!text.contains("dialogs offered/s"), "{text}");
+    }
 
     #[test]
     fn table_shows_percentiles_counts_and_notes() {
