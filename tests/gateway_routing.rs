@@ -364,8 +364,8 @@ async fn balanced_mode_offers_the_operator_with_fewer_counted_dialogs() {
 
 /// An operator may send requests without waiting for each answer: they are taken in order
 /// (one dialog's accept, message and close stay in that order) and answered in the order they
-/// were sent, also when a later request is answered at once and an earlier one waits for its
-/// durable commit.
+/// were sent, also when a later request (or a bad frame) is answered at once and an earlier one
+/// waits for its durable commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
     let config = Config::new()
@@ -387,6 +387,7 @@ async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
     let requests = [
         json!({"type": "accept", "dialog_id": d1}),
         json!({"type": "quick_answers"}),
+        json!({"type": "accept"}),
         json!({"type": "message", "dialog_id": d1, "client_msg_id": "o1", "text": "Anna here"}),
         json!({"type": "accept", "dialog_id": d2}),
         json!({"type": "status", "state": "online"}),
@@ -419,6 +420,7 @@ async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
         [
             "ack",
             "quick_answers",
+            "error",
             "ack",
             "ack",
             "ack",
@@ -429,16 +431,18 @@ async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
         ],
         "{replies:?}"
     );
+    // A frame that cannot be taken is answered in its place too.
+    assert_error(replies[2], "bad_frame");
     // The message went out before the close, and the history holds it.
     assert!(
-        replies[7]["messages"]
+        replies[8]["messages"]
             .as_array()
             .is_some_and(|m| m.iter().any(|m| m["text"] == "Anna here")),
         "{}",
-        replies[7]
+        replies[8]
     );
     // Accepting the dialog it just closed is refused: the close was taken first.
-    assert_error(replies[8], "not_found");
+    assert_error(replies[9], "not_found");
     let widget = &mut widgets[0];
     widget.operator_said("Anna here").await;
     widget

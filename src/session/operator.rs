@@ -146,18 +146,13 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                     };
                     reply_if_any(&gw, op, &session, reply);
                 }
-                Incoming::Frame(frame) => match dispatch(&gw, op, frame, &mut conn) {
-                    Dispatched::Now(reply) if replies.is_empty() => {
-                        reply_if_any(&gw, op, &session, reply);
-                    }
-                    Dispatched::Now(reply) => replies.push_back(Box::pin(std::future::ready(reply))),
-                    Dispatched::Later(pending) => replies.push_back(pending),
-                },
-                Incoming::Bad(e) if replies.is_empty() => {
-                    engine.feeds.reply(op, &session, OperatorOut::Error(e));
+                Incoming::Frame(frame) => {
+                    let dispatched = dispatch(&gw, op, frame, &mut conn);
+                    in_order(&mut replies, dispatched, |r| reply_if_any(&gw, op, &session, r));
                 }
                 Incoming::Bad(e) => {
-                    replies.push_back(Box::pin(std::future::ready(Some(OperatorOut::Error(e)))));
+                    let dispatched = Dispatched::Now(Some(OperatorOut::Error(e)));
+                    in_order(&mut replies, dispatched, |r| reply_if_any(&gw, op, &session, r));
                 }
                 Incoming::Close(code, reason) => {
                     leave(&gw, op, session.id);
@@ -231,6 +226,20 @@ fn answered<T: Send + 'static>(
             Err(_) => OperatorOut::Error(shutting_down(req)),
         })
     }))
+}
+
+/// Sends an answer ready now at once if no earlier one is still awaited; otherwise (and for an
+/// answer still to come) queues it behind them.
+fn in_order(
+    replies: &mut FuturesOrdered<PendingReply>,
+    dispatched: Dispatched,
+    send: impl FnOnce(Option<OperatorOut>),
+) {
+    match dispatched {
+        Dispatched::Now(reply) if replies.is_empty() => send(reply),
+        Dispatched::Now(reply) => replies.push_back(Box::pin(std::future::ready(reply))),
+        Dispatched::Later(pending) => replies.push_back(pending),
+    }
 }
 
 /// Sends the answer to a request, if it has one.
