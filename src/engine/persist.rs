@@ -226,12 +226,10 @@ pub fn stored_page(
     before: Option<u64>,
     limit: usize,
 ) -> Result<Vec<crate::protocol::MessageView>, String> {
-    // Read the range, keep its tail.
     let stored = store
-        .messages(dialog, 0, before.unwrap_or(u64::MAX), usize::MAX)
+        .newest_messages(dialog, before.unwrap_or(u64::MAX), limit)
         .map_err(|e| e.to_string())?;
-    let start = stored.len().saturating_sub(limit);
-    stored[start..]
+    stored
         .iter()
         .map(|(seq, bytes)| {
             let m: MessageRecord = rmp_serde::from_slice(bytes)

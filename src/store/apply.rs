@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use redb::{Database, Durability, Table, WriteTransaction};
+use redb::{Database, Durability, Key, Table, TableDefinition, Value, WriteTransaction};
 
 use super::schema::{CONSENTS, DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
 use super::Record;
@@ -117,8 +117,7 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
             Record::Log(bytes) => {
                 // The plan refused any submission that would overflow
                 self.position = self.position.saturating_add(1);
-                let position = self.position;
-                self.log()?.insert(position, bytes.as_slice())?;
+                opened(self.txn, &mut self.log, LOG)?.insert(self.position, bytes.as_slice())?;
             }
             Record::Message { dialog, seq, bytes } => {
                 self.pending_messages.push(((*dialog, *seq), bytes));
@@ -127,12 +126,12 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
                 let mut snapshot = self.txn.open_table(SNAPSHOT)?;
                 snapshot.retain(|_, _| false)?;
                 snapshot.insert(*covers, bytes.as_slice())?;
-                self.log()?.retain_in(..=*covers, |_, _| false)?;
+                opened(self.txn, &mut self.log, LOG)?.retain_in(..=*covers, |_, _| false)?;
                 self.snapshot_written = true;
             }
             Record::ForgetDialog { dialog } => {
                 self.flush_messages()?;
-                self.messages()?
+                opened(self.txn, &mut self.messages, MESSAGES)?
                     .retain_in((*dialog, 0)..=(*dialog, u64::MAX), |_, _| false)?;
             }
             Record::Dialog { dialog, bytes } => {
@@ -147,32 +146,28 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
         Ok(())
     }
 
-    fn log(&mut self) -> Result<&mut Table<'txn, u64, &'static [u8]>, redb::Error> {
-        if self.log.is_none() {
-            self.log = Some(self.txn.open_table(LOG)?);
-        }
-        Ok(self.log.as_mut().expect("opened above"))
-    }
-
-    fn messages(&mut self) -> Result<&mut Table<'txn, (u64, u64), &'static [u8]>, redb::Error> {
-        if self.messages.is_none() {
-            self.messages = Some(self.txn.open_table(MESSAGES)?);
-        }
-        Ok(self.messages.as_mut().expect("opened above"))
-    }
-
     /// Inserts the pending messages in key order; a later write of one key wins.
     fn flush_messages(&mut self) -> Result<(), redb::Error> {
         if self.pending_messages.is_empty() {
             return Ok(());
         }
-        let mut pending = std::mem::take(&mut self.pending_messages);
-        pending.sort_by_key(|(key, _)| *key);
-        let messages = self.messages()?;
-        for (key, bytes) in pending.drain(..) {
+        self.pending_messages.sort_by_key(|(key, _)| *key);
+        let messages = opened(self.txn, &mut self.messages, MESSAGES)?;
+        for (key, bytes) in self.pending_messages.drain(..) {
             messages.insert(key, bytes)?;
         }
-        self.pending_messages = pending;
         Ok(())
+    }
+}
+
+/// The table in `slot`, opened in `txn` on first use.
+fn opened<'s, 'txn, K: Key + 'static, V: Value + 'static>(
+    txn: &'txn WriteTransaction,
+    slot: &'s mut Option<Table<'txn, K, V>>,
+    table: TableDefinition<'_, K, V>,
+) -> Result<&'s mut Table<'txn, K, V>, redb::Error> {
+    match slot {
+        Some(open) => Ok(open),
+        None => Ok(slot.insert(txn.open_table(table)?)),
     }
 }

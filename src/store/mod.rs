@@ -309,6 +309,17 @@ impl Store {
         )
     }
 
+    /// The newest `limit` stored messages of one dialog with seq below `before_seq`, oldest
+    /// first (a history page).
+    pub fn newest_messages(
+        &self,
+        dialog: u64,
+        before_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        read::newest_messages(&self.inner.path, &self.inner.db, dialog, before_seq, limit)
+    }
+
     /// The stored summary of `dialog`, if any.
     pub fn dialog(&self, dialog: u64) -> Result<Option<Vec<u8>>, StoreError> {
         read::dialog(&self.inner.path, &self.inner.db, dialog)

@@ -29,8 +29,9 @@ pub struct StoreOptions {
     /// Records written in one transaction at most (a single larger submission still goes alone).
     /// The default is the whole queue: under a backlog, one larger commit costs less than
     /// several smaller ones, because redb copies one 4 KiB page per dialog a commit touches
-    /// (`cargo bench --bench store`, messages over 4,000 dialogs: ~28,000/s with 4,096,
-    /// ~93,000/s with 16,384, ~120,000/s with 65,536 records per commit).
+    /// (`cargo bench --bench store`, messages over 4,000 dialogs: ~28,000/s with 4,096 and
+    /// ~93,000/s with 16,384 records per commit, single runs; 115,000/s with 65,536, median of
+    /// 3).
     pub batch_records_max: usize,
     /// Records waiting for the writer at most; `submit` beyond it returns `Overloaded`.
     pub queue_records_max: usize,

@@ -68,6 +68,34 @@ pub(super) fn messages(
     })
 }
 
+pub(super) fn newest_messages(
+    path: &Path,
+    db: &Database,
+    dialog: u64,
+    before_seq: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    read(path, || {
+        let txn = db.begin_read()?;
+        let table = txn.open_table(MESSAGES)?;
+        // Walk back from `before_seq`: a page costs `limit` reads, however long the dialog
+        let mut found = Vec::new();
+        for entry in table
+            .range((dialog, 0)..(dialog, before_seq))?
+            .rev()
+            .take(limit)
+        {
+            let (key, bytes) = entry?;
+            found.push((key.value().1, bytes.value().to_vec()));
+        }
+        found.reverse();
+        Ok(found)
+    })
+}
+
 pub(super) fn inspect(path: &Path, db: &Database) -> Result<Inspect, StoreError> {
     read(path, || {
         let txn = db.begin_read()?;

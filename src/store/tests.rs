@@ -282,6 +282,18 @@ fn messages_range_overwrite_and_forget() {
     assert!(store.messages(7, 6, 3, 100).unwrap().is_empty());
     assert!(store.messages(9, 0, u64::MAX, 100).unwrap().is_empty());
     assert_eq!(store.messages(u64::MAX, 0, u64::MAX, 9).unwrap(), vec![]);
+    // A history page: the newest before a seq, oldest first
+    assert_eq!(
+        store.newest_messages(7, 9, 3).unwrap(),
+        owned(&[(6, "7/6"), (7, "7/7"), (8, "7/8")])
+    );
+    assert_eq!(
+        store.newest_messages(7, 3, 10).unwrap(),
+        owned(&[(1, "7/1"), (2, "7/2")])
+    );
+    assert!(store.newest_messages(7, 1, 10).unwrap().is_empty());
+    assert!(store.newest_messages(7, 9, 0).unwrap().is_empty());
+    assert!(store.newest_messages(9, u64::MAX, 10).unwrap().is_empty());
 
     // The same key again overwrites: still one message
     submit_wait(&store, vec![message(7, 4, "7/4 again")]).unwrap();

@@ -99,6 +99,15 @@ fn check(store: &Store, model: &Model) {
             .take(5)
             .collect();
         assert_eq!(store.messages(dialog, 2, 9, 5).unwrap(), expect);
+        let mut newest: Vec<(u64, Vec<u8>)> = model
+            .messages
+            .range((dialog, 0)..(dialog, 9))
+            .rev()
+            .take(3)
+            .map(|((_, seq), bytes)| (*seq, bytes.clone()))
+            .collect();
+        newest.reverse();
+        assert_eq!(store.newest_messages(dialog, 9, 3).unwrap(), newest);
     }
     let inspect = store.inspect().unwrap();
     assert_eq!(inspect.messages, model.messages.len() as u64);
