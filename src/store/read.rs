@@ -50,24 +50,10 @@ pub(super) fn messages(
     to_seq: u64,
     limit: usize,
 ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-    if from_seq >= to_seq || limit == 0 {
-        return Ok(Vec::new());
-    }
-    read(path, || {
-        let txn = db.begin_read()?;
-        let table = txn.open_table(MESSAGES)?;
-        let mut found = Vec::new();
-        for entry in table
-            .range((dialog, from_seq)..(dialog, to_seq))?
-            .take(limit)
-        {
-            let (key, bytes) = entry?;
-            found.push((key.value().1, bytes.value().to_vec()));
-        }
-        Ok(found)
-    })
+    messages_in(path, db, dialog, from_seq..to_seq, limit, End::Oldest)
 }
 
+/// Walks back from `before_seq`: a page costs `limit` reads, however long the dialog.
 pub(super) fn newest_messages(
     path: &Path,
     db: &Database,
@@ -75,23 +61,45 @@ pub(super) fn newest_messages(
     before_seq: u64,
     limit: usize,
 ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-    if limit == 0 {
+    messages_in(path, db, dialog, 0..before_seq, limit, End::Newest)
+}
+
+/// Which end of a seq range a read keeps when it holds more than `limit` messages.
+#[derive(Clone, Copy, PartialEq)]
+enum End {
+    Oldest,
+    Newest,
+}
+
+/// At most `limit` messages of `dialog` with seq in `seqs`, taken from the `from` end and
+/// returned oldest first.
+fn messages_in(
+    path: &Path,
+    db: &Database,
+    dialog: u64,
+    seqs: std::ops::Range<u64>,
+    limit: usize,
+    from: End,
+) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    if seqs.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
     read(path, || {
         let txn = db.begin_read()?;
         let table = txn.open_table(MESSAGES)?;
-        // Walk back from `before_seq`: a page costs `limit` reads, however long the dialog
+        let range = table.range((dialog, seqs.start)..(dialog, seqs.end))?;
+        let entries: Box<dyn Iterator<Item = _>> = match from {
+            End::Oldest => Box::new(range),
+            End::Newest => Box::new(range.rev()),
+        };
         let mut found = Vec::new();
-        for entry in table
-            .range((dialog, 0)..(dialog, before_seq))?
-            .rev()
-            .take(limit)
-        {
+        for entry in entries.take(limit) {
             let (key, bytes) = entry?;
             found.push((key.value().1, bytes.value().to_vec()));
         }
-        found.reverse();
+        if from == End::Newest {
+            found.reverse();
+        }
         Ok(found)
     })
 }
