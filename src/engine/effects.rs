@@ -300,9 +300,7 @@ impl ShardTask {
             Arc::new(WidgetOut::DialogClosed(closed.clone())),
         );
         if let Some(op) = log.operator {
-            self.engine
-                .feeds
-                .publish(op, OperatorOut::DialogClosed(closed));
+            self.outbox.publish(op, OperatorOut::DialogClosed(closed));
         }
     }
 }

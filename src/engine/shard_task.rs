@@ -518,8 +518,7 @@ impl ShardTask {
             seq: view.seq,
         };
         for op in audience {
-            self.engine
-                .feeds
+            self.outbox
                 .publish(op, OperatorOut::Message(to_operator_message(view.clone())));
         }
         self.apply_effects(now);
@@ -748,14 +747,14 @@ impl ShardTask {
         let Some(log) = self.logs.get(&dialog) else {
             return;
         };
+        let (client, line) = (log.client.clone(), log.line);
         let audience = self
             .core
             .dialog(dialog)
             .map(|d| d.audience())
             .unwrap_or_default();
         for op in audience.into_iter().filter(|op| Some(*op) != from) {
-            self.engine
-                .feeds
+            self.outbox
                 .publish(op, OperatorOut::Message(to_operator_message(view.clone())));
         }
         if view.author != Author::Client {
@@ -763,12 +762,11 @@ impl ShardTask {
             if matches!(view.author, Author::Operator | Author::Bot) {
                 // The widget sees the name the line's operator_display allows.
                 view.name = from
-                    .and_then(|op| self.engine.directory().operator_view(log.line, op))
+                    .and_then(|op| self.engine.directory().operator_view(line, op))
                     .map(|v| v.name);
             }
-            self.engine
-                .clients
-                .send(&log.client, Arc::new(WidgetOut::Message(view)));
+            self.outbox
+                .send_client(&client, Arc::new(WidgetOut::Message(view)));
         }
     }
 

@@ -63,16 +63,8 @@ pub fn run(config: Config) -> Result<(), ServerError> {
 }
 
 async fn serve(config: Config) -> Result<(), ServerError> {
-    let shards = match config.server.shards {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
     let addr = config.server.listen.clone();
-    let listener = listen(&addr).map_err(|source| ServerError::Bind {
-        addr: addr.clone(),
-        source,
-    })?;
-    let bound = axum::serve::Listener::local_addr(&listener).map_err(ServerError::Serve)?;
+    let listener = bind(&addr)?;
     let metrics = Arc::new(Metrics::new());
     let commits = metrics.clone();
     let options = StoreOptions {
@@ -84,12 +76,54 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         ..StoreOptions::default()
     };
     let store = Store::open(&config.server.data_dir, options)?;
+    serve_on(listener, config, store, metrics, shutdown_signal()).await
+}
+
+/// A listening socket that is not served yet (bind first, then learn the port, then serve).
+pub struct Bound {
+    listener: ServerListener,
+    addr: std::net::SocketAddr,
+}
+
+impl Bound {
+    /// The address bound (the real port when `:0` was asked for).
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+}
+
+/// Binds `addr` (e.g. `127.0.0.1:0`) the way the service does.
+pub fn bind(addr: &str) -> Result<Bound, ServerError> {
+    let listener = listen(addr).map_err(|source| ServerError::Bind {
+        addr: addr.to_string(),
+        source,
+    })?;
+    let addr = axum::serve::Listener::local_addr(&listener).map_err(ServerError::Serve)?;
+    Ok(Bound { listener, addr })
+}
+
+/// Serves `config` on `bound` with `store` until `stop` resolves, then shuts down as on SIGTERM
+/// (sessions closed with 1001, the store's queue committed). Once recovered and ready it prints
+/// `switchboard listening on ADDR` as the first line on stdout. `config.server.data_dir` and
+/// `listen` are not read: the caller opened the store and bound the socket, and may keep a
+/// handle to the store (the binary's `serve` is this with the signal handler).
+pub async fn serve_on(
+    bound: Bound,
+    config: Config,
+    store: Store,
+    metrics: Arc<Metrics>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let shards = match config.server.shards {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let engine =
         Engine::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(engine.clone(), stop_rx);
     // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
-    println!("switchboard listening on {bound}");
+    println!("switchboard listening on {}", bound.addr);
     eprintln!(
         "switchboard: {} lines on {} shards, {} operators",
         config.lines.len(),
@@ -104,10 +138,10 @@ async fn serve(config: Config) -> Result<(), ServerError> {
         .merge(crate::admin::routes(engine.clone(), &config.server))
         .fallback(not_found);
     let stop = async move {
-        shutdown_signal().await;
+        stop.await;
         let _ = stop_tx.send(true);
     };
-    axum::serve(listener, app)
+    axum::serve(bound.listener, app)
         .with_graceful_shutdown(stop)
         .await
         .map_err(ServerError::Serve)?;

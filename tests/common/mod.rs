@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod in_process;
+
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::ops::{Deref, DerefMut};
@@ -214,6 +216,18 @@ impl Config {
 // Server process
 // ---------------------------------------------------------------------------------------------
 
+/// Where WebSocket clients connect: a server process or one served in the test process.
+pub trait Endpoint {
+    /// The `ws://` URL of `path` (e.g. `/ws/widget`).
+    fn ws_url(&self, path: &str) -> String;
+}
+
+impl Endpoint for Server {
+    fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+}
+
 /// A running `switchboard serve`; killed (and its temp dir removed) on drop. When the test is
 /// panicking, the server's stderr is printed and the dir is kept.
 pub struct Server {
@@ -300,10 +314,6 @@ impl Server {
         self.child = child;
         self.addr = addr;
         self.exited = None;
-    }
-
-    pub fn ws_url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr)
     }
 
     pub fn pid(&self) -> u32 {
@@ -445,7 +455,7 @@ pub struct Conn {
 
 impl Conn {
     /// Opens a WebSocket to `path` (e.g. `/ws/widget`).
-    pub async fn open(server: &Server, path: &str, enc: Enc, label: &str) -> Conn {
+    pub async fn open(server: &impl Endpoint, path: &str, enc: Enc, label: &str) -> Conn {
         let url = server.ws_url(path);
         let (ws, _) =
             tokio::time::timeout(RECV_TIMEOUT, tokio_tungstenite::connect_async(url.as_str()))
@@ -790,7 +800,7 @@ impl DerefMut for Widget {
 
 impl Widget {
     /// Connects, sends `hello` and takes the `welcome`, which must be the first frame.
-    pub async fn connect(server: &Server, hello: Value, enc: Enc) -> Widget {
+    pub async fn connect(server: &impl Endpoint, hello: Value, enc: Enc) -> Widget {
         let label = format!(
             "widget {}",
             hello["client_id"].as_str().unwrap_or("(resumed)")
@@ -802,7 +812,7 @@ impl Widget {
     }
 
     /// A new JSON client `client_id` on `line`.
-    pub async fn join(server: &Server, line: &str, client_id: &str) -> Widget {
+    pub async fn join(server: &impl Endpoint, line: &str, client_id: &str) -> Widget {
         Widget::connect(
             server,
             json!({"type": "hello", "line": line, "client_id": client_id}),
@@ -860,7 +870,7 @@ impl DerefMut for Operator {
 
 impl Operator {
     /// Connects as `id` (JSON) and takes the `welcome`.
-    pub async fn connect(server: &Server, id: &str) -> Operator {
+    pub async fn connect(server: &impl Endpoint, id: &str) -> Operator {
         Operator::connect_with(
             server,
             id,
@@ -871,7 +881,12 @@ impl Operator {
     }
 
     /// Connects with this `hello` and takes the `welcome`, which must be the first frame.
-    pub async fn connect_with(server: &Server, id: &str, hello: Value, enc: Enc) -> Operator {
+    pub async fn connect_with(
+        server: &impl Endpoint,
+        id: &str,
+        hello: Value,
+        enc: Enc,
+    ) -> Operator {
         let mut conn = Conn::open(server, "/ws/operator", enc, &format!("operator {id}")).await;
         conn.send(hello).await;
         let welcome = conn.expect("welcome").await;

@@ -1,0 +1,87 @@
+//! Commit, then publish: nothing a message or a close produces reaches anyone before the
+//! state that produced it is durable. The server runs in this process so the test can hold the
+//! store's writer thread ([`hold_writer`]): while it is held, a widget's message, an operator's
+//! message and a client's close are accepted by their shard but not yet durable, and neither
+//! the other side nor the sender may hear of them; once released, everything arrives.
+
+mod common;
+
+use common::in_process::{hold_writer, InProcess};
+use common::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_reaches_the_other_side_before_it_is_durable() {
+    let config =
+        Config::new()
+            .operators(&["anna"])
+            .line(line("support", "strict", &["anna"], "60s"));
+    let server = InProcess::start("commit-then-publish", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = u(&widget.say("m1", "hello").await, "dialog_id");
+    anna.offered(d).await;
+    anna.accept(d).await;
+    anna.assigned(d).await;
+
+    // A client's message: no operator `message` and no `ack` while it is not durable.
+    let hold = hold_writer(&server.store).await;
+    let req = widget.req();
+    widget
+        .send(json!({"type": "message", "req": req, "client_msg_id": "m2", "text": "held back"}))
+        .await;
+    anna.assert_none_within(QUIET, "client message before it is durable", |f| {
+        is_message_with_text(f, "held back")
+    })
+    .await;
+    widget
+        .assert_none_within(QUIET, "ack before the message is durable", |f| {
+            f["req"].as_u64() == Some(req)
+        })
+        .await;
+    drop(hold);
+    anna.client_said("held back").await;
+    let (ack, _) = widget
+        .recv_where("the ack of m2", |f| f["req"].as_u64() == Some(req))
+        .await;
+    assert_eq!(ty(&ack), "ack", "{ack}");
+
+    // An operator's message: nothing at the widget and no `ack` while it is not durable.
+    let hold = hold_writer(&server.store).await;
+    let req = anna.req();
+    anna.send(json!({
+        "type": "message", "req": req, "dialog_id": d, "client_msg_id": "o1", "text": "answer held"
+    }))
+    .await;
+    widget
+        .assert_none_within(QUIET, "operator message before it is durable", |f| {
+            is_message_with_text(f, "answer held")
+        })
+        .await;
+    anna.assert_none_within(QUIET, "ack before the message is durable", |f| {
+        f["req"].as_u64() == Some(req)
+    })
+    .await;
+    drop(hold);
+    widget.operator_said("answer held").await;
+    let (ack, _) = anna
+        .recv_where("the ack of o1", |f| f["req"].as_u64() == Some(req))
+        .await;
+    assert_eq!(ty(&ack), "ack", "{ack}");
+
+    // The client closes: the operator hears of it only once the close is durable.
+    let hold = hold_writer(&server.store).await;
+    let req = widget.req();
+    widget.send(json!({"type": "close", "req": req})).await;
+    anna.assert_none_within(QUIET, "dialog_closed before the close is durable", |f| {
+        ty(f) == "dialog_closed"
+    })
+    .await;
+    drop(hold);
+    let (closed, _) = anna
+        .recv_where("dialog_closed", |f| ty(f) == "dialog_closed")
+        .await;
+    assert_eq!(closed["dialog_id"], d, "{closed}");
+
+    server.stop().await;
+}
