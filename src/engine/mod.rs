@@ -24,6 +24,7 @@ pub mod persist;
 mod recovery;
 mod retention;
 mod shard_task;
+pub use shard_task::TYPING_PREVIEW_INTERVAL_MS;
 pub mod stats;
 
 pub use dialog_log::DialogLog;

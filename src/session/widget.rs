@@ -2,6 +2,7 @@
 //! consent, rating and closing; frames from the shards arrive on the outbound queue.
 
 use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
+use super::drafts::Drafts;
 use super::{ConnectionSlot, Gateway};
 use crate::engine::{ClientState, Engine, Outbound, SessionTx, ShardMsg};
 use crate::protocol::{common, widget, ClientInfo, ErrorCode, Score, WidgetIn, WidgetOut};
@@ -9,6 +10,7 @@ use crate::routing::{DialogId, LineIdx};
 use axum::extract::ws::WebSocket;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// Messages a widget may have on their way to durability at once; beyond it the connection
 /// stops reading until an ack is out.
@@ -29,6 +31,7 @@ struct Widget {
     info: ClientInfo,
     dialog: Option<DialogId>,
     consent_needed: bool,
+    drafts: Drafts,
 }
 
 /// Runs one widget connection to its end.
@@ -150,6 +153,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         },
         dialog: state.dialog,
         consent_needed: ask_consent.is_some_and(|(_, _, required)| *required),
+        drafts: Drafts::default(),
     };
     let ClientState {
         dialog,
@@ -178,7 +182,13 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     }
     let mut shutdown = gw.shutdown();
     let mut in_flight = InFlight::new();
+    // The wake-up for a kept draft; boxed, and only while one is kept, so an idle connection
+    // does not carry a timer
+    let mut draft_due: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     while alive {
+        if let (None, Some(at)) = (&draft_due, me.drafts.due()) {
+            draft_due = Some(Box::pin(tokio::time::sleep_until(at)));
+        }
         tokio::select! {
             frame = rx.recv() => match frame {
                 Some(Outbound::Widget(frame)) => {
@@ -213,6 +223,12 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             _ = shutdown.changed() => {
                 engine.clients.detach(&client, session_id);
                 return conn.close(close::GOING_AWAY, "server shutting down").await;
+            },
+            _ = async { draft_due.as_mut().expect("guarded").await }, if draft_due.is_some() => {
+                draft_due = None;
+                if let Some((dialog, text)) = me.drafts.take_due(Instant::now()) {
+                    me.post_draft(dialog, text);
+                }
             },
             answer = async { (&mut in_flight.front_mut().expect("guarded").1).await }, if !in_flight.is_empty() => {
                 let (req, _, arrived) = in_flight.pop_front().expect("guarded");
@@ -257,6 +273,22 @@ fn ack(req: Option<u64>, dialog: Option<DialogId>, stored: Option<(u64, u64)>) -
 }
 
 impl Widget {
+    /// Sends a draft on to the shard of its dialog, unless the session moved on to another.
+    fn post_draft(&self, dialog: DialogId, text: String) {
+        if self.dialog != Some(dialog) {
+            return;
+        }
+        let engine = &self.gw.engine;
+        engine.post(
+            engine.shard_of_dialog(dialog),
+            ShardMsg::ClientTyping {
+                client: self.client.clone(),
+                dialog,
+                text,
+            },
+        );
+    }
+
     async fn handle(
         &mut self,
         frame: WidgetIn,
@@ -287,6 +319,8 @@ impl Widget {
                 "already said hello",
             ))),
             WidgetIn::Message(m) => {
+                // What was typed before it is stale now
+                self.drafts.discard();
                 let arrived = std::time::Instant::now();
                 conn.count_message_in();
                 if engine.directory().lines[self.line.0 as usize].retired {
@@ -338,15 +372,11 @@ impl Widget {
             WidgetIn::Typing(t) => {
                 if let Some(dialog) = self.dialog {
                     if crate::protocol::text_within(&t.text, engine.limits.text_chars_max) {
-                        let shard = engine.shard_of_dialog(dialog);
-                        engine.post(
-                            shard,
-                            ShardMsg::ClientTyping {
-                                client: self.client.clone(),
-                                dialog,
-                                text: t.text,
-                            },
-                        );
+                        if let Some((dialog, text)) =
+                            self.drafts.typed(Instant::now(), dialog, t.text)
+                        {
+                            self.post_draft(dialog, text);
+                        }
                     }
                 }
                 None
