@@ -1,4 +1,5 @@
 //! Limits and the less common operator requests, end to end: the connection cap answers 1013,
+//! a widget flooding typing drafts reaches its shard at most once per preview window,
 //! a consumer whose outbound queue overflows is closed with 4000 and loses nothing on resume,
 //! and history, workday, transfer to another line, supervisor rating, durable quick answers and
 //! consent answers work over the wire.
@@ -8,6 +9,7 @@ mod common;
 use common::*;
 use serde_json::json;
 use std::collections::HashSet;
+use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_connections_max_a_new_connection_is_closed_with_1013() {
@@ -373,4 +375,52 @@ async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors_and_it
         .request(json!({"type": "history", "dialog_id": d}))
         .await;
     assert_error(&refused, "forbidden");
+}
+
+/// Shard passes so far: every request a shard task handled counts once in the server's
+/// `dispatch_us` histogram.
+async fn shard_passes(http: &Http) -> u64 {
+    let stats = http.ok("/api/v1/stats").await;
+    stats["server"]["dispatch_us"]["count"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no dispatch count in {stats}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_flooding_drafts_reaches_its_shard_at_most_once_per_preview_window() {
+    let config = Config::new()
+        .admin()
+        .operators(&["anna"])
+        .line(line("support", "strict", &["anna"], "60s").top("typing_preview = true"));
+    let server = Server::start("draft-flood", &config);
+    let http = Http::admin(&server);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    anna.offered(d).await;
+    anna.accept(d).await;
+
+    let before = shard_passes(&http).await;
+    const DRAFTS: usize = 200;
+    let started = Instant::now();
+    for i in 0..DRAFTS {
+        widget
+            .send(json!({"type": "typing", "text": format!("draft {i}")}))
+            .await;
+    }
+    let span = started.elapsed();
+    // The newest draft still reaches the operator (once its window comes)
+    let last = format!("draft {}", DRAFTS - 1);
+    anna.recv_where("the newest draft's preview", |f| {
+        ty(f) == "typing_preview" && f["text"] == last.as_str()
+    })
+    .await;
+    let passes = shard_passes(&http).await - before;
+    // One draft per 100 ms started, plus the trailing one, plus the stats requests' own passes
+    // (one per shard each)
+    let allowed = span.as_millis() as u64 / 100 + 2 + 4;
+    assert!(
+        passes <= allowed,
+        "{DRAFTS} drafts in {span:?} took {passes} shard passes (at most {allowed})"
+    );
 }
