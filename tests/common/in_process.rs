@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use switchboard::metrics::Metrics;
@@ -14,9 +13,7 @@ use switchboard::store::{Store, StoreOptions};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{Config, Endpoint, RECV_TIMEOUT};
-
-static IN_PROCESS: AtomicU64 = AtomicU64::new(0);
+use super::{fresh_dir, Config, Endpoint, RECV_TIMEOUT};
 
 /// A server running on the test's tokio runtime; stopped (and its temp dir removed) by
 /// [`InProcess::stop`].
@@ -38,17 +35,11 @@ impl Endpoint for InProcess {
 impl InProcess {
     /// Serves `config` on `127.0.0.1:0` with a store in a fresh temp dir.
     pub fn start(name: &str, config: &Config) -> InProcess {
-        let n = IN_PROCESS.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "switchboard-in-process-{}-{n}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let dir = fresh_dir(name);
+        // Rendered with `listen = "127.0.0.1:0"`, as for the binary
         let text = config.render(&dir.join("data"));
-        let mut parsed = switchboard::config::Config::from_toml_str(&text)
+        let parsed = switchboard::config::Config::from_toml_str(&text)
             .unwrap_or_else(|e| panic!("test config does not load: {e:?}\n{text}"));
-        parsed.server.listen = "127.0.0.1:0".to_string();
         let store =
             Store::open(&parsed.server.data_dir, StoreOptions::default()).expect("open store");
         let bound = server::bind(&parsed.server.listen).expect("bind");

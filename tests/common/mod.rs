@@ -239,14 +239,20 @@ pub struct Server {
 
 static SERVERS: AtomicU64 = AtomicU64::new(0);
 
+/// A new empty temp dir for one server of this test process; `name` labels it.
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let n = SERVERS.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("switchboard-e2e-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir
+}
+
 impl Server {
     /// Starts the binary on `config`; `name` labels its temp dir.
     pub fn start(name: &str, config: &Config) -> Server {
-        let n = SERVERS.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("switchboard-e2e-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let dir = fresh_dir(name);
         let config_path = dir.join("config.toml");
         let text = config.render(&dir.join("data"));
         std::fs::write(&config_path, &text).expect("write config");
