@@ -2,13 +2,15 @@
 //! state that produced it is durable. The server runs in this process so the test can hold the
 //! store's writer thread ([`hold_writer`]): while it is held, a widget's message, an operator's
 //! message and a client's close are accepted by their shard but not yet durable, and neither
-//! the other side nor the sender may hear of them; once released, everything arrives.
+//! the other side nor the sender may hear of them; once released, everything arrives. A widget
+//! that resumes while such a message waits for its commit gets it exactly once.
 
 mod common;
 
 use common::in_process::{hold_writer, InProcess};
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_reaches_the_other_side_before_it_is_durable() {
@@ -83,5 +85,60 @@ async fn nothing_reaches_the_other_side_before_it_is_durable() {
         .await;
     assert_eq!(closed["dialog_id"], d, "{closed}");
 
+    server.stop().await;
+}
+
+/// A widget resuming with `last_seq` attaches to its client's live frames before its shard
+/// answers with what it missed; a message committed in between must reach it once, not once in
+/// the replay and again live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_committed_while_a_widget_resumes_reaches_it_once() {
+    let config =
+        Config::new()
+            .operators(&["anna"])
+            .line(line("support", "strict", &["anna"], "60s"));
+    let server = InProcess::start("resume-during-commit", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = u(&widget.say("m1", "hello").await, "dialog_id");
+    anna.offered(d).await;
+    anna.accept(d).await;
+    anna.assigned(d).await;
+
+    let hold = hold_writer(&server.store).await;
+    let req = anna.req();
+    anna.send(json!({
+        "type": "message", "req": req, "dialog_id": d, "client_msg_id": "o1", "text": "while resuming"
+    }))
+    .await;
+    let mut resumed = Conn::open(&server, "/ws/widget", Enc::Json, "widget c1 (resumed)").await;
+    resumed
+        .send(json!({"type": "hello", "line": "support", "resume_token": widget.resume_token(), "last_seq": 0}))
+        .await;
+    // Give the hello time to attach and reach the shard while the operator's message waits.
+    resumed
+        .assert_none_within(
+            QUIET,
+            "a welcome while its answer waits for the commit",
+            |f| ty(f) == "message",
+        )
+        .await;
+    drop(hold);
+
+    let frames = resumed.gather(QUIET).await;
+    assert_eq!(ty(&frames[0]), "welcome", "{frames:?}");
+    let mut by_seq: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
+    for m in frames.iter().filter(|f| ty(f) == "message") {
+        by_seq.entry(u(m, "seq")).or_default().push(m);
+    }
+    let texts: Vec<(u64, usize, &str)> = by_seq
+        .iter()
+        .map(|(seq, ms)| (*seq, ms.len(), s(ms[0], "text")))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![(1, 1, "hello"), (2, 1, "while resuming")],
+        "each message of the dialog once, in order: {frames:?}"
+    );
     server.stop().await;
 }

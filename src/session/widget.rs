@@ -177,6 +177,9 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             }))
             .await;
     }
+    // The session was attached before the shard answered, so a message committed in between is
+    // both in the replay and on the queue: the queue's copy up to the replay's last seq is dropped
+    let replayed = missed.last().map(|m| (m.dialog_id, m.seq));
     for message in missed {
         alive &= conn.send(&WidgetOut::Message(message)).await;
     }
@@ -201,8 +204,10 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                                 me.dialog = None;
                             }
                         }
-                        alive = conn.feed(&*frame).await;
-                        fed += 1;
+                        if !is_replayed(&frame, replayed) {
+                            alive = conn.feed(&*frame).await;
+                            fed += 1;
+                        }
                         if alive && fed < FLUSH_FRAMES_MAX {
                             if let Ok(Outbound::Widget(frame)) = rx.try_recv() {
                                 next = Some(frame);
@@ -261,6 +266,15 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     }
     engine.clients.detach(&client, session_id);
     drop(slot);
+}
+
+/// Whether `frame` is a message the session already sent in its replay, which ended at
+/// `replayed` (dialog, seq).
+fn is_replayed(frame: &WidgetOut, replayed: Option<(u64, u64)>) -> bool {
+    match (frame, replayed) {
+        (WidgetOut::Message(m), Some((dialog, seq))) => m.dialog_id == dialog && m.seq <= seq,
+        _ => false,
+    }
 }
 
 fn ack(req: Option<u64>, dialog: Option<DialogId>, stored: Option<(u64, u64)>) -> WidgetOut {
