@@ -12,19 +12,26 @@ use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nothing_reaches_the_other_side_before_it_is_durable() {
+/// An in-process server where anna holds client c1's dialog (opened by "hello"): the server,
+/// anna, c1's widget and the dialog's id.
+async fn accepted_dialog(name: &str) -> (InProcess, Operator, Widget, u64) {
     let config =
         Config::new()
             .operators(&["anna"])
             .line(line("support", "strict", &["anna"], "60s"));
-    let server = InProcess::start("commit-then-publish", &config);
+    let server = InProcess::start(name, &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
     let d = u(&widget.say("m1", "hello").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     anna.assigned(d).await;
+    (server, anna, widget, d)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_reaches_the_other_side_before_it_is_durable() {
+    let (server, mut anna, mut widget, d) = accepted_dialog("commit-then-publish").await;
 
     // A client's message: no operator `message` and no `ack` while it is not durable.
     let hold = hold_writer(&server.store).await;
@@ -93,17 +100,7 @@ async fn nothing_reaches_the_other_side_before_it_is_durable() {
 /// the replay and again live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_committed_while_a_widget_resumes_reaches_it_once() {
-    let config =
-        Config::new()
-            .operators(&["anna"])
-            .line(line("support", "strict", &["anna"], "60s"));
-    let server = InProcess::start("resume-during-commit", &config);
-    let mut anna = Operator::connect(&server, "anna").await;
-    let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hello").await, "dialog_id");
-    anna.offered(d).await;
-    anna.accept(d).await;
-    anna.assigned(d).await;
+    let (server, mut anna, widget, d) = accepted_dialog("resume-during-commit").await;
 
     let hold = hold_writer(&server.store).await;
     let req = anna.req();
@@ -115,13 +112,11 @@ async fn a_message_committed_while_a_widget_resumes_reaches_it_once() {
     resumed
         .send(json!({"type": "hello", "line": "support", "resume_token": widget.resume_token(), "last_seq": 0}))
         .await;
-    // Give the hello time to attach and reach the shard while the operator's message waits.
+    // The hello attaches and reaches the shard while the operator's message waits for the commit.
     resumed
-        .assert_none_within(
-            QUIET,
-            "a welcome while its answer waits for the commit",
-            |f| ty(f) == "message",
-        )
+        .assert_none_within(QUIET, "operator message before it is durable", |f| {
+            is_message_with_text(f, "while resuming")
+        })
         .await;
     drop(hold);
 
