@@ -121,17 +121,18 @@ async fn a_message_committed_while_a_widget_resumes_reaches_it_once() {
     drop(hold);
 
     let frames = resumed.gather(QUIET).await;
-    assert_eq!(ty(&frames[0]), "welcome", "{frames:?}");
+    assert_eq!(frames.first().map(ty), Some("welcome"), "{frames:?}");
     let mut by_seq: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
     for m in frames.iter().filter(|f| ty(f) == "message") {
         by_seq.entry(u(m, "seq")).or_default().push(m);
     }
-    let texts: Vec<(u64, usize, &str)> = by_seq
+    // (seq, how many times it came, text)
+    let received: Vec<(u64, usize, &str)> = by_seq
         .iter()
         .map(|(seq, ms)| (*seq, ms.len(), s(ms[0], "text")))
         .collect();
     assert_eq!(
-        texts,
+        received,
         vec![(1, 1, "hello"), (2, 1, "while resuming")],
         "each message of the dialog once, in order: {frames:?}"
     );
