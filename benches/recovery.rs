@@ -1,5 +1,5 @@
 //! Recovery time: a data directory with 100,000 open dialogs and 1,000,000 messages (10 each),
-//! written through the real store, is opened and the engine started from it — newest snapshot
+//! written through the real store, is opened and the hub started from it — newest snapshot
 //! (none here: the worst case, every dialog from the log) plus the log, every dialog restored
 //! into its shard with its messages. `recovery/open_and_start_100k_dialogs_1M_messages`.
 //! Set SWITCHBOARD_RECOVERY_DIALOGS to use another size.
@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard::clock::SystemClock;
 use switchboard::config::Config;
-use switchboard::engine::persist::{encode, DurableDialog, LogEvent, MessageRecord};
-use switchboard::engine::Engine;
+use switchboard::hub::Hub;
 use switchboard::protocol::{Author, ClientInfo};
 use switchboard::routing::{DialogRecord, HolderRecord};
+use switchboard::store::records::{encode, DurableDialog, LogEvent, MessageRecord};
 use switchboard::store::{Record, Store, StoreOptions};
 
 const MESSAGES_PER_DIALOG: u64 = 10;
@@ -157,13 +157,13 @@ fn bench(c: &mut Criterion) {
                     runtime.block_on(async {
                         let started = std::time::Instant::now();
                         let store = Store::open(&dir, StoreOptions::default()).expect("open");
-                        let engine = Engine::start(&config, 2, Arc::new(SystemClock), Some(store))
+                        let hub = Hub::start(&config, 2, Arc::new(SystemClock), Some(store))
                             .expect("start");
                         measured += started.elapsed();
-                        engine.stop();
-                        let store = engine.store.clone().expect("store");
-                        let weak = Arc::downgrade(&engine);
-                        drop(engine);
+                        hub.stop();
+                        let store = hub.store.clone().expect("store");
+                        let weak = Arc::downgrade(&hub);
+                        drop(hub);
                         // Shard tasks end and drop their handles; the last handle closes the file.
                         for _ in 0..200 {
                             if weak.upgrade().is_none() {
@@ -173,7 +173,7 @@ fn bench(c: &mut Criterion) {
                         }
                         assert!(
                             weak.upgrade().is_none(),
-                            "the engine is still referenced after stop"
+                            "the hub is still referenced after stop"
                         );
                         store.close().expect("close");
                     });

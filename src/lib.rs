@@ -17,13 +17,16 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
-pub mod engine;
+pub mod delivery;
+pub mod hub;
+pub mod kpi;
 pub mod metrics;
 pub mod protocol;
 pub mod routing;
 pub mod schedule;
 pub mod server;
 pub mod session;
+pub mod shard;
 pub mod store;
 pub mod sync;
 pub mod timers;

@@ -89,7 +89,7 @@ fn serve(config: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
-    use switchboard::engine::persist::{MessageRecord, State};
+    use switchboard::store::records::{MessageRecord, State};
     use switchboard::store::{Store, StoreOptions};
     let (dir, export) = match action {
         StoreCmd::Inspect { data_dir } => (data_dir, false),
@@ -151,8 +151,8 @@ fn store(action: StoreCmd) -> Result<(), Box<dyn std::error::Error>> {
 fn export_closed_and_consents(
     store: &switchboard::store::Store,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    use switchboard::engine::consents::ConsentView;
-    use switchboard::engine::persist::ClosedDialog;
+    use switchboard::hub::consents::ConsentView;
+    use switchboard::store::records::ClosedDialog;
     let mut failed = None;
     store.for_each_dialog(|dialog, bytes| match rmp_serde::from_slice::<ClosedDialog>(bytes) {
         Ok(summary) => println!(

@@ -3,7 +3,7 @@
 //! Without a configured token the admin API is closed.
 
 use super::error::ApiError;
-use crate::engine::directory::sha256;
+use crate::hub::directory::sha256;
 use axum::http::{header, HeaderMap, StatusCode};
 use subtle::ConstantTimeEq;
 
@@ -16,7 +16,7 @@ impl AdminToken {
     pub fn new(plain: Option<&str>, sha256_hex: Option<&str>) -> Self {
         let hash = plain
             .map(sha256)
-            .or_else(|| sha256_hex.and_then(crate::engine::directory::parse_hex32));
+            .or_else(|| sha256_hex.and_then(crate::hub::directory::parse_hex32));
         Self(hash)
     }
 

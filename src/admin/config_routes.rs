@@ -11,7 +11,7 @@ use crate::config::{
     parse_line_body, parse_operator_body, parse_quick_answers_body, Config, LineConfig,
     OperatorConfig,
 };
-use crate::engine::live_config::ChangeFailure;
+use crate::hub::live_config::ChangeFailure;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -45,7 +45,7 @@ fn shown(op: &OperatorConfig) -> OperatorConfig {
     let mut op = op.clone();
     if let Some(token) = op.token.take() {
         op.token_sha256 = Some(
-            crate::engine::sha256(&token)
+            crate::hub::sha256(&token)
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect(),
@@ -73,7 +73,7 @@ fn created_or_ok(existed: bool) -> StatusCode {
 }
 
 pub async fn lines(State(admin): State<Arc<Admin>>) -> Json<Value> {
-    let config = admin.engine.live_config().await;
+    let config = admin.hub.live_config().await;
     Json(json!({ "lines": config.lines }))
 }
 
@@ -81,7 +81,7 @@ pub async fn line(
     State(admin): State<Arc<Admin>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<LineConfig>> {
-    line_of(&admin.engine.live_config().await, &id).map(Json)
+    line_of(&admin.hub.live_config().await, &id).map(Json)
 }
 
 pub async fn put_line(
@@ -90,8 +90,8 @@ pub async fn put_line(
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<LineConfig>)> {
     let line = parse_line_body(&id, &body).map_err(ChangeFailure::from)?;
-    let existed = line_of(&admin.engine.live_config().await, &id).is_ok();
-    let config = admin.engine.change(Change::PutLine(Box::new(line))).await?;
+    let existed = line_of(&admin.hub.live_config().await, &id).is_ok();
+    let config = admin.hub.change(Change::PutLine(Box::new(line))).await?;
     Ok((created_or_ok(existed), Json(line_of(&config, &id)?)))
 }
 
@@ -100,14 +100,14 @@ pub async fn delete_line(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     admin
-        .engine
+        .hub
         .change(Change::DeleteLine { id: id.clone() })
         .await?;
     Ok(Json(json!({ "deleted": id })))
 }
 
 pub async fn operators(State(admin): State<Arc<Admin>>) -> Json<Value> {
-    let config = admin.engine.live_config().await;
+    let config = admin.hub.live_config().await;
     let shown: Vec<OperatorConfig> = config.operators.iter().map(shown).collect();
     Json(json!({ "operators": shown }))
 }
@@ -116,7 +116,7 @@ pub async fn operator(
     State(admin): State<Arc<Admin>>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<OperatorConfig>> {
-    operator_of(&admin.engine.live_config().await, &id).map(Json)
+    operator_of(&admin.hub.live_config().await, &id).map(Json)
 }
 
 pub async fn put_operator(
@@ -125,11 +125,8 @@ pub async fn put_operator(
     Body(body): Body,
 ) -> ApiResult<(StatusCode, Json<OperatorConfig>)> {
     let op = parse_operator_body(&id, &body).map_err(ChangeFailure::from)?;
-    let existed = operator_of(&admin.engine.live_config().await, &id).is_ok();
-    let config = admin
-        .engine
-        .change(Change::PutOperator(Box::new(op)))
-        .await?;
+    let existed = operator_of(&admin.hub.live_config().await, &id).is_ok();
+    let config = admin.hub.change(Change::PutOperator(Box::new(op))).await?;
     Ok((created_or_ok(existed), Json(operator_of(&config, &id)?)))
 }
 
@@ -138,7 +135,7 @@ pub async fn delete_operator(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     admin
-        .engine
+        .hub
         .change(Change::DeleteOperator { id: id.clone() })
         .await?;
     Ok(Json(json!({ "deleted": id })))
@@ -146,7 +143,7 @@ pub async fn delete_operator(
 
 /// A list's items now: the configured ones and what operators saved since the start.
 fn quick_list(admin: &Admin, id: &str) -> Option<Value> {
-    let all = admin.engine.quick_answers.lock();
+    let all = admin.hub.quick_answers.lock();
     all.get(id).map(|items| json!({ "id": id, "items": items }))
 }
 
@@ -166,7 +163,7 @@ pub async fn put_quick_answers(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let list = parse_quick_answers_body(&id, &body).map_err(ChangeFailure::from)?;
     let existed = quick_list(&admin, &id).is_some();
-    admin.engine.change(Change::PutQuickAnswers(list)).await?;
+    admin.hub.change(Change::PutQuickAnswers(list)).await?;
     let shown = quick_list(&admin, &id)
         .ok_or_else(|| ApiError::internal(format!("list \"{id}\" vanished after the change")))?;
     Ok((created_or_ok(existed), Json(shown)))

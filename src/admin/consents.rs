@@ -3,7 +3,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::{query, Admin};
-use crate::engine::consents::ConsentView;
+use crate::hub::consents::ConsentView;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -36,22 +36,17 @@ pub async fn list(
         ));
     };
     // Answers outlive a deleted line's slot, but an id never configured is a mistake
-    if !admin
-        .engine
-        .directory()
-        .line_index
-        .contains_key(line.as_str())
-    {
+    if !admin.hub.directory().line_index.contains_key(line.as_str()) {
         return Err(ApiError::not_found(format!(
             "query parameter `line`: no line \"{line}\""
         )));
     }
     let limit = query::page_limit(q.limit)?;
-    let engine = admin.engine.clone();
+    let hub = admin.hub.clone();
     let after = q.after;
     // A store read: off the async workers. One more than a page tells whether another follows.
     let mut consents = tokio::task::spawn_blocking(move || {
-        engine.consents(&line, after.as_deref(), limit.saturating_add(1))
+        hub.consents(&line, after.as_deref(), limit.saturating_add(1))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?

@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::{query, Admin};
-use crate::engine::admin_view::{parse_state, DialogFilter, DialogView};
+use crate::admin::views::{parse_state, DialogFilter, DialogView};
 use crate::protocol::MessageView;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
@@ -34,8 +34,8 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<DialogPage>> {
     let q: ListQuery = query::parse(raw.as_deref())?;
-    let engine = &admin.engine;
-    let dir = engine.directory();
+    let hub = &admin.hub;
+    let dir = hub.directory();
     let line = match &q.line {
         None => None,
         Some(id) => Some(dir.line_index.get(id.as_str()).copied().ok_or_else(|| {
@@ -68,7 +68,7 @@ pub async fn list(
         state,
         operator,
     };
-    let dialogs = engine
+    let dialogs = hub
         .admin_dialogs(filter, q.after.unwrap_or(0), limit)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -87,7 +87,7 @@ pub async fn one(
 ) -> ApiResult<Json<DialogView>> {
     let id = query::id(&id, "dialog")?;
     admin
-        .engine
+        .hub
         .admin_dialog(id)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
@@ -115,12 +115,12 @@ pub async fn messages(
     let id = query::id(&id, "dialog")?;
     let q: MessagesQuery = query::parse(raw.as_deref())?;
     let limit = query::page_limit(q.limit)?;
-    let engine = &admin.engine;
-    let messages = engine
+    let hub = &admin.hub;
+    let messages = hub
         .admin_messages(id, q.before_seq, limit)
         .map_err(|e| ApiError::internal(e.to_string()))?;
     if messages.is_empty()
-        && engine
+        && hub
             .admin_dialog(id)
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?

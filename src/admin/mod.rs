@@ -1,10 +1,10 @@
 //! The admin HTTP API (`/api/v1`, PROTOCOL.md "Admin HTTP API") and `GET /metrics`.
 //!
-//! Every `/api/v1` request needs the bearer admin token (`auth`). Handlers read the engine
+//! Every `/api/v1` request needs the bearer admin token (`auth`). Handlers read the hub
 //! (`dialogs`, `stats`, `consents`) or change the live configuration (`config_routes`); parameters are read
 //! strictly (`query`) and every refusal is `{"error": {"code", "message"}}` with a 4xx status
 //! naming what was wrong (`error`). Nothing here touches routing state directly: reads are asked
-//! of the shards, changes go through the engine.
+//! of the shards, changes go through the hub.
 
 mod auth;
 mod config_routes;
@@ -12,10 +12,12 @@ mod consents;
 mod dialogs;
 mod error;
 mod query;
+pub mod read;
 mod stats;
+pub mod views;
 
 use crate::config::ServerConfig;
-use crate::engine::Engine;
+use crate::hub::Hub;
 use auth::AdminToken;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -27,14 +29,14 @@ pub use error::ApiError;
 
 /// What admin handlers share.
 pub struct Admin {
-    pub engine: Arc<Engine>,
+    pub hub: Arc<Hub>,
     token: AdminToken,
 }
 
 /// The `/api/v1` routes and `/metrics`, ready to merge into the server's router.
-pub fn routes(engine: Arc<Engine>, server: &ServerConfig) -> axum::Router {
+pub fn routes(hub: Arc<Hub>, server: &ServerConfig) -> axum::Router {
     let admin = Arc::new(Admin {
-        engine,
+        hub,
         token: AdminToken::new(
             server.admin_token.as_deref(),
             server.admin_token_sha256.as_deref(),

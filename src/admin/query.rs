@@ -3,6 +3,7 @@
 //! unreadable or oversized body is a JSON error too).
 
 use super::error::ApiError;
+use crate::config::bounds::{ADMIN_PAGE_DEFAULT, ADMIN_PAGE_MAX};
 use serde::de::DeserializeOwned;
 
 /// Parses a query string (`None` = no query) into `T`.
@@ -19,17 +20,13 @@ pub fn parse<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
     })
 }
 
-/// Items per page unless `limit` says otherwise, and the most a page may hold.
-const PAGE_DEFAULT: usize = 100;
-const PAGE_MAX: usize = 1_000;
-
 /// A page's `limit` parameter: absent means the default, anything outside 1..=1000 is a 400.
 pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
     match limit {
-        None => Ok(PAGE_DEFAULT),
-        Some(n @ 1..=PAGE_MAX) => Ok(n),
+        None => Ok(ADMIN_PAGE_DEFAULT),
+        Some(n @ 1..=ADMIN_PAGE_MAX) => Ok(n),
         Some(n) => Err(ApiError::bad_request(format!(
-            "query parameter `limit`: {n} is not between 1 and {PAGE_MAX}"
+            "query parameter `limit`: {n} is not between 1 and {ADMIN_PAGE_MAX}"
         ))),
     }
 }

@@ -4,7 +4,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::Admin;
-use crate::engine::admin_view::StatsView;
+use crate::admin::views::StatsView;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -12,12 +12,12 @@ use axum::Json;
 use std::sync::Arc;
 
 pub async fn stats(State(admin): State<Arc<Admin>>) -> ApiResult<Json<StatsView>> {
-    Ok(Json(admin.engine.stats().await))
+    Ok(Json(admin.hub.stats().await))
 }
 
 pub async fn metrics(State(admin): State<Arc<Admin>>) -> Result<Response, ApiError> {
     let text = admin
-        .engine
+        .hub
         .metrics_text()
         .await
         .map_err(|e| ApiError::internal(format!("cannot render metrics: {e}")))?;

@@ -6,6 +6,7 @@
 //! `lines[0].queue.transfer_after: 0ms is below the minimum of 1s`. A syntax or type error stops
 //! parsing at the first problem (serde cannot go on past it); semantic checks report all problems.
 
+pub mod bounds;
 pub mod changes;
 mod duration;
 mod limits;

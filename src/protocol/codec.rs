@@ -19,9 +19,6 @@ use super::frame::{Frame, FrameHead};
 use super::head::RawHead;
 use super::{json, msgpack};
 
-/// Deepest MessagePack nesting accepted, in levels; the frame's own map is level 1.
-pub const NESTING_DEPTH_MAX: usize = 16;
-
 /// How a connection's frames travel; chosen from the connection's first frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {

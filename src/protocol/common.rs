@@ -181,6 +181,24 @@ pub enum CloseReason {
     ClientReturned,
 }
 
+impl CloseReason {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Operator => "operator",
+            CloseReason::Client => "client",
+            CloseReason::Bot => "bot",
+            CloseReason::ClientIdle => "client_idle",
+            CloseReason::OperatorSilence => "operator_silence",
+            CloseReason::LineDeleted => "line_deleted",
+            CloseReason::Admin => "admin",
+            CloseReason::Rated => "rated",
+            CloseReason::RatingTimeout => "rating_timeout",
+            CloseReason::ClientReturned => "client_returned",
+        }
+    }
+}
+
 /// `dialog_closed`, to the widget and to the dialog's operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DialogClosed {
@@ -206,15 +224,9 @@ pub enum WorkdayAction {
     End,
 }
 
-/// The queue mode under which a dialog is offered (`dialog_offered {mode}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OfferMode {
-    Even,
-    Balanced,
-    Strict,
-    All,
-}
+/// The queue mode under which a dialog is offered (`dialog_offered {mode}`): the config's
+/// `queue.mode`, one type for both.
+pub use crate::config::QueueMode as OfferMode;
 
 /// Which KPI target was missed (`kpi_alert {kind}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -222,6 +234,16 @@ pub enum OfferMode {
 pub enum KpiKind {
     FirstResponse,
     Response,
+}
+
+impl KpiKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KpiKind::FirstResponse => "first_response",
+            KpiKind::Response => "response",
+        }
+    }
 }
 
 /// One canned reply of a quick-answer list.

@@ -3,11 +3,12 @@
 
 use serde_json::{json, Value};
 
-use super::codec::{decode, text_within, DecodeError, Encoding, NESTING_DEPTH_MAX};
+use super::codec::{decode, text_within, DecodeError, Encoding};
 use super::common::ErrorFrame;
 use super::operator::{OperatorIn, OperatorOut};
 use super::widget::WidgetIn;
 use super::{ErrorCode, Sequenced};
+use crate::config::bounds::NESTING_DEPTH_MAX;
 
 const MAX: usize = 65_536;
 

@@ -8,11 +8,9 @@
 
 use std::fmt;
 
+use crate::config::bounds::TYPE_NAME_BYTES_MAX;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
-
-/// The longest `type` name kept; every real one is far shorter.
-pub(crate) const TYPE_NAME_BYTES_MAX: usize = 32;
 
 /// `type`, `req` and `seq` of a frame; other fields are skipped unparsed.
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::codec::{self, bad, DecodeError, BAD_FIELD, BAD_HEAD, EMPTY, MALFORMED_JSON};
 use super::frame::{Frame, FrameHead};
-use super::head::{RawHead, TYPE_NAME_BYTES_MAX};
+use super::head::RawHead;
+use crate::config::bounds::TYPE_NAME_BYTES_MAX;
 
 pub(super) fn decode<F: Frame>(bytes: &[u8]) -> Result<F, DecodeError> {
     decode_with(bytes, !F::NEEDS_SEQ)

@@ -32,9 +32,7 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{
-    decode, encode, encode_into, text_within, DecodeError, EncodeError, Encoding, NESTING_DEPTH_MAX,
-};
+pub use codec::{decode, encode, encode_into, text_within, DecodeError, EncodeError, Encoding};
 pub use common::{
     Ack, Author, ClientInfo, CloseReason, DialogClosed, DialogState, DialogSummary, ErrorFrame,
     KpiKind, MessageView, OfferMode, OperatorView, PresenceState, QuickAnswer, RevokeReason, Score,

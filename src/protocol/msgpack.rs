@@ -10,9 +10,10 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::codec::{self, bad, DecodeError, BAD_FIELD, BAD_HEAD, EMPTY, NESTING_DEPTH_MAX};
+use super::codec::{self, bad, DecodeError, BAD_FIELD, BAD_HEAD, EMPTY};
 use super::frame::{Frame, FrameHead};
 use super::head::RawHead;
+use crate::config::bounds::NESTING_DEPTH_MAX;
 
 type De<'a> = rmp_serde::Deserializer<rmp_serde::decode::ReadRefReader<'a, [u8]>>;
 

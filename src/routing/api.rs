@@ -7,6 +7,7 @@
 use super::decision::Decision;
 use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
 use crate::config::QueueMode;
+pub use crate::protocol::{CloseReason, KpiKind, RevokeReason};
 use std::sync::Arc;
 
 /// An input to a shard.
@@ -27,6 +28,8 @@ pub enum Command {
         client: ClientId,
         dialog: DialogId,
         like: bool,
+        /// The client's words with the rating, passed on to the operator.
+        comment: Option<String>,
     },
     /// An operator (or bot) accepts an offered dialog.
     Accept { op: OpIdx, dialog: DialogId },
@@ -129,69 +132,6 @@ impl RoutingError {
     }
 }
 
-/// Why an offer was withdrawn from an operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RevokeReason {
-    Taken,
-    Timeout,
-    Declined,
-    Closed,
-    Transferred,
-    /// The operator went offline (an extension of the protocol's reasons).
-    Offline,
-}
-
-impl RevokeReason {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevokeReason::Taken => "taken",
-            RevokeReason::Timeout => "timeout",
-            RevokeReason::Declined => "declined",
-            RevokeReason::Closed => "closed",
-            RevokeReason::Transferred => "transferred",
-            RevokeReason::Offline => "offline",
-        }
-    }
-}
-
-/// Why a dialog closed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CloseReason {
-    /// The operator closed it (after any rating wait).
-    Operator,
-    /// The client closed it from the widget.
-    Client,
-    /// The client rated it and the line closes on rating.
-    Rated,
-    /// The rating wait passed.
-    RatingTimeout,
-    /// `client_idle_close`.
-    ClientIdle,
-    /// `operator_silence_close`.
-    OperatorSilence,
-    /// The client wrote again while it was awaiting a rating: a new dialog started.
-    ClientReturned,
-    /// Its line was deleted (admin API).
-    LineDeleted,
-}
-
-impl CloseReason {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CloseReason::Operator => "operator",
-            CloseReason::Client => "client",
-            CloseReason::Rated => "rated",
-            CloseReason::RatingTimeout => "rating_timeout",
-            CloseReason::ClientIdle => "client_idle",
-            CloseReason::OperatorSilence => "operator_silence",
-            CloseReason::ClientReturned => "client_returned",
-            CloseReason::LineDeleted => "line_deleted",
-        }
-    }
-}
-
 /// Which automatic text is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AutoText {
@@ -201,23 +141,6 @@ pub enum AutoText {
     Unanswered,
     IdleClose,
     Reassigned,
-}
-
-/// KPI indicator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KpiKind {
-    FirstResponse,
-    Response,
-}
-
-impl KpiKind {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KpiKind::FirstResponse => "first_response",
-            KpiKind::Response => "response",
-        }
-    }
 }
 
 /// An output of a shard: something to persist and/or tell someone.
@@ -261,8 +184,12 @@ pub enum Effect {
     MarkedUnanswered { dialog: DialogId },
     /// Ask the client for a rating.
     RatingRequested { dialog: DialogId },
-    /// The client rated.
-    Rated { dialog: DialogId, like: bool },
+    /// The client rated, with an optional comment.
+    Rated {
+        dialog: DialogId,
+        like: bool,
+        comment: Option<String>,
+    },
     /// The dialog moved to another line of this shard.
     LineChanged {
         dialog: DialogId,
@@ -272,12 +199,11 @@ pub enum Effect {
     /// The dialog must move to `to_line`, owned by another shard: the caller forwards it as
     /// [`Command::Adopt`].
     MoveOut(Box<MovedDialog>),
-    /// The final figures of a dialog being closed; comes right before its `Closed`.
-    Finished(Box<FinishedDialog>),
-    /// The dialog is closed for good.
+    /// The dialog is closed for good, with its final figures.
     Closed {
         dialog: DialogId,
         reason: CloseReason,
+        finished: Box<FinishedDialog>,
     },
     /// `op` missed `missed` offers in a row and was set `away`; other shards must be told.
     OperatorPaused { op: OpIdx, missed: u64 },

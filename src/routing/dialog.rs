@@ -6,7 +6,7 @@
 //! the shard changes a holder only through `Shard::transition`, which moves the counters.
 
 use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
-use super::kpi::Kpi;
+use crate::kpi::Kpi;
 use crate::timers::TimerKey;
 
 /// Who has the dialog now.

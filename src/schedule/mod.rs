@@ -30,6 +30,9 @@
 //! `next_change` walks local days up to `NEXT_CHANGE_HORIZON_DAYS`; `open_ms_between` is linear
 //! in the local days it spans (~0.2 µs per day).
 
+// Sans-IO: time comes in as an argument, never from a clock (see clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 mod error;
 mod week;
 

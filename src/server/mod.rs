@@ -1,7 +1,7 @@
 //! The listening service: one TCP port for everything (PROTOCOL.md "Endpoints").
 //!
 //! Owns the tokio runtime, the listener and graceful shutdown (SIGINT/SIGTERM: stop accepting,
-//! tell every session to close with 1001, wait for them, exit 0). It starts the engine (one task
+//! tell every session to close with 1001, wait for them, exit 0). It starts the hub (one task
 //! per routing shard) and serves `GET /healthz`, `GET /ws/widget` and `GET /ws/operator` (the
 //! sessions), and a JSON 404 elsewhere. Upgrades use tungstenite settings from `Limits`: frames
 //! over `frame_bytes_max` are refused, read buffers are small and write buffers bounded, so an
@@ -9,8 +9,11 @@
 //! `handshakes_in_flight_max` handshakes, a new connection is upgraded and closed with 1013.
 
 use crate::clock::SystemClock;
+use crate::config::bounds::{
+    ACCEPT_QUEUE_CONNECTIONS, OPERATOR_READ_BUFFER_BYTES, SHUTDOWN_GRACE, WIDGET_READ_BUFFER_BYTES,
+};
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::session::{self, close, Gateway};
 use crate::store::{CommitStats, Store, StoreOptions};
@@ -24,19 +27,7 @@ use axum::Json;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpStream;
-
-/// tungstenite's read buffer per widget connection (its default of 128 KiB is zeroed on every
-/// read). Widgets write small frames, and there are many of them: 512 bytes instead of 4 KiB took
-/// an idle widget connection from 11.7 to 7.7 KiB resident; a larger frame takes several reads.
-const WIDGET_READ_BUFFER_BYTES: usize = 512;
-/// The same per operator connection: few of them, each carrying many dialogs' traffic.
-const OPERATOR_READ_BUFFER_BYTES: usize = 4_096;
-/// Pending connections the kernel queues for `accept` (capped by `net.core.somaxconn`).
-const ACCEPT_QUEUE: u32 = 4_096;
-/// How long shutdown waits for sessions to close.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What can stop the server from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +41,7 @@ pub enum ServerError {
     #[error("cannot open the data directory: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("cannot recover: {0}")]
-    Start(#[from] crate::engine::StartError),
+    Start(#[from] crate::hub::StartError),
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -118,24 +109,24 @@ pub async fn serve_on(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let engine =
-        Engine::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
+    let hub =
+        Hub::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let gateway = Gateway::new(engine.clone(), stop_rx);
+    let gateway = Gateway::new(hub.clone(), stop_rx);
     // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
     println!("switchboard listening on {}", bound.addr);
     eprintln!(
         "switchboard: {} lines on {} shards, {} operators",
         config.lines.len(),
-        engine.shards(),
-        engine.directory().operators.len()
+        hub.shards(),
+        hub.directory().operators.len()
     );
     let app = axum::Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/ws/widget", get(widget_upgrade))
         .route("/ws/operator", get(operator_upgrade))
         .with_state(gateway.clone())
-        .merge(crate::admin::routes(engine.clone(), &config.server))
+        .merge(crate::admin::routes(hub.clone(), &config.server))
         .fallback(not_found);
     let stop = async move {
         stop.await;
@@ -146,7 +137,7 @@ pub async fn serve_on(
         .await
         .map_err(ServerError::Serve)?;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway.drained()).await;
-    if let Some(store) = engine.store.clone() {
+    if let Some(store) = hub.store.clone() {
         // Commits whatever is still queued; shard tasks submit nothing more without requests.
         tokio::task::spawn_blocking(move || store.close())
             .await
@@ -175,7 +166,7 @@ fn listen(addr: &str) -> io::Result<ServerListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     Ok(socket
-        .listen(ACCEPT_QUEUE)?
+        .listen(ACCEPT_QUEUE_CONNECTIONS)?
         .tap_io(no_delay as fn(&mut TcpStream)))
 }
 
@@ -190,7 +181,7 @@ fn no_delay(tcp: &mut TcpStream) {
 }
 
 fn configure(ws: WebSocketUpgrade, gw: &Gateway, read_buffer_bytes: usize) -> WebSocketUpgrade {
-    let frame_max = gw.engine.limits.frame_bytes_max;
+    let frame_max = gw.hub.limits.frame_bytes_max;
     ws.read_buffer_size(read_buffer_bytes)
         .write_buffer_size(0)
         .max_write_buffer_size(
@@ -216,7 +207,7 @@ where
     let in_flight = gw.handshakes.fetch_add(1, Ordering::AcqRel) + 1;
     // Dropped when the upgrade completes or is abandoned, so the count never leaks.
     let guard = HandshakeGuard(gw.clone());
-    let over_handshakes = in_flight > gw.engine.limits.handshakes_in_flight_max;
+    let over_handshakes = in_flight > gw.hub.limits.handshakes_in_flight_max;
     let ws = configure(ws, &gw, read_buffer_bytes);
     ws.on_upgrade(move |socket| async move {
         drop(guard);

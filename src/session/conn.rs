@@ -20,9 +20,6 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4000;
 }
 
-/// Most queued frames a session writes with one flush.
-pub const FLUSH_FRAMES_MAX: usize = 64;
-
 /// What came in.
 pub enum Incoming<F> {
     Frame(F),

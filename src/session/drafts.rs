@@ -10,9 +10,9 @@
 //!
 //! Time is passed in, so the rules are tested without a clock.
 //!
-//! [`TYPING_PREVIEW_INTERVAL_MS`]: crate::engine::TYPING_PREVIEW_INTERVAL_MS
+//! [`TYPING_PREVIEW_INTERVAL_MS`]: crate::config::bounds::TYPING_PREVIEW_INTERVAL_MS
 
-use crate::engine::TYPING_PREVIEW_INTERVAL_MS;
+use crate::config::bounds::TYPING_PREVIEW_INTERVAL_MS;
 use crate::routing::DialogId;
 use std::time::Duration;
 use tokio::time::Instant;

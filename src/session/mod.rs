@@ -1,7 +1,7 @@
 //! One task per WebSocket connection: the only code that awaits a socket.
 //!
 //! A session decodes frames (`protocol`), checks what is the edge's job (hello first, auth,
-//! sizes, rate, consent), asks the owning shard task (`engine`) and writes the answer; frames
+//! sizes, rate, consent), asks the owning shard task (`hub`) and writes the answer; frames
 //! for it from elsewhere arrive on its bounded outbound queue. A queue that overflows closes the
 //! connection with 4000; shutdown closes it with 1001.
 
@@ -12,14 +12,14 @@ mod widget;
 
 pub use conn::close;
 
-use crate::engine::Engine;
+use crate::hub::Hub;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 
-/// What all sessions share besides the engine.
+/// What all sessions share besides the hub.
 pub struct Gateway {
-    pub engine: Arc<Engine>,
+    pub hub: Arc<Hub>,
     connections: AtomicUsize,
     pub handshakes: AtomicUsize,
     all_closed: Notify,
@@ -38,9 +38,9 @@ impl Drop for ConnectionSlot {
 }
 
 impl Gateway {
-    pub fn new(engine: Arc<Engine>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+    pub fn new(hub: Arc<Hub>, shutdown: watch::Receiver<bool>) -> Arc<Self> {
         Arc::new(Self {
-            engine,
+            hub,
             connections: AtomicUsize::new(0),
             handshakes: AtomicUsize::new(0),
             all_closed: Notify::new(),
@@ -50,7 +50,7 @@ impl Gateway {
 
     /// Takes a connection slot, or None at `connections_max`.
     pub fn admit(self: &Arc<Self>) -> Option<ConnectionSlot> {
-        let max = self.engine.limits.connections_max;
+        let max = self.hub.limits.connections_max;
         let mut current = self.connections.load(Ordering::Acquire);
         loop {
             if current >= max {

@@ -5,15 +5,18 @@
 //! out in request order while events keep flowing, so one operator's accepts and closes share
 //! group commits instead of waiting for one each.
 
-use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
+use super::conn::{check_text, close, error, shutting_down, Conn, Incoming};
 use super::{ConnectionSlot, Gateway};
-use crate::engine::live_config::ChangeFailure;
-use crate::engine::{OperatorAction, Outbound, Refusal, SessionTx, ShardMsg};
+use crate::config::bounds::FLUSH_FRAMES_MAX;
+use crate::config::bounds::{HISTORY_PAGE_MAX, REQUESTS_IN_FLIGHT_MAX};
+use crate::delivery::{Outbound, SessionTx};
+use crate::hub::live_config::ChangeFailure;
 use crate::protocol::{
     common, operator, ErrorCode, ErrorFrame, OperatorIn, OperatorOut, PresenceState, QuickAnswer,
     Sequenced, WorkdayAction,
 };
 use crate::routing::{DialogId, OpIdx, Presence, TransferTarget, Workday};
+use crate::shard::{OperatorAction, Refusal, ShardRequest};
 use axum::extract::ws::WebSocket;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use std::future::Future;
@@ -22,22 +25,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// History pages are clamped to this many messages.
-const HISTORY_PAGE_MAX: usize = 200;
-/// Requests of one connection sent on and not answered yet; beyond, the next frame is not read
-/// until an answer goes out (the client is slowed down, nothing is dropped).
-const REQUESTS_IN_FLIGHT_MAX: usize = 256;
-
 /// Runs one operator connection to its end.
 pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     let mut conn = Conn::new(
         socket,
-        &gw.engine.limits,
-        gw.engine.metrics.clone(),
+        &gw.hub.limits,
+        gw.hub.metrics.clone(),
         crate::metrics::Side::Operator,
     );
-    let engine = gw.engine.clone();
-    let auth_timeout = std::time::Duration::from_millis(engine.limits.auth_timeout.as_ms());
+    let hub = gw.hub.clone();
+    let auth_timeout = std::time::Duration::from_millis(hub.limits.auth_timeout.as_ms());
     let unauthorized = |req| Sequenced {
         seq: 0,
         frame: OperatorOut::Error(error(req, ErrorCode::Unauthorized, "unknown token")),
@@ -60,19 +57,19 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         Ok(Incoming::Close(code, reason)) => return conn.close(code, reason).await,
         Ok(Incoming::Gone | Incoming::Nothing) => return,
     };
-    let Some(op) = engine.directory().authenticate(&hello.token) else {
+    let Some(op) = hub.directory().authenticate(&hello.token) else {
         conn.send(&unauthorized(hello.req)).await;
         return conn.close(close::POLICY, "unauthorized").await;
     };
-    let (tx, mut rx, close_signal) = SessionTx::new(engine.limits.outbound_frames_max);
+    let (tx, mut rx, close_signal) = SessionTx::new(hub.limits.outbound_frames_max);
     let session = tx.clone();
     // Attach first so no event is lost; queued events are written only after the welcome.
-    let (missed, seq) = engine.feeds.attach(op, tx, hello.last_seq);
-    let info = &engine.directory().operators[op.0 as usize];
+    let (missed, seq) = hub.feeds.attach(op, tx, hello.last_seq);
+    let info = &hub.directory().operators[op.0 as usize];
     let mut dialogs = Vec::new();
-    for shard in 0..engine.shards() {
-        if let Some(list) = engine
-            .ask(shard, |reply| ShardMsg::OperatorDialogs { op, reply })
+    for shard in 0..hub.shards() {
+        if let Some(list) = hub
+            .ask(shard, |reply| ShardRequest::OperatorDialogs { op, reply })
             .await
         {
             dialogs.extend(list);
@@ -95,7 +92,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     }
     // Online only now: offers this causes arrive after the welcome.
     info.cell.set_presence(Presence::Online);
-    engine.operator_changed(op);
+    hub.operator_changed(op);
     let mut shutdown = gw.shutdown();
     // Answers to requests already sent to the shards, in request order.
     let mut replies: FuturesOrdered<PendingReply> = FuturesOrdered::new();
@@ -169,12 +166,12 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
 
 /// The session ends: the last one takes the operator offline (their dialogs stay theirs).
 fn leave(gw: &Gateway, op: OpIdx, session_id: u64) {
-    let engine = &gw.engine;
-    if engine.feeds.detach(op, session_id) == 0 {
-        engine.directory().operators[op.0 as usize]
+    let hub = &gw.hub;
+    if hub.feeds.detach(op, session_id) == 0 {
+        hub.directory().operators[op.0 as usize]
             .cell
             .set_presence(Presence::Offline);
-        engine.operator_changed(op);
+        hub.operator_changed(op);
     }
 }
 
@@ -203,12 +200,14 @@ fn act(
     dialog: DialogId,
     action: OperatorAction,
 ) -> Dispatched {
-    let engine = &gw.engine;
-    let answer = engine.request(engine.shard_of_dialog(dialog), |reply| ShardMsg::Operator {
-        op,
-        dialog,
-        action,
-        reply,
+    let hub = &gw.hub;
+    let answer = hub.request(hub.shard_of_dialog(dialog), |reply| {
+        ShardRequest::Operator {
+            op,
+            dialog,
+            action,
+            reply,
+        }
     });
     answered(req, answer, move |()| ack(req, Some(dialog)))
 }
@@ -245,7 +244,7 @@ fn in_order(
 /// Sends the answer to a request, if it has one.
 fn reply_if_any(gw: &Gateway, op: OpIdx, session: &SessionTx, reply: Option<OperatorOut>) {
     if let Some(reply) = reply {
-        gw.engine.feeds.reply(op, session, reply);
+        gw.hub.feeds.reply(op, session, reply);
     }
 }
 
@@ -272,7 +271,7 @@ type PendingReply = Pin<Box<dyn Future<Output = Option<OperatorOut>> + Send>>;
 /// in place, and sends what a shard (or the store) must do, so the next request can be read
 /// while this one is being made durable. Requests reach each shard in the order they came.
 fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Dispatched {
-    let engine = &gw.engine;
+    let hub = &gw.hub;
     let req = frame.req();
     let now = |reply| Dispatched::Now(Some(reply));
     if !matches!(frame, OperatorIn::Typing(_)) && !conn.bucket.take() {
@@ -282,7 +281,7 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
             "too many messages; slow down",
         )));
     }
-    let cell = &engine.directory().operators[op.0 as usize].cell;
+    let cell = &hub.directory().operators[op.0 as usize].cell;
     match frame {
         OperatorIn::Hello(_) => now(OperatorOut::Error(error(
             req,
@@ -295,7 +294,7 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                 PresenceState::Away => Presence::Away,
                 PresenceState::Offline => Presence::Offline,
             });
-            engine.operator_changed(op);
+            hub.operator_changed(op);
             now(ack(req, None))
         }
         OperatorIn::Workday(w) => {
@@ -304,7 +303,7 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                 WorkdayAction::Pause => Workday::Paused,
                 WorkdayAction::End => Workday::Ended,
             });
-            engine.operator_changed(op);
+            hub.operator_changed(op);
             now(ack(req, None))
         }
         OperatorIn::Accept(d) => act(gw, op, req, DialogId(d.dialog_id), OperatorAction::Accept),
@@ -319,12 +318,12 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
         ),
         OperatorIn::Transfer(t) => {
             let target = match (t.to_operator.as_deref(), t.to_line.as_deref()) {
-                (Some(id), None) => engine
+                (Some(id), None) => hub
                     .directory()
                     .operator_index
                     .get(id)
                     .map(|o| TransferTarget::Operator(*o)),
-                (None, Some(id)) => engine
+                (None, Some(id)) => hub
                     .directory()
                     .line_index
                     .get(id)
@@ -354,12 +353,12 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
         }
         OperatorIn::Message(m) => {
             conn.count_message_in();
-            if let Err(e) = check_text(req, &m.text, &engine.limits) {
+            if let Err(e) = check_text(req, &m.text, &hub.limits) {
                 return now(OperatorOut::Error(e));
             }
             let dialog = DialogId(m.dialog_id);
-            let answer = engine.request(engine.shard_of_dialog(dialog), |reply| {
-                ShardMsg::OperatorMessage {
+            let answer = hub.request(hub.shard_of_dialog(dialog), |reply| {
+                ShardRequest::OperatorMessage {
                     op,
                     dialog,
                     key: m.client_msg_id,
@@ -378,9 +377,9 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
         }
         OperatorIn::Typing(d) => {
             let dialog = DialogId(d.dialog_id);
-            engine.post(
-                engine.shard_of_dialog(dialog),
-                ShardMsg::OperatorTyping { op, dialog },
+            hub.post(
+                hub.shard_of_dialog(dialog),
+                ShardRequest::OperatorTyping { op, dialog },
             );
             Dispatched::Now(None)
         }
@@ -390,14 +389,13 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                 .limit
                 .map_or(50, |l| l as usize)
                 .clamp(1, HISTORY_PAGE_MAX);
-            let answer =
-                engine.request(engine.shard_of_dialog(dialog), |reply| ShardMsg::History {
-                    op,
-                    dialog,
-                    before: h.before_seq,
-                    limit,
-                    reply,
-                });
+            let answer = hub.request(hub.shard_of_dialog(dialog), |reply| ShardRequest::History {
+                op,
+                dialog,
+                before: h.before_seq,
+                limit,
+                reply,
+            });
             answered(req, answer, move |messages| {
                 OperatorOut::History(operator::HistoryPage {
                     req,
@@ -408,7 +406,7 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
         }
         OperatorIn::QuickAnswers(_) => {
             let lists = quick_lists(gw, op);
-            let all = engine.quick_answers.lock();
+            let all = hub.quick_answers.lock();
             let items: Vec<QuickAnswer> = lists
                 .iter()
                 .filter_map(|l| all.get(l))
@@ -421,7 +419,7 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
             }))
         }
         OperatorIn::SaveQuickAnswer(s) => {
-            if !crate::protocol::text_within(&s.text, engine.limits.text_chars_max)
+            if !crate::protocol::text_within(&s.text, hub.limits.text_chars_max)
                 || s.text.trim().is_empty()
             {
                 return now(OperatorOut::Error(error(
@@ -437,9 +435,9 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                     "none of your lines has a quick-answer list",
                 )));
             };
-            let engine = engine.clone();
+            let hub = hub.clone();
             Dispatched::Later(Box::pin(async move {
-                Some(match engine.save_quick_answer(&list, s.text).await {
+                Some(match hub.save_quick_answer(&list, s.text).await {
                     Ok(()) => ack(req, None),
                     // E.g. the list would outgrow the config's limits
                     Err(ChangeFailure::Refused(e)) => OperatorOut::Error(ErrorFrame {
@@ -458,7 +456,7 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
 
 /// Quick-answer lists of the lines `op` works on, in line order, without repeats.
 fn quick_lists(gw: &Gateway, op: OpIdx) -> Vec<String> {
-    let dir = gw.engine.directory();
+    let dir = gw.hub.directory();
     let mut lists = Vec::new();
     for line in dir.operator_lines.get(&op).into_iter().flatten() {
         if let Some(list) = &dir.lines[line.0 as usize].quick_list {

@@ -1,26 +1,26 @@
 //! A chat widget's connection: `hello` (new client or resume), then messages, typing drafts,
 //! consent, rating and closing; frames from the shards arrive on the outbound queue.
 
-use super::conn::{check_text, close, error, shutting_down, Conn, Incoming, FLUSH_FRAMES_MAX};
+use super::conn::{check_text, close, error, shutting_down, Conn, Incoming};
 use super::drafts::Drafts;
 use super::{ConnectionSlot, Gateway};
-use crate::engine::{ClientState, Engine, Outbound, SessionTx, ShardMsg};
+use crate::config::bounds::FLUSH_FRAMES_MAX;
+use crate::config::bounds::MESSAGES_IN_FLIGHT_MAX;
+use crate::delivery::{Outbound, SessionTx};
+use crate::hub::Hub;
 use crate::protocol::{common, widget, ClientInfo, ErrorCode, Score, WidgetIn, WidgetOut};
 use crate::routing::{DialogId, LineIdx};
+use crate::shard::{ClientState, ShardRequest};
 use axum::extract::ws::WebSocket;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tokio::time::Instant;
 
-/// Messages a widget may have on their way to durability at once; beyond it the connection
-/// stops reading until an ack is out.
-const MESSAGES_IN_FLIGHT_MAX: usize = 32;
-
 /// Messages posted to a shard, with their `req`, waiting for their durable ack, in order.
 /// With when each arrived (for the ack-latency histogram).
 type InFlight = std::collections::VecDeque<(
     Option<u64>,
-    tokio::sync::oneshot::Receiver<Result<crate::engine::Stored, crate::engine::Refusal>>,
+    tokio::sync::oneshot::Receiver<Result<crate::shard::Stored, crate::shard::Refusal>>,
     std::time::Instant,
 )>;
 
@@ -38,11 +38,11 @@ struct Widget {
 pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     let mut conn = Conn::new(
         socket,
-        &gw.engine.limits,
-        gw.engine.metrics.clone(),
+        &gw.hub.limits,
+        gw.hub.metrics.clone(),
         crate::metrics::Side::Widget,
     );
-    let auth_timeout = std::time::Duration::from_millis(gw.engine.limits.auth_timeout.as_ms());
+    let auth_timeout = std::time::Duration::from_millis(gw.hub.limits.auth_timeout.as_ms());
     let hello = match tokio::time::timeout(auth_timeout, conn.recv::<WidgetIn>(true)).await {
         Err(_) => return conn.close(close::POLICY, "no hello in time").await,
         Ok(Incoming::Frame(WidgetIn::Hello(hello))) => hello,
@@ -62,13 +62,8 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         Ok(Incoming::Close(code, reason)) => return conn.close(code, reason).await,
         Ok(Incoming::Gone | Incoming::Nothing) => return,
     };
-    let engine = gw.engine.clone();
-    let Some(line) = engine
-        .directory()
-        .line_index
-        .get(hello.line.as_str())
-        .copied()
-    else {
+    let hub = gw.hub.clone();
+    let Some(line) = hub.directory().line_index.get(hello.line.as_str()).copied() else {
         conn.send(&WidgetOut::Error(error(
             hello.req,
             ErrorCode::NotFound,
@@ -77,9 +72,9 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         .await;
         return conn.close(close::POLICY, "no such line").await;
     };
-    let line_id = engine.directory().lines[line.0 as usize].id.clone();
+    let line_id = hub.directory().lines[line.0 as usize].id.clone();
     let (client, token) = match &hello.resume_token {
-        Some(token) => match gw.engine.redeem(token) {
+        Some(token) => match gw.hub.redeem(token) {
             Some((client, token_line)) if token_line == line_id => (client, token.clone()),
             _ => {
                 conn.send(&WidgetOut::Error(error(
@@ -98,9 +93,9 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 .filter(|c| !c.is_empty() && c.len() <= 128)
             {
                 Some(id) => id.into(),
-                None => crate::engine::random_hex().into(),
+                None => crate::hub::random_hex().into(),
             };
-            match gw.engine.issue_token(&client, &line_id).await {
+            match gw.hub.issue_token(&client, &line_id).await {
                 Ok(token) => (client, token),
                 Err(r) => {
                     conn.send(&WidgetOut::Error(common::ErrorFrame {
@@ -114,12 +109,12 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             }
         }
     };
-    let (tx, mut rx, close_signal) = SessionTx::new(engine.limits.outbound_frames_max);
+    let (tx, mut rx, close_signal) = SessionTx::new(hub.limits.outbound_frames_max);
     let session_id = tx.id;
-    engine.clients.attach(&client, tx);
-    let shard = engine.shard_of_line(line);
-    let state = engine
-        .ask(shard, |reply| ShardMsg::ClientHello {
+    hub.clients.attach(&client, tx);
+    let shard = hub.shard_of_line(line);
+    let state = hub
+        .ask(shard, |reply| ShardRequest::ClientHello {
             line,
             client: client.clone(),
             last_seq: hello.last_seq,
@@ -127,8 +122,8 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         })
         .await
         .unwrap_or_default();
-    let now = engine.clock.now_ms();
-    let (line_id, consent) = line_consent(&engine, line);
+    let now = hub.clock.now_ms();
+    let (line_id, consent) = line_consent(&hub, line);
     // A client without an open dialog is asked, unless it accepted this version of the notice
     // before (the answer is stored)
     let ask_consent =
@@ -136,8 +131,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             .as_ref()
             .filter(|_| state.dialog.is_none())
             .filter(|(_, version, _)| {
-                engine
-                    .stored_consent(&line_id, &client)
+                hub.stored_consent(&line_id, &client)
                     .is_none_or(|answer| !answer.accepted || answer.version != *version)
             });
     let mut me = Widget {
@@ -163,10 +157,10 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
     let welcome = WidgetOut::Welcome(widget::Welcome {
         client_id: client.to_string(),
         resume_token: token,
-        line_name: engine.directory().lines[line.0 as usize].name.to_string(),
+        line_name: hub.directory().lines[line.0 as usize].name.to_string(),
         dialog_id: dialog.map(|d| d.0),
         operator,
-        working_hours_open: engine.directory().line_open(line, now),
+        working_hours_open: hub.directory().line_open(line, now),
     });
     let mut alive = conn.send(&welcome).await;
     if let Some((text, version, _)) = ask_consent.cloned() {
@@ -221,12 +215,12 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             },
             _ = close_signal.notify.notified() => {
                 if close_signal.overflowed.load(Ordering::Acquire) {
-                    engine.clients.detach(&client, session_id);
+                    hub.clients.detach(&client, session_id);
                     return conn.close(close::SLOW_CONSUMER, "slow consumer: reconnect with last_seq").await;
                 }
             },
             _ = shutdown.changed() => {
-                engine.clients.detach(&client, session_id);
+                hub.clients.detach(&client, session_id);
                 return conn.close(close::GOING_AWAY, "server shutting down").await;
             },
             _ = async { draft_due.as_mut().expect("guarded").await }, if draft_due.is_some() => {
@@ -237,7 +231,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             },
             answer = async { (&mut in_flight.front_mut().expect("guarded").1).await }, if !in_flight.is_empty() => {
                 let (req, _, arrived) = in_flight.pop_front().expect("guarded");
-                engine.metrics.ack_us.record(arrived.elapsed().as_micros() as u64);
+                hub.metrics.ack_us.record(arrived.elapsed().as_micros() as u64);
                 let reply = match answer {
                     Ok(Ok(stored)) => {
                         me.dialog = Some(stored.dialog);
@@ -256,7 +250,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
                 }
                 Incoming::Bad(e) => alive = conn.send(&WidgetOut::Error(e)).await,
                 Incoming::Close(code, reason) => {
-                    engine.clients.detach(&client, session_id);
+                    hub.clients.detach(&client, session_id);
                     return conn.close(code, reason).await;
                 }
                 Incoming::Gone => break,
@@ -264,7 +258,7 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
             },
         }
     }
-    engine.clients.detach(&client, session_id);
+    hub.clients.detach(&client, session_id);
     drop(slot);
 }
 
@@ -292,10 +286,10 @@ impl Widget {
         if self.dialog != Some(dialog) {
             return;
         }
-        let engine = &self.gw.engine;
-        engine.post(
-            engine.shard_of_dialog(dialog),
-            ShardMsg::ClientTyping {
+        let hub = &self.gw.hub;
+        hub.post(
+            hub.shard_of_dialog(dialog),
+            ShardRequest::ClientTyping {
                 client: self.client.clone(),
                 dialog,
                 text,
@@ -309,7 +303,7 @@ impl Widget {
         conn: &mut Conn,
         in_flight: &mut InFlight,
     ) -> Option<WidgetOut> {
-        let engine = self.gw.engine.clone();
+        let hub = self.gw.hub.clone();
         let req = frame.req();
         if !matches!(frame, WidgetIn::Typing(_)) && !conn.bucket.take() {
             return Some(WidgetOut::Error(error(
@@ -318,7 +312,7 @@ impl Widget {
                 "too many messages; slow down",
             )));
         }
-        let refused = |r: crate::engine::Refusal| {
+        let refused = |r: crate::shard::Refusal| {
             WidgetOut::Error(common::ErrorFrame {
                 req,
                 code: r.code,
@@ -337,14 +331,14 @@ impl Widget {
                 self.drafts.discard();
                 let arrived = std::time::Instant::now();
                 conn.count_message_in();
-                if engine.directory().lines[self.line.0 as usize].retired {
+                if hub.directory().lines[self.line.0 as usize].retired {
                     return Some(WidgetOut::Error(error(
                         req,
                         ErrorCode::NotFound,
                         "this line was deleted",
                     )));
                 }
-                if let Err(e) = check_text(req, &m.text, &engine.limits) {
+                if let Err(e) = check_text(req, &m.text, &hub.limits) {
                     return Some(WidgetOut::Error(e));
                 }
                 if self.consent_needed {
@@ -355,8 +349,8 @@ impl Widget {
                     )));
                 }
                 let shard = match self.dialog {
-                    Some(d) => engine.shard_of_dialog(d),
-                    None => engine.shard_of_line(self.line),
+                    Some(d) => hub.shard_of_dialog(d),
+                    None => hub.shard_of_line(self.line),
                 };
                 let (line, client, info, dialog) = (
                     self.line,
@@ -367,9 +361,9 @@ impl Widget {
                 // Pipelined: the ack comes when the shard's batch is durable, while this
                 // connection goes on reading (acks return in order).
                 let (reply, answer) = tokio::sync::oneshot::channel();
-                engine.post(
+                hub.post(
                     shard,
-                    ShardMsg::ClientMessage {
+                    ShardRequest::ClientMessage {
                         line,
                         client,
                         info,
@@ -385,7 +379,7 @@ impl Widget {
             }
             WidgetIn::Typing(t) => {
                 if let Some(dialog) = self.dialog {
-                    if crate::protocol::text_within(&t.text, engine.limits.text_chars_max) {
+                    if crate::protocol::text_within(&t.text, hub.limits.text_chars_max) {
                         if let Some((dialog, text)) =
                             self.drafts.typed(Instant::now(), dialog, t.text)
                         {
@@ -396,10 +390,10 @@ impl Widget {
                 None
             }
             WidgetIn::Consent(c) => {
-                let (line_id, consent) = line_consent(&engine, self.line);
+                let (line_id, consent) = line_consent(&hub, self.line);
                 // The answer is stored (durably) before it is acknowledged or takes effect
                 if let Some((_, version, _)) = consent {
-                    let stored = engine
+                    let stored = hub
                         .record_consent(&line_id, &self.client, version, c.accepted)
                         .await;
                     if stored.is_err() {
@@ -417,11 +411,11 @@ impl Widget {
             }
             WidgetIn::Rate(r) => {
                 let dialog = DialogId(r.dialog_id);
-                let shard = engine.shard_of_dialog(dialog);
+                let shard = hub.shard_of_dialog(dialog);
                 let like = r.score == Score::Like;
                 let client = self.client.clone();
-                let answer = engine
-                    .ask(shard, |reply| ShardMsg::ClientRate {
+                let answer = hub
+                    .ask(shard, |reply| ShardRequest::ClientRate {
                         client,
                         dialog,
                         like,
@@ -443,10 +437,10 @@ impl Widget {
                         "no open dialog",
                     )));
                 };
-                let shard = engine.shard_of_dialog(dialog);
+                let shard = hub.shard_of_dialog(dialog);
                 let client = self.client.clone();
-                let answer = engine
-                    .ask(shard, |reply| ShardMsg::ClientClose {
+                let answer = hub
+                    .ask(shard, |reply| ShardRequest::ClientClose {
                         client,
                         dialog,
                         reply,
@@ -466,8 +460,8 @@ impl Widget {
 }
 
 /// The id of `line` and its consent notice (text, version, required), if it has one.
-fn line_consent(engine: &Engine, line: LineIdx) -> (Arc<str>, Option<(String, u32, bool)>) {
-    let dir = engine.directory();
+fn line_consent(hub: &Hub, line: LineIdx) -> (Arc<str>, Option<(String, u32, bool)>) {
+    let dir = hub.directory();
     let info = &dir.lines[line.0 as usize];
     (info.id.clone(), info.consent.clone())
 }

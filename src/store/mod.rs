@@ -27,15 +27,17 @@ mod error;
 mod open;
 mod options;
 mod read;
+pub mod records;
 mod schema;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
+use crate::sync::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::{JoinHandle, ThreadId};
 
 use crossbeam_channel::{Sender, TrySendError};
@@ -160,10 +162,7 @@ impl WriterHandle {
         }
         // Blocks only while the queue is full; fails at once if the writer is gone.
         let _ = self.sender.send(Command::Stop);
-        let handle = match self.thread.lock() {
-            Ok(mut guard) => guard.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let handle = self.thread.lock().take();
         if let Some(handle) = handle {
             let _ = handle.join();
         }

@@ -5,6 +5,9 @@
 //! a timer never fires before its deadline, fires exactly once on the first `poll` at or after it,
 //! timers fire in non-decreasing deadline order, and a stale `TimerKey` never touches another timer.
 
+// Sans-IO: time comes in as an argument, never from a clock (see clippy.toml).
+#![deny(clippy::disallowed_methods)]
+
 mod wheel;
 
 #[cfg(test)]

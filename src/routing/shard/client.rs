@@ -2,11 +2,11 @@
 //! closing from the widget, and rating.
 
 use super::Shard;
+use crate::kpi;
 use crate::routing::api::{AutoText, CloseReason, Effect, Reply, RoutingError};
 use crate::routing::decision::{Outcome, SkipLog};
 use crate::routing::dialog::{Dialog, Holder, TimerKind};
 use crate::routing::ids::{ClientId, DialogId, LineIdx};
-use crate::routing::kpi;
 use crate::routing::reserve::Need;
 
 impl Shard {
@@ -189,6 +189,7 @@ impl Shard {
         client: &ClientId,
         id: DialogId,
         like: bool,
+        comment: Option<String>,
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
         let d = self.dialogs.get(&id).ok_or(RoutingError::NotFound)?;
@@ -200,7 +201,11 @@ impl Shard {
                 "the dialog is not awaiting a rating",
             ));
         }
-        out.push(Effect::Rated { dialog: id, like });
+        out.push(Effect::Rated {
+            dialog: id,
+            like,
+            comment,
+        });
         if self.line_ref(d.line).rules.close_on_rating {
             self.finish(id, CloseReason::Rated, out);
         }

@@ -2,13 +2,13 @@
 //! transfer to an operator or a line, and reacting to an operator's presence or capacity change.
 
 use super::Shard;
+use crate::kpi;
 use crate::routing::api::{
     CloseReason, Effect, MovedDialog, Reply, RevokeReason, RoutingError, TransferTarget,
 };
 use crate::routing::decision::Skip;
 use crate::routing::dialog::{Dialog, Holder, TimerKind};
 use crate::routing::ids::{DialogId, LineIdx, OpIdx};
-use crate::routing::kpi;
 use crate::routing::reserve::Need;
 
 fn refused(skip: Skip) -> RoutingError {

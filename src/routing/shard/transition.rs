@@ -196,8 +196,11 @@ impl Shard {
                 entry.open = None;
             }
         }
-        out.push(Effect::Finished(Box::new(finished)));
-        out.push(Effect::Closed { dialog: id, reason });
+        out.push(Effect::Closed {
+            dialog: id,
+            reason,
+            finished: Box::new(finished),
+        });
     }
 
     /// `op` missed too many offers in a row: set them away here, tell everyone.

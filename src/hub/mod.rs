@@ -1,7 +1,7 @@
 //! The running core: one tokio task per routing shard, fed through a [`Mailbox`], plus what
 //! sessions share — the directory, per-operator event feeds and the widget client registry.
 //!
-//! A session never touches routing state: it posts a [`ShardMsg`] to the shard that owns the
+//! A session never touches routing state: it posts a [`ShardRequest`] to the shard that owns the
 //! line or dialog and awaits the answer. The shard task applies it to its sans-IO
 //! [`crate::routing::Shard`] at the clock's current time, keeps the dialog's messages, and turns
 //! the effects into frames on the affected sessions' bounded queues. Cross-shard consequences
@@ -9,28 +9,14 @@
 //! other shards' mailboxes. No lock is shared by all connections: each operator's feed has its
 //! own, and the client registry is split in 64 parts.
 
-pub mod admin;
-mod admin_queries;
-pub mod admin_view;
 pub mod consents;
-mod dialog_log;
 pub mod directory;
-mod effects;
 pub mod live_config;
-mod messages;
-mod outbound;
-mod outbox;
-pub mod persist;
-mod recovery;
 mod retention;
-mod shard_task;
-pub use shard_task::TYPING_PREVIEW_INTERVAL_MS;
-pub mod stats;
+mod start;
 
-pub use dialog_log::DialogLog;
 pub use directory::{sha256, Directory};
-pub use messages::{ClientState, OperatorAction, Refusal, ShardMsg, Stored};
-pub use outbound::{ClientRegistry, CloseSignal, OperatorFeeds, Outbound, SessionTx};
+pub use start::StartError;
 
 /// 128 random bits as hex.
 pub fn random_hex() -> String {
@@ -40,18 +26,19 @@ pub fn random_hex() -> String {
 }
 
 use crate::clock::Clock;
+use crate::config::bounds::{SNAPSHOT_CHECK_INTERVAL, SNAPSHOT_EVERY_LOG_RECORDS};
 use crate::config::{Config, Limits};
+use crate::delivery::{ClientRegistry, OperatorFeeds};
 use crate::metrics::Metrics;
 use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx};
+use crate::shard::{Refusal, ShardRequest};
+use crate::store::records;
 use crate::store::{Record, Store};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
-
-pub use recovery::StartError;
 
 /// Submits `records` as one submission and waits until they are durable; returns the log
 /// position after them, or why they are not stored.
@@ -68,25 +55,17 @@ async fn write_durably(store: &Store, records: Vec<Record>) -> Result<u64, Strin
     rx.await.map_err(|_| "the store stopped".to_string())?
 }
 
-/// A snapshot is written once this many log records were committed since the last one.
-pub const SNAPSHOT_EVERY_LOG_RECORDS: u64 = 20_000;
-/// How often the snapshot condition is checked.
-const SNAPSHOT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
-
 /// A client and its line, by the SHA-256 of a resume token.
 type ResumeTokens = HashMap<[u8; 32], (Arc<str>, Arc<str>)>;
 
-/// Events kept per operator for resume.
-pub const OPERATOR_EVENTS_KEPT_MAX: usize = 4_096;
-
 /// A shard task's inbox.
 pub struct ShardInbox {
-    mailbox: Mailbox<ShardMsg>,
-    notify: Notify,
+    pub(crate) mailbox: Mailbox<ShardRequest>,
+    pub(crate) notify: Notify,
 }
 
 /// What every session and shard task shares.
-pub struct Engine {
+pub struct Hub {
     /// Replaced whole when the admin API changes lines, operators or quick answers.
     directory: arc_swap::ArcSwap<Directory>,
     pub feeds: OperatorFeeds,
@@ -99,7 +78,7 @@ pub struct Engine {
     live: tokio::sync::Mutex<live_config::LiveConfig>,
     /// Server-wide counters and latency histograms (`/metrics`).
     pub metrics: Arc<Metrics>,
-    inboxes: Vec<ShardInbox>,
+    pub(crate) inboxes: Vec<ShardInbox>,
     /// Dialogs that moved to another shard's line.
     moved: Mutex<HashMap<DialogId, usize>>,
     /// Entries in `moved`, readable without its lock.
@@ -113,7 +92,7 @@ pub struct Engine {
     logged_since_snapshot: AtomicU64,
 }
 
-impl Engine {
+impl Hub {
     /// Recovers the state kept in `store` (if any), builds the routing state for `config` and
     /// starts one task per shard on the current tokio runtime.
     pub fn start(
@@ -121,19 +100,19 @@ impl Engine {
         shards: usize,
         clock: Arc<dyn Clock>,
         store: Option<Store>,
-    ) -> Result<Arc<Engine>, StartError> {
-        recovery::start(config, shards, clock, store, Arc::default())
+    ) -> Result<Arc<Hub>, StartError> {
+        start::start(config, shards, clock, store, Arc::default())
     }
 
-    /// [`Engine::start`] recording into `metrics` (shared with the store's commit observer).
+    /// [`Hub::start`] recording into `metrics` (shared with the store's commit observer).
     pub fn start_with_metrics(
         config: &Config,
         shards: usize,
         clock: Arc<dyn Clock>,
         store: Option<Store>,
         metrics: Arc<Metrics>,
-    ) -> Result<Arc<Engine>, StartError> {
-        recovery::start(config, shards, clock, store, metrics)
+    ) -> Result<Arc<Hub>, StartError> {
+        start::start(config, shards, clock, store, metrics)
     }
 
     /// The current directory (a cheap shared copy: hold it for one request, not forever).
@@ -161,13 +140,13 @@ impl Engine {
         self.moved.lock().get(&dialog).copied().unwrap_or(home)
     }
 
-    fn note_moved(&self, dialog: DialogId, shard: usize) {
+    pub(crate) fn note_moved(&self, dialog: DialogId, shard: usize) {
         let mut moved = self.moved.lock();
         moved.insert(dialog, shard);
         self.moved_count.store(moved.len(), Ordering::Release);
     }
 
-    fn forget_moved(&self, dialog: DialogId) {
+    pub(crate) fn forget_moved(&self, dialog: DialogId) {
         if self.moved_count.load(Ordering::Acquire) == 0 {
             return;
         }
@@ -177,7 +156,7 @@ impl Engine {
     }
 
     /// Posts `msg` to shard `shard`.
-    pub fn post(&self, shard: usize, msg: ShardMsg) {
+    pub fn post(&self, shard: usize, msg: ShardRequest) {
         let inbox = &self.inboxes[shard];
         if inbox.mailbox.push(msg) {
             inbox.notify.notify_one();
@@ -189,7 +168,7 @@ impl Engine {
     pub async fn ask<T>(
         &self,
         shard: usize,
-        make: impl FnOnce(oneshot::Sender<T>) -> ShardMsg,
+        make: impl FnOnce(oneshot::Sender<T>) -> ShardRequest,
     ) -> Option<T> {
         self.request(shard, make).await.ok()
     }
@@ -200,7 +179,7 @@ impl Engine {
     pub fn request<T>(
         &self,
         shard: usize,
-        make: impl FnOnce(oneshot::Sender<T>) -> ShardMsg,
+        make: impl FnOnce(oneshot::Sender<T>) -> ShardRequest,
     ) -> oneshot::Receiver<T> {
         let (tx, rx) = oneshot::channel();
         self.post(shard, make(tx));
@@ -208,7 +187,7 @@ impl Engine {
     }
 
     /// Notes a durable commit at log `position` that wrote `logged` log records.
-    fn committed(&self, position: u64, logged: u64) {
+    pub(crate) fn committed(&self, position: u64, logged: u64) {
         self.committed_position
             .fetch_max(position, Ordering::AcqRel);
         self.logged_since_snapshot
@@ -224,12 +203,12 @@ impl Engine {
             .lock()
             .insert(hash, (client.clone(), line.clone()));
         if let Some(store) = &self.store {
-            let event = persist::LogEvent::Token {
+            let event = records::LogEvent::Token {
                 hash,
                 client: client.to_string(),
                 line: line.to_string(),
             };
-            write_durably(store, vec![Record::Log(persist::encode(&event))])
+            write_durably(store, vec![Record::Log(records::encode(&event))])
                 .await
                 .map_err(|_| {
                     Refusal::new(
@@ -247,15 +226,15 @@ impl Engine {
     }
 
     /// Writes a snapshot when enough log records were committed since the last one; ends with
-    /// the engine.
-    async fn snapshot_when_due(engine: std::sync::Weak<Self>) {
+    /// the hub.
+    async fn snapshot_when_due(hub: std::sync::Weak<Self>) {
         loop {
             tokio::time::sleep(SNAPSHOT_CHECK_INTERVAL).await;
-            let Some(engine) = engine.upgrade() else {
+            let Some(hub) = hub.upgrade() else {
                 return;
             };
-            if engine.logged_since_snapshot.load(Ordering::Acquire) >= SNAPSHOT_EVERY_LOG_RECORDS {
-                if let Err(e) = engine.snapshot().await {
+            if hub.logged_since_snapshot.load(Ordering::Acquire) >= SNAPSHOT_EVERY_LOG_RECORDS {
+                if let Err(e) = hub.snapshot().await {
                     eprintln!("switchboard: snapshot failed: {e}");
                 }
             }
@@ -274,7 +253,7 @@ impl Engine {
         let live = self.live.lock().await;
         let covers = self.committed_position.load(Ordering::Acquire);
         let logged = self.logged_since_snapshot.load(Ordering::Acquire);
-        let mut state = persist::State {
+        let mut state = records::State {
             epoch: self.epoch,
             changes: live.changes.clone(),
             ..Default::default()
@@ -282,7 +261,7 @@ impl Engine {
         drop(live);
         for shard in 0..self.shards() {
             let (dialogs, seq_high) = self
-                .ask(shard, |reply| ShardMsg::Export { reply })
+                .ask(shard, |reply| ShardRequest::Export { reply })
                 .await
                 .ok_or("a shard stopped")?;
             state.dialog_seq_high = state.dialog_seq_high.max(seq_high);
@@ -298,7 +277,7 @@ impl Engine {
             .collect();
         let snapshot = Record::Snapshot {
             covers,
-            bytes: persist::encode(&state),
+            bytes: records::encode(&state),
         };
         write_durably(store, vec![snapshot]).await?;
         self.logged_since_snapshot
@@ -309,21 +288,21 @@ impl Engine {
     /// Ends every shard task (their last batches still go to the store).
     pub fn stop(&self) {
         for shard in 0..self.inboxes.len() {
-            self.post(shard, ShardMsg::Stop);
+            self.post(shard, ShardRequest::Stop);
         }
     }
 
     /// Tells every shard that `op`'s shared state changed.
     pub fn operator_changed(&self, op: OpIdx) {
         for shard in 0..self.inboxes.len() {
-            self.post(shard, ShardMsg::OperatorChanged { op });
+            self.post(shard, ShardRequest::OperatorChanged { op });
         }
     }
 
     /// Tells every shard but `except` that `op`'s shared state changed.
-    fn operator_changed_elsewhere(&self, op: OpIdx, except: usize) {
+    pub(crate) fn operator_changed_elsewhere(&self, op: OpIdx, except: usize) {
         for shard in (0..self.inboxes.len()).filter(|s| *s != except) {
-            self.post(shard, ShardMsg::OperatorChanged { op });
+            self.post(shard, ShardRequest::OperatorChanged { op });
         }
     }
 }

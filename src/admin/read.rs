@@ -1,16 +1,16 @@
-//! The engine's read side for the admin API: dialogs (open ones asked of their shards, closed
+//! The hub's read side for the admin API: dialogs (open ones asked of their shards, closed
 //! ones read from the store), one dialog with its decisions, its stored messages, and the
 //! statistics of every shard merged.
 
-use super::admin_view::{
+use crate::admin::views::{
     state_name, DialogFilter, DialogView, ServerLatencies, ShardReport, StatsEntry, StatsView,
     OPEN_STATES,
 };
-use super::messages::ShardMsg;
-use super::persist::ClosedDialog;
-use super::Engine;
+use crate::hub::Hub;
 use crate::protocol::{DialogState, MessageView};
 use crate::routing::DialogId;
+use crate::shard::requests::ShardRequest;
+use crate::store::records::ClosedDialog;
 use std::ops::ControlFlow;
 
 /// Why an admin read failed (the store could not be read).
@@ -18,7 +18,7 @@ use std::ops::ControlFlow;
 #[error("{0}")]
 pub struct ReadError(String);
 
-impl Engine {
+impl Hub {
     /// Dialogs matching `filter` with ids above `after`, ascending, at most `limit`: open ones
     /// from the shards, closed ones from the store.
     pub async fn admin_dialogs(
@@ -31,7 +31,7 @@ impl Engine {
         if filter.state != Some(DialogState::Closed) {
             for shard in 0..self.shards() {
                 let views = self
-                    .ask(shard, |reply| ShardMsg::AdminDialogs { filter, reply })
+                    .ask(shard, |reply| ShardRequest::AdminDialogs { filter, reply })
                     .await
                     .unwrap_or_default();
                 found.extend(views.into_iter().filter(|v| v.id > after));
@@ -78,7 +78,7 @@ impl Engine {
 
     /// Visits the stored summaries of closed dialogs with ids above `after`, ascending, a page
     /// at a time, until `each` breaks (unreadable summaries are skipped).
-    pub(super) fn scan_closed(
+    pub(crate) fn scan_closed(
         &self,
         mut after: u64,
         mut each: impl FnMut(u64, ClosedDialog) -> ControlFlow<()>,
@@ -111,7 +111,7 @@ impl Engine {
         let dialog = DialogId(id);
         let shard = self.shard_of_dialog(dialog);
         if let Some(Some(view)) = self
-            .ask(shard, |reply| ShardMsg::AdminDialog { dialog, reply })
+            .ask(shard, |reply| ShardRequest::AdminDialog { dialog, reply })
             .await
         {
             return Ok(Some(view));
@@ -135,14 +135,17 @@ impl Engine {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        super::persist::stored_page(store, id, before, limit).map_err(ReadError)
+        crate::store::records::stored_page(store, id, before, limit).map_err(ReadError)
     }
 
     /// Every shard's report merged.
     pub async fn report(&self) -> ShardReport {
         let mut report = ShardReport::default();
         for shard in 0..self.shards() {
-            if let Some(part) = self.ask(shard, |reply| ShardMsg::Report { reply }).await {
+            if let Some(part) = self
+                .ask(shard, |reply| ShardRequest::Report { reply })
+                .await
+            {
                 report.merge(&part);
             }
         }

@@ -2,11 +2,11 @@
 //! from its shard) and a closed one (read from the store's `dialogs` table), with its KPI
 //! figures, ratings and, for a single dialog, its routing decisions in words.
 
-use super::dialog_log::DialogLog;
-use super::persist::ClosedDialog;
-use super::stats::{KpiView, ShardStats};
+use crate::kpi::stats::{KpiView, ShardStats};
 use crate::protocol::{ClientInfo, DialogState};
 use crate::routing::{Dialog, Holder, Kpi, LineIdx, OpIdx};
+use crate::shard::dialog_log::DialogLog;
+use crate::store::records::ClosedDialog;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -1,11 +1,11 @@
 //! What sessions ask of shard tasks, and what they get back. Every request that expects an
 //! answer carries a oneshot sender; the session awaits it and writes the ack or error itself.
 
-use super::dialog_log::DialogLog;
 use crate::protocol::{ClientInfo, DialogSummary, ErrorCode, MessageView, OperatorView};
 use crate::routing::{
     ClientId, DialogId, LineIdx, MovedDialog, OpIdx, RoutingError, TransferTarget,
 };
+use crate::shard::dialog_log::DialogLog;
 use std::borrow::Cow;
 use tokio::sync::oneshot;
 
@@ -70,7 +70,7 @@ pub enum OperatorAction {
 
 /// A request to a shard task.
 #[derive(Debug)]
-pub enum ShardMsg {
+pub enum ShardRequest {
     ClientHello {
         line: LineIdx,
         client: ClientId,
@@ -152,20 +152,20 @@ pub enum ShardMsg {
     },
     /// Open dialogs matching a filter (admin API).
     AdminDialogs {
-        filter: super::admin_view::DialogFilter,
-        reply: oneshot::Sender<Vec<super::admin_view::DialogView>>,
+        filter: crate::admin::views::DialogFilter,
+        reply: oneshot::Sender<Vec<crate::admin::views::DialogView>>,
     },
     /// One open dialog with its routing decisions (admin API).
     AdminDialog {
         dialog: DialogId,
-        reply: oneshot::Sender<Option<super::admin_view::DialogView>>,
+        reply: oneshot::Sender<Option<crate::admin::views::DialogView>>,
     },
     /// Statistics and dialog counts (admin API, `/metrics`).
     Report {
-        reply: oneshot::Sender<super::admin_view::ShardReport>,
+        reply: oneshot::Sender<crate::admin::views::ShardReport>,
     },
     /// Every open dialog, and the highest dialog id sequence this shard has handed out.
     Export {
-        reply: oneshot::Sender<(Vec<super::persist::DurableDialog>, u64)>,
+        reply: oneshot::Sender<(Vec<crate::store::records::DurableDialog>, u64)>,
     },
 }

@@ -1,6 +1,6 @@
 //! KPI statistics a shard task gathers as its dialogs are answered, rated and closed: per line
 //! and per operator, response-time histograms (ms of open working time) and counts. Each shard
-//! owns its figures exclusively (no lock on the dispatch path); the engine merges the shards'
+//! owns its figures exclusively (no lock on the dispatch path); the hub merges the shards'
 //! copies when someone asks (`/api/v1/stats`, `/metrics`). The figures count since the start of
 //! the process; each dialog's own KPI figures are durable with the dialog.
 

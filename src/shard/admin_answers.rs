@@ -2,15 +2,15 @@
 //! decisions) and its statistics report. Read-only; answered in the shard's own loop, so no
 //! state is shared or locked.
 
-use super::admin_view::{
+use crate::admin::views::{
     state_of, DecisionView, DialogFilter, DialogView, ShardReport, OPEN_STATES,
 };
-use super::shard_task::ShardTask;
 use crate::routing::{DialogId, Holder, OpIdx};
+use crate::shard::ShardTask;
 
 impl ShardTask {
     fn view(&self, id: DialogId) -> Option<DialogView> {
-        let dir = self.engine.directory();
+        let dir = self.hub.directory();
         let d = self.core.dialog(id)?;
         let op_id = |op: OpIdx| dir.operators[op.0 as usize].id.to_string();
         Some(DialogView::open(
@@ -41,7 +41,7 @@ impl ShardTask {
 
     /// One open dialog with its recent routing decisions in words.
     pub(super) fn admin_dialog(&self, id: DialogId) -> Option<DialogView> {
-        let dir = self.engine.directory();
+        let dir = self.hub.directory();
         let mut view = self.view(id)?;
         let decisions = self.logs.get(&id).map(|log| {
             log.decisions

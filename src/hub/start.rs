@@ -1,18 +1,19 @@
-//! Starting the engine: read back what the store holds (newest snapshot + the log after it),
+//! Starting the hub: read back what the store holds (newest snapshot + the log after it),
 //! rebuild every shard's open dialogs and their message logs, continue message ids, dialog ids
 //! and operator event sequences past everything already handed out, and start the shard tasks.
 //! Timers that fell due while the process was down fire at the shards' first tick; every
 //! operator starts offline, so offers to them move on at once.
 
-use super::dialog_log::DialogLog;
-use super::live_config::LiveConfig;
-use super::outbound::{ClientRegistry, OperatorFeeds};
-use super::persist::{self, LogEvent, PersistError, State};
-use super::shard_task::ShardTask;
-use super::{Engine, ShardInbox, OPERATOR_EVENTS_KEPT_MAX};
 use crate::clock::Clock;
+use crate::config::bounds::OPERATOR_EVENTS_KEPT_MAX;
 use crate::config::Config;
+use crate::delivery::{ClientRegistry, OperatorFeeds};
+use crate::hub::live_config::LiveConfig;
+use crate::hub::{Hub, ShardInbox};
 use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx, Shard};
+use crate::shard::dialog_log::DialogLog;
+use crate::shard::ShardTask;
+use crate::store::records::{self, LogEvent, PersistError, State};
 use crate::store::{Record, Store, StoreError};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// Why the engine could not start.
+/// Why the hub could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -35,7 +36,7 @@ pub(super) fn start(
     clock: Arc<dyn Clock>,
     store: Option<Store>,
     metrics: Arc<crate::metrics::Metrics>,
-) -> Result<Arc<Engine>, StartError> {
+) -> Result<Arc<Hub>, StartError> {
     let shards = shards.clamp(1, crate::routing::ids::SHARDS_MAX);
     let path = store
         .as_ref()
@@ -52,7 +53,7 @@ pub(super) fn start(
     let epoch = state.epoch + 1;
     if let Some(store) = &store {
         store.submit(
-            vec![Record::Log(persist::encode(&LogEvent::Boot { epoch }))],
+            vec![Record::Log(records::encode(&LogEvent::Boot { epoch }))],
             Box::new(|_| {}),
         )?;
     }
@@ -76,7 +77,7 @@ pub(super) fn start(
             )
         })
         .collect();
-    let engine = Arc::new(Engine {
+    let hub = Arc::new(Hub {
         feeds: OperatorFeeds::new(
             routing.operators.len(),
             OPERATOR_EVENTS_KEPT_MAX,
@@ -86,7 +87,7 @@ pub(super) fn start(
         limits: config.server.limits.clone(),
         clock,
         metrics,
-        quick_answers: Mutex::new(super::directory::quick_answers(config)),
+        quick_answers: Mutex::new(crate::hub::directory::quick_answers(config)),
         live: tokio::sync::Mutex::new(live),
         inboxes: (0..shards)
             .map(|_| ShardInbox {
@@ -113,57 +114,56 @@ pub(super) fn start(
             now,
             config.server.limits.decision_skips_max,
         );
-        let mine: Vec<&persist::DurableDialog> = state
+        let mine: Vec<&records::DurableDialog> = state
             .dialogs
             .values()
             .filter(|d| {
-                engine
-                    .directory()
+                hub.directory()
                     .line_index
                     .get(d.record.line.as_str())
-                    .is_some_and(|l| engine.shard_of_line(*l) == index)
+                    .is_some_and(|l| hub.shard_of_line(*l) == index)
             })
             .collect();
         core.continue_ids_after(state.dialog_seq_high);
         let mut out = Vec::new();
         core.restore(mine.iter().map(|d| d.record.clone()).collect(), &mut out);
-        let (logs, next_msg) = restore_logs(&engine, &core, &mine, index).map_err(persist_error)?;
+        let (logs, next_msg) = restore_logs(&hub, &core, &mine, index).map_err(persist_error)?;
         for d in &mine {
             let id = DialogId(d.record.id);
             if DialogId(d.record.id).home_shard() % shards != index && core.dialog(id).is_some() {
-                engine.note_moved(id, index);
+                hub.note_moved(id, index);
             }
         }
-        let mut task = ShardTask::new(index, core, engine.clone(), logs, next_msg);
+        let mut task = ShardTask::new(index, core, hub.clone(), logs, next_msg);
         task.out = out;
         tokio::spawn(task.run());
     }
-    if engine.store.is_some() {
+    if hub.store.is_some() {
         // Everyone is offline after a start: offers to them move on, grace periods begin.
-        for op in 0..engine.directory().operators.len() {
-            engine.operator_changed(OpIdx(op as u32));
+        for op in 0..hub.directory().operators.len() {
+            hub.operator_changed(OpIdx(op as u32));
         }
-        tokio::spawn(Engine::snapshot_when_due(Arc::downgrade(&engine)));
+        tokio::spawn(Hub::snapshot_when_due(Arc::downgrade(&hub)));
         if let Some(retention) = config.server.history_retention {
-            tokio::spawn(Engine::keep_history_retention(
-                Arc::downgrade(&engine),
+            tokio::spawn(Hub::keep_history_retention(
+                Arc::downgrade(&hub),
                 retention.as_ms(),
             ));
         }
     }
-    Ok(engine)
+    Ok(hub)
 }
 
 /// Message logs of the restored dialogs, and the next message id sequence for this shard.
 fn restore_logs(
-    engine: &Engine,
+    hub: &Hub,
     core: &Shard,
-    dialogs: &[&persist::DurableDialog],
+    dialogs: &[&records::DurableDialog],
     index: usize,
 ) -> Result<(HashMap<DialogId, DialogLog>, u64), PersistError> {
     let mut logs = HashMap::new();
     let mut next_msg = 1;
-    let Some(store) = &engine.store else {
+    let Some(store) = &hub.store else {
         return Ok((logs, next_msg));
     };
     for d in dialogs {
@@ -180,7 +180,7 @@ fn restore_logs(
                     reason: e.to_string(),
                 })?;
         for (_, bytes) in &messages {
-            if let Ok(m) = rmp_serde::from_slice::<persist::MessageRecord>(bytes) {
+            if let Ok(m) = rmp_serde::from_slice::<records::MessageRecord>(bytes) {
                 if (m.msg_id & 0xFF) as usize == index {
                     next_msg = next_msg.max((m.msg_id >> 8) + 1);
                 }
@@ -189,16 +189,16 @@ fn restore_logs(
         let operator = d
             .operator
             .as_deref()
-            .and_then(|o| engine.directory().operator_index.get(o).copied());
+            .and_then(|o| hub.directory().operator_index.get(o).copied());
         let line: LineIdx = dialog.line;
-        let log = persist::rebuild_log(
+        let log = records::rebuild_log(
             id,
             line,
             dialog.client.clone(),
             d.client.clone(),
             operator,
             messages,
-            &engine.directory().operator_index,
+            &hub.directory().operator_index,
         )?;
         logs.insert(id, log);
     }

@@ -3,9 +3,9 @@
 //! client says hello again (an accepted current version is not asked again), and listed for the
 //! admin API.
 //!
-//! Without a store (an engine built for tests) nothing is kept: every connection is asked.
+//! Without a store (an hub built for tests) nothing is kept: every connection is asked.
 
-use super::Engine;
+use crate::hub::Hub;
 use crate::store::Record;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ pub struct ConsentAnswer {
     /// The notice's version the client answered.
     pub version: u32,
     pub accepted: bool,
-    /// When, in ms since the epoch (the engine's clock).
+    /// When, in ms since the epoch (the hub's clock).
     pub answered_ms: u64,
 }
 
@@ -45,7 +45,7 @@ impl ConsentView {
     }
 }
 
-impl Engine {
+impl Hub {
     /// The stored answer of `client` on line `line` (by id), if any. A store that cannot be read
     /// reads as no answer: the client is asked again, which is safe.
     pub fn stored_consent(&self, line: &str, client: &str) -> Option<ConsentAnswer> {
@@ -73,9 +73,11 @@ impl Engine {
         let record = Record::Consent {
             line: line.to_string(),
             client: client.to_string(),
-            bytes: super::persist::encode(&answer),
+            bytes: crate::store::records::encode(&answer),
         };
-        super::write_durably(store, vec![record]).await.map(|_| ())
+        crate::hub::write_durably(store, vec![record])
+            .await
+            .map(|_| ())
     }
 
     /// At most `limit` answers on line `line` (by id) from clients after `after`, by client id.

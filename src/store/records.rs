@@ -1,4 +1,4 @@
-//! What the engine keeps durable, as bytes for the store, and how it is read back.
+//! What the hub keeps durable, as bytes for the store, and how it is read back.
 //!
 //! The log holds *current-state upserts*, not inputs: every batch writes the full record of each
 //! dialog it changed (`Dialog`), `Closed` when one ends, each new resume token's hash, and a
@@ -7,16 +7,16 @@
 //! open dialog, every token), so recovery = snapshot + the log after it. Messages are stored
 //! apart, by `(dialog, seq)`, with the sender's idempotency key.
 
-use super::dialog_log::{DialogLog, Side, StoredMessage};
 use crate::protocol::{Author, ClientInfo};
 use crate::routing::record::DialogRecord;
 use crate::routing::{DialogId, LineIdx, OpIdx};
+use crate::shard::dialog_log::{DialogLog, Side, StoredMessage};
 use crate::store::Recovered;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-/// One open dialog as the engine restores it.
+/// One open dialog as the hub restores it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DurableDialog {
     pub record: DialogRecord,
@@ -114,7 +114,7 @@ pub enum PersistError {
 
 /// Encodes a value (MessagePack with field names); our own types always encode.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    rmp_serde::to_vec_named(value).expect("engine records always encode")
+    rmp_serde::to_vec_named(value).expect("hub records always encode")
 }
 
 impl State {

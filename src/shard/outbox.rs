@@ -3,10 +3,10 @@
 //! per batch. With a store, that point is the batch's group commit: nothing is published or
 //! acknowledged before the state that produced it is durable (commit, then publish).
 
-use super::messages::ShardMsg;
-use super::Engine;
+use crate::hub::Hub;
 use crate::protocol::{OperatorOut, WidgetOut};
 use crate::routing::OpIdx;
+use crate::shard::requests::ShardRequest;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -14,7 +14,7 @@ enum Deferred {
     Operator(OpIdx, OperatorOut),
     OperatorEphemeral(OpIdx, OperatorOut),
     Client(Arc<str>, Arc<WidgetOut>),
-    Post(usize, ShardMsg),
+    Post(usize, ShardRequest),
     ChangedElsewhere(OpIdx, usize),
     Reply(Box<dyn FnOnce() + Send>),
 }
@@ -44,7 +44,7 @@ impl Outbox {
     }
 
     /// A request to shard `shard`.
-    pub fn post(&mut self, shard: usize, msg: ShardMsg) {
+    pub fn post(&mut self, shard: usize, msg: ShardRequest) {
         self.items.push(Deferred::Post(shard, msg));
     }
 
@@ -76,15 +76,15 @@ pub struct Released(Vec<Deferred>);
 
 impl Released {
     /// Delivers everything, in order.
-    pub fn deliver(self, engine: &Engine) {
+    pub fn deliver(self, hub: &Hub) {
         for item in self.0 {
             match item {
-                Deferred::Operator(op, frame) => engine.feeds.publish(op, frame),
-                Deferred::OperatorEphemeral(op, frame) => engine.feeds.send_ephemeral(op, frame),
-                Deferred::Client(client, frame) => engine.clients.send(&client, frame),
-                Deferred::Post(shard, msg) => engine.post(shard, msg),
+                Deferred::Operator(op, frame) => hub.feeds.publish(op, frame),
+                Deferred::OperatorEphemeral(op, frame) => hub.feeds.send_ephemeral(op, frame),
+                Deferred::Client(client, frame) => hub.clients.send(&client, frame),
+                Deferred::Post(shard, msg) => hub.post(shard, msg),
                 Deferred::ChangedElsewhere(op, except) => {
-                    engine.operator_changed_elsewhere(op, except)
+                    hub.operator_changed_elsewhere(op, except)
                 }
                 Deferred::Reply(send) => send(),
             }

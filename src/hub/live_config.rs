@@ -7,13 +7,13 @@
 //! with no token) so indexes held by shards and sessions never shift. Operators keep their
 //! shared cell (load, presence) across changes.
 
-use super::directory::{quick_answers, Directory};
-use super::messages::ShardMsg;
-use super::persist::{self, LogEvent};
-use super::Engine;
 use crate::config::changes::{self, Change, ChangeError};
 use crate::config::{Config, LineConfig, OperatorConfig, QuickAnswerListConfig};
+use crate::hub::directory::{quick_answers, Directory};
+use crate::hub::Hub;
 use crate::routing::{setup, LineIdx, OpIdx, Presence};
+use crate::shard::requests::ShardRequest;
+use crate::store::records::{self, LogEvent};
 use crate::store::Record;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -173,7 +173,7 @@ fn retired_operator(op: &OperatorConfig) -> OperatorConfig {
     op
 }
 
-impl Engine {
+impl Hub {
     /// The live config (file + admin changes).
     pub async fn live_config(&self) -> Config {
         self.live.lock().await.config.clone()
@@ -206,7 +206,7 @@ impl Engine {
         self.change_locked(&mut live, change).await.map(|_| ())
     }
 
-    /// [`Engine::change`] with the live config already locked.
+    /// [`Hub::change`] with the live config already locked.
     async fn change_locked(
         &self,
         live: &mut LiveConfig,
@@ -214,8 +214,8 @@ impl Engine {
     ) -> Result<Config, ChangeFailure> {
         let next = changes::apply(&live.config, &change)?;
         if let Some(store) = &self.store {
-            let record = Record::Log(persist::encode(&LogEvent::Config(Box::new(change.clone()))));
-            let position = super::write_durably(store, vec![record])
+            let record = Record::Log(records::encode(&LogEvent::Config(Box::new(change.clone()))));
+            let position = crate::hub::write_durably(store, vec![record])
                 .await
                 .map_err(ChangeFailure::Store)?;
             self.committed(position, 1);
@@ -262,7 +262,7 @@ impl Engine {
         for shard in 0..self.shards() {
             self.post(
                 shard,
-                ShardMsg::Reconfigure {
+                ShardRequest::Reconfigure {
                     ops: routing.operators.clone(),
                     lines: routing.lines.clone(),
                     retired: retired_lines.clone(),

@@ -1,83 +1,13 @@
-//! Delivery to connections: each session has a bounded outbound queue; the engine never waits on
-//! a slow one. When a queue is full the session is told to close with 4000 (slow consumer) and is
-//! dropped from delivery; nothing durable is lost, and the client resumes with `last_seq`.
-//!
-//! - [`OperatorFeeds`]: per operator, the event sequence (`seq` on every server → operator frame),
-//!   a bounded ring of recent events for resume, and the operator's live sessions. One small lock
-//!   per operator, held only to number and hand out one event.
-//! - [`ClientRegistry`]: widget sessions by client id, in 64 independently locked parts.
+//! Every operator's event stream: per operator the event sequence (`seq` on every server →
+//! operator frame), a bounded ring of recent events for resume, and the operator's live sessions.
+//! One small lock per operator, held only to number and hand out one event.
 
-use crate::protocol::{OperatorOut, Sequenced, WidgetOut};
+use super::{Outbound, SessionTx};
+use crate::protocol::{OperatorOut, Sequenced};
 use crate::routing::OpIdx;
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::VecDeque;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Notify};
-
-/// A frame queued toward one connection.
-#[derive(Clone, Debug)]
-pub enum Outbound {
-    Widget(Arc<WidgetOut>),
-    Operator(Arc<Sequenced<OperatorOut>>),
-}
-
-static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
-
-/// The engine's handle to one session.
-#[derive(Clone, Debug)]
-pub struct SessionTx {
-    pub id: u64,
-    tx: mpsc::Sender<Outbound>,
-    close: Arc<CloseSignal>,
-}
-
-/// Set when the queue overflowed (the session closes with 4000), or when the engine dismissed
-/// the session (its operator was deleted: it closes with 1008).
-#[derive(Debug, Default)]
-pub struct CloseSignal {
-    pub overflowed: AtomicBool,
-    pub dismissed: AtomicBool,
-    pub notify: Notify,
-}
-
-impl SessionTx {
-    /// A new session's handle and its receiving end.
-    pub fn new(frames_max: usize) -> (SessionTx, mpsc::Receiver<Outbound>, Arc<CloseSignal>) {
-        let (tx, rx) = mpsc::channel(frames_max.max(1));
-        let close = Arc::new(CloseSignal::default());
-        let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-        (
-            SessionTx {
-                id,
-                tx,
-                close: close.clone(),
-            },
-            rx,
-            close,
-        )
-    }
-
-    /// Tells the session to close: whoever it speaks for no longer exists.
-    pub fn dismiss(&self) {
-        self.close.dismissed.store(true, Ordering::Release);
-        self.close.notify.notify_one();
-    }
-
-    /// Queues `frame`; false when the session is gone or overflowed (it is then told to close).
-    pub fn send(&self, frame: Outbound) -> bool {
-        match self.tx.try_send(frame) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.close.overflowed.store(true, Ordering::Release);
-                self.close.notify.notify_one();
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-}
 
 /// One operator's event stream.
 #[derive(Debug, Default)]
@@ -224,55 +154,5 @@ impl OperatorFeeds {
         let mut feed = feed.lock();
         feed.sessions.retain(|s| s.id != session_id);
         feed.sessions.len()
-    }
-}
-
-const PARTS: usize = 64;
-
-/// Widget sessions by client id.
-pub struct ClientRegistry {
-    parts: Vec<Mutex<HashMap<Arc<str>, Vec<SessionTx>>>>,
-    hasher: std::collections::hash_map::RandomState,
-}
-
-impl Default for ClientRegistry {
-    fn default() -> Self {
-        Self {
-            parts: (0..PARTS).map(|_| Mutex::new(HashMap::new())).collect(),
-            hasher: Default::default(),
-        }
-    }
-}
-
-impl ClientRegistry {
-    fn part<K: Hash + ?Sized>(&self, key: &K) -> &Mutex<HashMap<Arc<str>, Vec<SessionTx>>> {
-        &self.parts[(self.hasher.hash_one(key) as usize) % PARTS]
-    }
-
-    /// Adds a session of `client`.
-    pub fn attach(&self, client: &Arc<str>, session: SessionTx) {
-        self.part(&**client)
-            .lock()
-            .entry(client.clone())
-            .or_default()
-            .push(session);
-    }
-
-    /// Removes a session of `client`.
-    pub fn detach(&self, client: &str, session_id: u64) {
-        let mut part = self.part(client).lock();
-        if let Some(list) = part.get_mut(client) {
-            list.retain(|s| s.id != session_id);
-            if list.is_empty() {
-                part.remove(client);
-            }
-        }
-    }
-
-    /// Delivers `frame` to every session of `client`.
-    pub fn send(&self, client: &str, frame: Arc<WidgetOut>) {
-        if let Some(list) = self.part(client).lock().get_mut(client) {
-            list.retain(|s| s.send(Outbound::Widget(frame.clone())));
-        }
     }
 }

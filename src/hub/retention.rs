@@ -2,30 +2,28 @@
 //! than the retention are deleted from the store, in the background; each dialog's summary
 //! (participants, times, KPI figures, rating) stays, marked `messages_deleted`.
 
-use super::persist;
-use super::Engine;
+use crate::config::bounds::RETENTION_SUBMISSION_RECORDS_MAX;
+use crate::hub::Hub;
+use crate::store::records;
 use crate::store::Record;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-/// Most records one deletion submission carries.
-const SUBMISSION_RECORDS_MAX: usize = 1_024;
-
-impl Engine {
-    /// Deletes old history every half retention (between 0.5 s and an hour) until the engine
+impl Hub {
+    /// Deletes old history every half retention (between 0.5 s and an hour) until the hub
     /// is dropped.
-    pub(super) async fn keep_history_retention(engine: Weak<Engine>, retention_ms: u64) {
+    pub(super) async fn keep_history_retention(hub: Weak<Hub>, retention_ms: u64) {
         let every = Duration::from_millis((retention_ms / 2).clamp(500, 3_600_000));
         loop {
             tokio::time::sleep(every).await;
-            let Some(engine) = engine.upgrade() else {
+            let Some(hub) = hub.upgrade() else {
                 return;
             };
-            let cutoff = engine.clock.now_ms().saturating_sub(retention_ms);
+            let cutoff = hub.clock.now_ms().saturating_sub(retention_ms);
             let scan = {
-                let engine = engine.clone();
-                tokio::task::spawn_blocking(move || engine.forget_history_closed_before(cutoff))
+                let hub = hub.clone();
+                tokio::task::spawn_blocking(move || hub.forget_history_closed_before(cutoff))
             };
             match scan.await {
                 Ok(Ok(_)) => {}
@@ -49,10 +47,10 @@ impl Engine {
             records.push(Record::ForgetDialog { dialog: id });
             records.push(Record::Dialog {
                 dialog: id,
-                bytes: persist::encode(&closed),
+                bytes: records::encode(&closed),
             });
             forgotten += 1;
-            if records.len() >= SUBMISSION_RECORDS_MAX {
+            if records.len() >= RETENTION_SUBMISSION_RECORDS_MAX {
                 failed = submit(self, std::mem::take(&mut records));
                 if failed.is_err() {
                     return ControlFlow::Break(());
@@ -68,8 +66,8 @@ impl Engine {
     }
 }
 
-fn submit(engine: &Engine, records: Vec<Record>) -> Result<(), String> {
-    let Some(store) = &engine.store else {
+fn submit(hub: &Hub, records: Vec<Record>) -> Result<(), String> {
+    let Some(store) = &hub.store else {
         return Ok(());
     };
     store

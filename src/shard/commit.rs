@@ -1,0 +1,138 @@
+//! Commit, then release: at the end of every batch the shard writes what changed (the records of
+//! touched dialogs, their new messages, closings) as one store submission, and hands the batch's
+//! outbox to the store's completion, so nothing is published or acknowledged before it is durable.
+
+use super::ShardTask;
+use crate::hub::Hub;
+use crate::routing::DialogId;
+use crate::store::records::{self, DurableDialog, LogEvent, MessageRecord};
+use crate::store::Record;
+use std::sync::atomic::Ordering;
+
+impl ShardTask {
+    /// Queues the messages of `dialog` not yet in the store.
+    pub(super) fn save_messages(&mut self, dialog: DialogId) {
+        let Some(log) = self.logs.get_mut(&dialog) else {
+            return;
+        };
+        if self.hub.store.is_none() {
+            log.saved = log.messages.len();
+            return;
+        }
+        let dir = self.hub.directory();
+        for m in &log.messages[log.saved..] {
+            let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
+            self.pending.push(Record::Message {
+                dialog: dialog.0,
+                seq: m.seq,
+                bytes: records::encode(&record),
+            });
+        }
+        log.saved = log.messages.len();
+    }
+
+    /// The durable state of an open dialog.
+    pub(super) fn dialog_state(&self, id: DialogId) -> Option<DurableDialog> {
+        let record = self.core.dialog_record(id)?;
+        let log = self.logs.get(&id)?;
+        Some(DurableDialog {
+            record,
+            client: log.info.clone(),
+            operator: log
+                .operator
+                .map(|op| self.hub.directory().operators[op.0 as usize].id.to_string()),
+        })
+    }
+
+    /// Makes this batch durable, then releases what it produced (commit, then publish).
+    pub(super) fn flush(&mut self) {
+        let touched = std::mem::take(&mut self.touched);
+        let closed = std::mem::take(&mut self.closed);
+        let arrivals = std::mem::take(&mut self.arrivals);
+        let Some(store) = self.hub.store.clone() else {
+            self.pending.clear();
+            if !self.outbox.is_empty() {
+                self.outbox.take().deliver(&self.hub);
+            }
+            record_delivery(&self.hub, &arrivals);
+            return;
+        };
+        for id in &touched {
+            self.save_messages(*id);
+        }
+        let mut records = std::mem::take(&mut self.pending);
+        for id in touched {
+            if let Some(state) = self.dialog_state(id) {
+                let bytes = records::encode(&LogEvent::Dialog(Box::new(state)));
+                // A record equal to the one last written for this dialog adds nothing (e.g. a
+                // client writing again while already waiting): skip it.
+                let digest = digest(&bytes);
+                if self.written.insert(id, digest) != Some(digest) {
+                    records.push(Record::Log(bytes));
+                }
+            }
+        }
+        for id in &closed {
+            self.written.remove(id);
+        }
+        for id in closed {
+            records.push(Record::Log(records::encode(&LogEvent::Closed {
+                dialog: id.0,
+            })));
+        }
+        if records.is_empty() && self.outbox.is_empty() {
+            return;
+        }
+        // Nothing to write (e.g. only typing previews), and every earlier batch of this shard
+        // is released already: what this batch publishes rests on durable state only, so it
+        // goes out now instead of queueing behind other shards' commits
+        if records.is_empty() && self.in_flight.load(Ordering::Acquire) == 0 {
+            self.outbox.take().deliver(&self.hub);
+            return;
+        }
+        let released = self.outbox.take();
+        let hub = self.hub.clone();
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, Ordering::AcqRel);
+        let logged = records
+            .iter()
+            .filter(|r| matches!(r, Record::Log(_)))
+            .count() as u64;
+        let done = Box::new(
+            move |result: Result<u64, crate::store::StoreError>| match result {
+                Ok(position) => {
+                    hub.committed(position, logged);
+                    released.deliver(&hub);
+                    record_delivery(&hub, &arrivals);
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                }
+                Err(e) => {
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    eprintln!("switchboard: a commit failed, its acks are withheld: {e}")
+                }
+            },
+        );
+        if let Err(e) = store.submit(records, done) {
+            // Its `done` never runs: not in flight
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            eprintln!("switchboard: the store refused a batch, its acks are withheld: {e}");
+        }
+    }
+}
+
+/// Records how long each released client message took from arrival to delivery.
+pub(super) fn record_delivery(hub: &Hub, arrivals: &[std::time::Instant]) {
+    for arrived in arrivals {
+        hub.metrics
+            .delivery_us
+            .record(arrived.elapsed().as_micros() as u64);
+    }
+}
+
+/// A digest of a record's bytes (to notice an unchanged record; not for security).
+pub(super) fn digest(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
+}

@@ -1,0 +1,166 @@
+//! Routing one request from the inbox to the code that answers it; every answer goes into the
+//! batch's outbox.
+
+use super::requests::{Refusal, ShardRequest};
+use super::ShardTask;
+use crate::protocol::{widget, WidgetOut};
+use crate::routing::{Command, DialogId};
+use std::sync::Arc;
+
+impl ShardTask {
+    pub(super) fn on_msg(&mut self, now: u64, msg: ShardRequest) {
+        match msg {
+            ShardRequest::ClientHello {
+                line,
+                client,
+                last_seq,
+                reply,
+            } => {
+                let answer = self.client_state(line, &client, last_seq);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::ClientMessage {
+                line,
+                client,
+                info,
+                dialog,
+                key,
+                text,
+                arrived,
+                reply,
+            } => {
+                self.arrivals.push(arrived);
+                let answer = self.client_message(now, line, client, info, dialog, key, text);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::ClientTyping {
+                client,
+                dialog,
+                text,
+            } => self.client_typing(now, &client, dialog, text),
+            ShardRequest::ClientClose {
+                client,
+                dialog,
+                reply,
+            } => {
+                let result =
+                    self.core
+                        .handle(now, Command::ClientClose { client, dialog }, &mut self.out);
+                self.apply_effects(now);
+                let answer = result.map(|_| ()).map_err(Refusal::from);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::ClientRate {
+                client,
+                dialog,
+                like,
+                comment,
+                reply,
+            } => {
+                let result = self.core.handle(
+                    now,
+                    Command::ClientRate {
+                        client,
+                        dialog,
+                        like,
+                        comment,
+                    },
+                    &mut self.out,
+                );
+                self.apply_effects(now);
+                let answer = result.map(|_| ()).map_err(Refusal::from);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::OperatorMessage {
+                op,
+                dialog,
+                key,
+                text,
+                reply,
+            } => {
+                let answer = self.operator_message(now, op, dialog, key, text);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::Operator {
+                op,
+                dialog,
+                action,
+                reply,
+            } => {
+                let answer = self.operator_action(now, op, dialog, action);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::OperatorTyping { op, dialog } => {
+                let holds = self
+                    .core
+                    .dialog(dialog)
+                    .is_some_and(|d| d.holder_op() == Some(op));
+                if let (true, Some(log)) = (holds, self.logs.get(&dialog)) {
+                    let frame = WidgetOut::OperatorTyping(widget::OperatorTyping {
+                        dialog_id: dialog.0,
+                    });
+                    self.outbox.send_client(&log.client, Arc::new(frame));
+                }
+            }
+            ShardRequest::History {
+                op,
+                dialog,
+                before,
+                limit,
+                reply,
+            } => {
+                let answer = self.history(op, dialog, before, limit);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::OperatorDialogs { op, reply } => {
+                let answer = self.operator_dialogs(op);
+                self.outbox.reply(reply, answer);
+            }
+            ShardRequest::OperatorChanged { op } => {
+                let _ = self
+                    .core
+                    .handle(now, Command::OperatorChanged { op }, &mut self.out);
+                self.apply_effects(now);
+            }
+            ShardRequest::Stop => {}
+            ShardRequest::Reconfigure {
+                ops,
+                lines,
+                retired,
+            } => {
+                let shards = self.hub.shards();
+                self.core
+                    .reconfigure(now, ops, &lines, shards, &retired, &mut self.out);
+                self.apply_effects(now);
+            }
+            ShardRequest::AdminDialogs { filter, reply } => {
+                let _ = reply.send(self.admin_dialogs(filter));
+            }
+            ShardRequest::AdminDialog { dialog, reply } => {
+                let _ = reply.send(self.admin_dialog(dialog));
+            }
+            ShardRequest::Report { reply } => {
+                let _ = reply.send(self.report());
+            }
+            ShardRequest::Export { reply } => {
+                let mut ids: Vec<DialogId> = self.logs.keys().copied().collect();
+                ids.sort_unstable();
+                let states = ids
+                    .into_iter()
+                    .filter_map(|id| self.dialog_state(id))
+                    .collect();
+                self.outbox
+                    .reply(reply, (states, self.core.dialog_seq_high()));
+            }
+            ShardRequest::Adopt { moved, log } => {
+                let id = moved.id;
+                if let Some(mut log) = log {
+                    log.line = moved.to_line;
+                    self.logs.insert(id, *log);
+                }
+                let _ = self.core.handle(now, Command::Adopt(moved), &mut self.out);
+                self.apply_effects(now);
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Turning the routing core's effects into frames and follow-ups: offers, revokes and
+//! assignments to operator feeds; automatic texts stored and delivered like any message;
+//! rating requests, ratings, closings and KPI alerts; cross-shard notices and dialog moves.
+
+use crate::config::QueueMode;
+use crate::protocol::{
+    common, operator, widget, Author, ClientInfo, OperatorOut, PresenceState, Score, WidgetOut,
+};
+use crate::routing::{
+    CloseReason, DialogId, Effect, FinishedDialog, KpiKind, LineIdx, MovedDialog, OpIdx,
+    RevokeReason,
+};
+use crate::shard::dialog_log::DialogLog;
+use crate::shard::requests::ShardRequest;
+use crate::shard::ShardTask;
+use crate::store::records;
+use crate::store::Record;
+use std::sync::Arc;
+
+/// The dialog whose durable record an effect changes.
+fn touched_by(effect: &Effect) -> Option<crate::routing::DialogId> {
+    match effect {
+        Effect::DialogOpened { dialog, .. }
+        | Effect::Offered { dialog, .. }
+        | Effect::Revoked { dialog, .. }
+        | Effect::Assigned { dialog, .. }
+        | Effect::BotLeft { dialog, .. }
+        | Effect::Text { dialog, .. }
+        | Effect::MarkedUnanswered { dialog }
+        | Effect::RatingRequested { dialog }
+        | Effect::Rated { dialog, .. }
+        | Effect::LineChanged { dialog, .. }
+        | Effect::KpiAlert { dialog, .. }
+        | Effect::Answered { dialog, .. }
+        | Effect::Decided { dialog, .. } => Some(*dialog),
+        Effect::MoveOut(_)
+        | Effect::Closed { .. }
+        | Effect::OperatorPaused { .. }
+        | Effect::OperatorFreed { .. } => None,
+    }
+}
+
+impl ShardTask {
+    /// Applies every effect produced since the last call.
+    pub(super) fn apply_effects(&mut self, now: u64) {
+        let effects = std::mem::take(&mut self.out);
+        for effect in effects {
+            self.apply(now, effect);
+        }
+    }
+
+    fn apply(&mut self, now: u64, effect: Effect) {
+        if let Some(dialog) = touched_by(&effect) {
+            self.touch(dialog);
+        }
+        let counters = &self.hub.metrics.counters;
+        match effect {
+            Effect::DialogOpened { .. } => counters.dialog_created(),
+            Effect::MarkedUnanswered { .. } => {}
+            Effect::Answered {
+                dialog,
+                op,
+                first,
+                response_ms,
+            } => {
+                if let Some(d) = self.core.dialog(dialog) {
+                    self.stats.answered(d.line, op, first, response_ms);
+                }
+            }
+            Effect::Offered {
+                dialog,
+                line,
+                op,
+                deadline_ms,
+                mode,
+            } => self.on_offered(dialog, line, op, deadline_ms, mode),
+            Effect::Revoked { dialog, op, reason } => self.on_revoked(dialog, op, reason),
+            Effect::Assigned { dialog, line, op } => self.on_assigned(dialog, line, op),
+            Effect::BotLeft { dialog, op } => {
+                let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
+                    dialog_id: dialog.0,
+                    reason: RevokeReason::Taken,
+                });
+                self.outbox.publish(op, frame);
+            }
+            Effect::Text { dialog, text, .. } => {
+                let msg_id = self.next_msg_id();
+                let Some(log) = self.logs.get_mut(&dialog) else {
+                    return;
+                };
+                let view = log.append(msg_id, Author::System, None, text, now as i64, None);
+                self.deliver(dialog, view, None);
+            }
+            Effect::RatingRequested { dialog } => {
+                if let Some(log) = self.logs.get(&dialog) {
+                    let frame = WidgetOut::RatingRequest(widget::RatingRequest {
+                        dialog_id: dialog.0,
+                    });
+                    self.outbox.send_client(&log.client, Arc::new(frame));
+                }
+            }
+            Effect::Rated {
+                dialog,
+                like,
+                comment,
+            } => self.on_rated(dialog, like, comment),
+            Effect::LineChanged { dialog, to, .. } => {
+                if let Some(log) = self.logs.get_mut(&dialog) {
+                    log.line = to;
+                }
+            }
+            Effect::MoveOut(moved) => self.on_move_out(moved),
+            Effect::Closed {
+                dialog,
+                reason,
+                finished,
+            } => self.on_closed(dialog, reason, &finished),
+            Effect::OperatorPaused { op, missed } => {
+                let frame = OperatorOut::Status(operator::StatusChanged {
+                    state: PresenceState::Away,
+                    reason: Some(format!("{missed} offers in a row were not taken")),
+                });
+                self.outbox.publish(op, frame);
+                self.outbox.changed_elsewhere(op, self.index);
+            }
+            Effect::OperatorFreed { op } => self.outbox.changed_elsewhere(op, self.index),
+            Effect::KpiAlert {
+                dialog,
+                notify,
+                kind,
+                text,
+            } => self.on_kpi_alert(dialog, notify, kind, text),
+            Effect::Decided { dialog, decision } => {
+                if let Some(log) = self.logs.get_mut(&dialog) {
+                    log.record(decision, self.hub.limits.decisions_per_dialog_max);
+                }
+            }
+        }
+    }
+
+    fn on_offered(
+        &mut self,
+        dialog: DialogId,
+        line: LineIdx,
+        op: OpIdx,
+        deadline_ms: u64,
+        mode: QueueMode,
+    ) {
+        self.hub.metrics.counters.offer();
+        let client = self
+            .logs
+            .get(&dialog)
+            .map(|l| l.info.clone())
+            .unwrap_or_else(|| ClientInfo {
+                client_id: String::new(),
+                name: None,
+                email: None,
+                phone: None,
+                contact_id: None,
+            });
+        let frame = OperatorOut::DialogOffered(operator::DialogOffered {
+            dialog_id: dialog.0,
+            line: self.hub.directory().lines[line.0 as usize].id.to_string(),
+            client,
+            last_messages: self.offer_messages(dialog),
+            deadline_ts: deadline_ms as i64,
+            mode,
+        });
+        self.outbox.publish(op, frame);
+    }
+
+    fn on_revoked(&mut self, dialog: DialogId, op: OpIdx, reason: RevokeReason) {
+        match reason {
+            RevokeReason::Timeout => self.hub.metrics.counters.offer_timeout(),
+            RevokeReason::Declined => self.hub.metrics.counters.decline(),
+            _ => {}
+        }
+        let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
+            dialog_id: dialog.0,
+            reason,
+        });
+        self.outbox.publish(op, frame);
+    }
+
+    fn on_assigned(&mut self, dialog: DialogId, line: LineIdx, op: OpIdx) {
+        self.hub.metrics.counters.accept();
+        let dir = self.hub.directory();
+        let frame = OperatorOut::DialogAssigned(operator::DialogAssigned {
+            dialog_id: dialog.0,
+            line: dir.lines[line.0 as usize].id.to_string(),
+        });
+        self.outbox.publish(op, frame);
+        if let Some(log) = self.logs.get_mut(&dialog) {
+            log.operator = Some(op);
+            let joined = WidgetOut::OperatorJoined(widget::OperatorJoined {
+                dialog_id: dialog.0,
+                operator: dir.operator_view(line, op),
+            });
+            self.outbox.send_client(&log.client, Arc::new(joined));
+        }
+    }
+
+    fn on_rated(&mut self, dialog: DialogId, like: bool, comment: Option<String>) {
+        let Some(log) = self.logs.get_mut(&dialog) else {
+            return;
+        };
+        log.rating = Some(like);
+        self.stats.rated(log.line, log.operator, like);
+        if let Some(op) = log.operator {
+            let frame = OperatorOut::Rating(operator::Rating {
+                dialog_id: dialog.0,
+                score: if like { Score::Like } else { Score::Dislike },
+                comment,
+            });
+            self.outbox.publish(op, frame);
+        }
+    }
+
+    fn on_move_out(&mut self, moved: Box<MovedDialog>) {
+        let target = self.hub.shard_of_line(moved.to_line);
+        self.hub.note_moved(moved.id, target);
+        // Its messages so far are written with this batch; the new shard writes the rest.
+        self.save_messages(moved.id);
+        self.touched.remove(&moved.id);
+        self.written.remove(&moved.id);
+        let log = self.logs.remove(&moved.id).map(Box::new);
+        self.outbox.post(target, ShardRequest::Adopt { moved, log });
+    }
+
+    fn on_closed(&mut self, dialog: DialogId, reason: CloseReason, finished: &FinishedDialog) {
+        self.hub.metrics.counters.dialog_closed();
+        self.hub.forget_moved(dialog);
+        self.stats.finished(finished);
+        self.save_messages(dialog);
+        self.touched.remove(&dialog);
+        self.closed.push(dialog);
+        if let Some(log) = self.logs.remove(&dialog) {
+            self.keep_closed(&log, finished, reason);
+            self.tell_closed(&log, reason);
+        }
+    }
+
+    fn on_kpi_alert(&mut self, dialog: DialogId, notify: OpIdx, kind: KpiKind, text: String) {
+        self.hub.metrics.counters.kpi_alert();
+        let holder = self.core.dialog(dialog).and_then(|d| d.holder_op());
+        let frame = OperatorOut::KpiAlert(operator::KpiAlert {
+            dialog_id: dialog.0,
+            operator_id: holder
+                .map(|op| self.hub.directory().operators[op.0 as usize].id.to_string())
+                .unwrap_or_default(),
+            kind,
+            text,
+        });
+        self.outbox.publish(notify, frame);
+    }
+
+    /// Writes the closed dialog's summary (with this batch) for the admin API.
+    fn keep_closed(&mut self, log: &DialogLog, finished: &FinishedDialog, reason: CloseReason) {
+        let dir = self.hub.directory();
+        let summary = records::ClosedDialog {
+            id: log.id.0,
+            line: dir.lines[finished.line.0 as usize].id.to_string(),
+            client: log.info.clone(),
+            operator: finished
+                .holder
+                .or(log.operator)
+                .map(|op| dir.operators[op.0 as usize].id.to_string()),
+            created_ms: finished.created_ms,
+            closed_ms: finished.closed_ms,
+            reason: reason.as_str().to_string(),
+            ever_answered: finished.ever_answered,
+            kpi: finished.kpi,
+            rating: log.rating,
+            supervisor_score: log.supervisor_score,
+            messages_deleted: false,
+        };
+        self.pending.push(Record::Dialog {
+            dialog: log.id.0,
+            bytes: records::encode(&summary),
+        });
+    }
+
+    fn tell_closed(&mut self, log: &DialogLog, reason: CloseReason) {
+        let closed = common::DialogClosed {
+            dialog_id: log.id.0,
+            reason,
+        };
+        self.outbox.send_client(
+            &log.client,
+            Arc::new(WidgetOut::DialogClosed(closed.clone())),
+        );
+        if let Some(op) = log.operator {
+            self.outbox.publish(op, OperatorOut::DialogClosed(closed));
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! One shard's task: drains its mailbox, applies each request to the sans-IO core at the clock's
+//! time, keeps the messages of its open dialogs, and sleeps until the next request, timer or
+//! typing-preview flush. The only code that mutates a shard.
+
+mod admin_answers;
+mod client_requests;
+mod commit;
+pub mod dialog_log;
+mod dispatch;
+mod effect_handler;
+mod fan_out;
+mod operator_requests;
+mod outbox;
+pub mod requests;
+
+use crate::config::bounds::SHARD_BATCH_REQUESTS_MAX;
+use crate::hub::Hub;
+use crate::kpi::stats::ShardStats;
+use crate::routing::{Command, DialogId, Effect, Park, Shard};
+use crate::store::Record;
+use dialog_log::DialogLog;
+use outbox::Outbox;
+pub use requests::{ClientState, OperatorAction, Refusal, ShardRequest, Stored};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct ShardTask {
+    pub(super) index: usize,
+    pub(super) core: Shard,
+    pub(super) logs: HashMap<DialogId, DialogLog>,
+    pub(super) hub: Arc<Hub>,
+    pub(super) out: Vec<Effect>,
+    pub(super) typing_due: BTreeSet<(u64, DialogId)>,
+    pub(super) outbox: Outbox,
+    /// Dialogs this batch changed: their records are written at the flush.
+    pub(super) touched: BTreeSet<DialogId>,
+    /// Dialogs this batch closed.
+    pub(super) closed: Vec<DialogId>,
+    /// Records already prepared for this batch (messages of dialogs that left).
+    pub(super) pending: Vec<Record>,
+    /// KPI statistics of this shard's lines and operators.
+    pub(super) stats: ShardStats,
+    /// A digest of the record last written per open dialog (unchanged records are skipped).
+    pub(super) written: HashMap<DialogId, u64>,
+    /// When this batch's client messages arrived (delivery latency, recorded at release).
+    pub(super) arrivals: Vec<std::time::Instant>,
+    /// This shard's batches submitted to the store whose release has not run yet.
+    in_flight: Arc<AtomicUsize>,
+    next_msg: u64,
+}
+
+impl ShardTask {
+    /// A shard task with restored dialog logs; message ids continue after `next_msg`.
+    pub fn new(
+        index: usize,
+        core: Shard,
+        hub: Arc<Hub>,
+        logs: HashMap<DialogId, DialogLog>,
+        next_msg: u64,
+    ) -> Self {
+        Self {
+            index,
+            core,
+            logs,
+            hub,
+            out: Vec::new(),
+            typing_due: BTreeSet::new(),
+            outbox: Outbox::default(),
+            touched: BTreeSet::new(),
+            closed: Vec::new(),
+            pending: Vec::new(),
+            stats: ShardStats::default(),
+            arrivals: Vec::new(),
+            written: HashMap::new(),
+            in_flight: Arc::default(),
+            next_msg: next_msg.max(1),
+        }
+    }
+
+    pub async fn run(mut self) {
+        let hub = self.hub.clone();
+        let inbox = &hub.inboxes[self.index];
+        let mut batch = Vec::with_capacity(SHARD_BATCH_REQUESTS_MAX);
+        loop {
+            inbox
+                .mailbox
+                .drain_into(&mut batch, SHARD_BATCH_REQUESTS_MAX);
+            let now = hub.clock.now_ms();
+            let mut stop = false;
+            for msg in batch.drain(..) {
+                stop |= matches!(msg, ShardRequest::Stop);
+                // One command through the routing core, decisions and effects included.
+                let started = std::time::Instant::now();
+                self.on_msg(now, msg);
+                hub.metrics
+                    .dispatch_us
+                    .record(started.elapsed().as_micros() as u64);
+            }
+            if stop {
+                self.flush();
+                return;
+            }
+            self.tick(now);
+            self.flush();
+            if !inbox.mailbox.is_empty() || inbox.mailbox.try_park() == Park::Again {
+                continue;
+            }
+            let wake = [
+                self.core.next_wake(),
+                self.typing_due.first().map(|(at, _)| *at),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match wake {
+                Some(at) => {
+                    let delay = at.saturating_sub(hub.clock.now_ms());
+                    tokio::select! {
+                        _ = inbox.notify.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(delay)) => {}
+                    }
+                }
+                None => inbox.notify.notified().await,
+            }
+        }
+    }
+
+    /// Notes that `dialog` changed in this batch.
+    pub(super) fn touch(&mut self, dialog: DialogId) {
+        self.touched.insert(dialog);
+    }
+
+    pub(super) fn next_msg_id(&mut self) -> u64 {
+        let id = self.next_msg << 8 | self.index as u64;
+        self.next_msg += 1;
+        id
+    }
+
+    fn tick(&mut self, now: u64) {
+        let _ = self.core.handle(now, Command::Tick, &mut self.out);
+        self.apply_effects(now);
+        while let Some(&(at, dialog)) = self.typing_due.first() {
+            if at > now {
+                break;
+            }
+            self.typing_due.remove(&(at, dialog));
+            if let Some(text) = self
+                .logs
+                .get_mut(&dialog)
+                .and_then(|l| l.typing.pending.take())
+            {
+                self.send_preview(now, dialog, text);
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! A shard answering operator sessions: messages (idempotent by `client_msg_id`), actions on a
+//! dialog (accept, decline, close, transfer, supervisor rating), history pages (open dialogs from
+//! memory, closed ones from the store) and the operator's dialog list.
+
+use super::dialog_log::Side;
+use super::requests::{OperatorAction, Refusal, Stored};
+use super::ShardTask;
+use crate::protocol::{Author, DialogSummary, ErrorCode};
+use crate::routing::{Command, DialogId, OpIdx};
+use crate::store::records;
+
+impl ShardTask {
+    pub(super) fn operator_message(
+        &mut self,
+        now: u64,
+        op: OpIdx,
+        dialog: DialogId,
+        key: String,
+        text: String,
+    ) -> Result<Stored, Refusal> {
+        let log = self
+            .logs
+            .get(&dialog)
+            .ok_or(Refusal::new(ErrorCode::NotFound, "no such dialog"))?;
+        if let Some((msg_id, seq)) = log.seen(Side::Operator(op), &key) {
+            return Ok(Stored {
+                dialog,
+                msg_id,
+                seq,
+            });
+        }
+        if let Err(e) =
+            self.core
+                .handle(now, Command::OperatorMessage { op, dialog }, &mut self.out)
+        {
+            self.apply_effects(now);
+            return Err(e.into());
+        }
+        let info = &self.hub.directory().operators[op.0 as usize];
+        let author = if info.bot {
+            Author::Bot
+        } else {
+            Author::Operator
+        };
+        let name = Some(info.name.clone());
+        let msg_id = self.next_msg_id();
+        let log = self.logs.get_mut(&dialog).expect("checked above");
+        let view = log.append(
+            msg_id,
+            author,
+            name,
+            text.into(),
+            now as i64,
+            Some((Side::Operator(op), key)),
+        );
+        self.touch(dialog);
+        let stored = Stored {
+            dialog,
+            msg_id,
+            seq: view.seq,
+        };
+        // Effects first, so the widget learns who joined before it sees their message.
+        self.apply_effects(now);
+        self.deliver(dialog, view, Some(op));
+        Ok(stored)
+    }
+
+    pub(super) fn operator_action(
+        &mut self,
+        now: u64,
+        op: OpIdx,
+        dialog: DialogId,
+        action: OperatorAction,
+    ) -> Result<(), Refusal> {
+        let command = match action {
+            OperatorAction::Accept => Command::Accept { op, dialog },
+            OperatorAction::Decline => Command::Decline { op, dialog },
+            OperatorAction::Close => Command::Close { op, dialog },
+            OperatorAction::Transfer(to) => Command::Transfer { op, dialog, to },
+            OperatorAction::SupervisorRate(score) => {
+                if !self.hub.directory().operators[op.0 as usize].supervisor {
+                    return Err(Refusal::new(
+                        ErrorCode::Forbidden,
+                        "only supervisors rate dialogs",
+                    ));
+                }
+                let log = self
+                    .logs
+                    .get_mut(&dialog)
+                    .ok_or(Refusal::new(ErrorCode::NotFound, "no such open dialog"))?;
+                log.supervisor_score = Some(score);
+                return Ok(());
+            }
+        };
+        let result = self.core.handle(now, command, &mut self.out);
+        self.apply_effects(now);
+        result.map(|_| ()).map_err(Refusal::from)
+    }
+
+    pub(super) fn history(
+        &self,
+        op: OpIdx,
+        dialog: DialogId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::MessageView>, Refusal> {
+        let Some(log) = self.logs.get(&dialog) else {
+            return self.stored_history(op, dialog, before, limit);
+        };
+        let sees = self
+            .core
+            .dialog(dialog)
+            .is_some_and(|d| d.audience().contains(&op) || d.holder_op() == Some(op));
+        if !sees && !self.hub.directory().operators[op.0 as usize].supervisor {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "this dialog is not yours",
+            ));
+        }
+        Ok(log.page(before, limit))
+    }
+
+    /// History of a dialog that is no longer open, read from the store: for supervisors and for
+    /// the operator who held it last (named in its stored summary).
+    pub(super) fn stored_history(
+        &self,
+        op: OpIdx,
+        dialog: DialogId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::protocol::MessageView>, Refusal> {
+        let Some(store) = &self.hub.store else {
+            return Err(Refusal::new(ErrorCode::NotFound, "no such open dialog"));
+        };
+        let dir = self.hub.directory();
+        let me = &dir.operators[op.0 as usize];
+        let held_it = || {
+            store
+                .dialog(dialog.0)
+                .ok()
+                .flatten()
+                .and_then(|bytes| rmp_serde::from_slice::<records::ClosedDialog>(&bytes).ok())
+                .is_some_and(|closed| closed.operator.as_deref() == Some(&*me.id))
+        };
+        if !me.supervisor && !held_it() {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "the history of a closed dialog is for supervisors and its last operator",
+            ));
+        }
+        let page = records::stored_page(store, dialog.0, before, limit)
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "the history could not be read"))?;
+        if page.is_empty() {
+            return Err(Refusal::new(ErrorCode::NotFound, "no such dialog"));
+        }
+        Ok(page)
+    }
+
+    pub(super) fn operator_dialogs(&self, op: OpIdx) -> Vec<DialogSummary> {
+        let mut list: Vec<DialogSummary> = self
+            .core
+            .dialogs_of(op)
+            .into_iter()
+            .filter_map(|id| {
+                let d = self.core.dialog(id)?;
+                let log = self.logs.get(&id)?;
+                let state = crate::admin::views::state_of(&d.holder);
+                Some(DialogSummary {
+                    dialog_id: id.0,
+                    line: self.hub.directory().lines[d.line.0 as usize].id.to_string(),
+                    state,
+                    client: log.info.clone(),
+                    last_seq: log.last_seq(),
+                    deadline_ts: self
+                        .core
+                        .timer_deadline(id, crate::routing::TimerKind::Transfer)
+                        .map(|t| t as i64),
+                })
+            })
+            .collect();
+        list.sort_by_key(|s| s.dialog_id);
+        list
+    }
+}
