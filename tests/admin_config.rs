@@ -51,12 +51,12 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     // boris is online but not on the line: the dialog waits (anna is not connected).
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hello?").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hello?").await, "dialog_id");
     boris
         .assert_none_within(
             Duration::from_millis(300),
             "no offer to a non-member",
-            |f| ty(f) == "dialog_offered",
+            |f| frame_type(f) == "dialog_offered",
         )
         .await;
 
@@ -72,7 +72,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
         put.text
     );
     boris.offered(d).await;
-    let shown = http.ok("/api/v1/lines/support").await;
+    let shown = http.get_ok("/api/v1/lines/support").await;
     assert_eq!(
         shown["queue"]["members"],
         json!(["anna", "boris"]),
@@ -112,9 +112,9 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
         .await;
     assert_eq!(sales.status, 201, "{}", sales.text);
     let mut buyer = Widget::join(&server, "sales", "buyer").await;
-    let s = u(&buyer.say("b1", "a price?").await, "dialog_id");
+    let s = field_u64(&buyer.say("b1", "a price?").await, "dialog_id");
     carl.offered(s).await;
-    let listed = http.ok("/api/v1/lines").await;
+    let listed = http.get_ok("/api/v1/lines").await;
     let ids: Vec<&str> = listed["lines"]
         .as_array()
         .unwrap()
@@ -137,7 +137,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     http.get("/api/v1/lines/sales")
         .await
         .assert_error(404, "not_found", "sales");
-    let after = http.ok(&format!("/api/v1/dialogs/{s}")).await;
+    let after = http.get_ok(&format!("/api/v1/dialogs/{s}")).await;
     assert_eq!(after["close_reason"], "line_deleted", "{after}");
 
     // Deleting an operator removes them from queues, closes their connected client with 1008
@@ -145,7 +145,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     let gone = http.delete("/api/v1/operators/boris").await;
     assert_eq!(gone.status, 200, "{}", gone.text);
     assert_eq!(boris.conn.expect_close().await, Some(1008));
-    let support = http.ok("/api/v1/lines/support").await;
+    let support = http.get_ok("/api/v1/lines/support").await;
     assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
     assert_error(
         &operator_hello(&server, &token("boris")).await,
@@ -153,7 +153,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     );
 
     // Quick answers.
-    let list = http.ok("/api/v1/quick-answers/general").await;
+    let list = http.get_ok("/api/v1/quick-answers/general").await;
     assert_eq!(list["items"][0]["text"], "Hello!", "{list}");
     let put = http
         .put(
@@ -169,7 +169,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     server.kill9();
     server.restart();
     let http = Http::admin(&server);
-    let support = http.ok("/api/v1/lines/support").await;
+    let support = http.get_ok("/api/v1/lines/support").await;
     assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
     http.get("/api/v1/lines/sales")
         .await
@@ -177,11 +177,11 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     http.get("/api/v1/operators/boris")
         .await
         .assert_error(404, "not_found", "boris");
-    let carl = http.ok("/api/v1/operators/carl").await;
+    let carl = http.get_ok("/api/v1/operators/carl").await;
     assert_eq!(carl["capacity"], 2, "{carl}");
     let carl_again = operator_hello(&server, "carl-token").await;
-    assert_eq!(ty(&carl_again), "welcome", "{carl_again}");
-    let list = http.ok("/api/v1/quick-answers/general").await;
+    assert_eq!(frame_type(&carl_again), "welcome", "{carl_again}");
+    let list = http.get_ok("/api/v1/quick-answers/general").await;
     assert_eq!(list["items"][0]["text"], "Hi there", "{list}");
 }
 
@@ -237,9 +237,9 @@ async fn bad_changes_get_clear_errors_naming_the_field_and_change_nothing() {
         .await
         .assert_error(401, "unauthorized", "Bearer");
     // Nothing changed.
-    let support = http.ok(path).await;
+    let support = http.get_ok(path).await;
     assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
     assert_eq!(support["queue"]["mode"], "strict", "{support}");
-    let ops = http.ok("/api/v1/operators").await;
+    let ops = http.get_ok("/api/v1/operators").await;
     assert_eq!(ops["operators"].as_array().map(Vec::len), Some(3), "{ops}");
 }
