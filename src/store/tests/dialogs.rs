@@ -4,11 +4,14 @@
 
 use redb::{Database, ReadableDatabase};
 
-use super::helpers::{all_dialogs, log, message, open, owned, submit_wait, summary, TempDir};
+use super::helpers::{
+    all_dialogs, log, message, open, open_refused_untouched, owned, submit_wait, summary,
+    write_store_then_alter, TempDir,
+};
 use crate::store::schema::{
     DIALOGS, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT,
 };
-use crate::store::{Store, StoreError, StoreOptions};
+use crate::store::StoreError;
 
 /// Whether the file has a table named `dialogs` (read with redb directly; the store is closed).
 fn has_dialogs_table(dir: &TempDir) -> bool {
@@ -173,27 +176,13 @@ fn file_from_before_the_dialogs_table_opens_and_reads_no_summaries() {
 #[test]
 fn dialogs_table_of_other_types_is_refused_untouched() {
     let dir = TempDir::new("dialogs-wrong-type");
-    let store = open(&dir);
-    submit_wait(&store, vec![log("kept")]).unwrap();
-    store.close().unwrap();
-    {
-        let db = Database::open(dir.file()).unwrap();
-        let txn = db.begin_write().unwrap();
+    write_store_then_alter(&dir, |txn| {
         txn.delete_table(DIALOGS).unwrap();
         let other: redb::TableDefinition<u64, u64> = redb::TableDefinition::new("dialogs");
         txn.open_table(other).unwrap().insert(1, 2).unwrap();
-        txn.commit().unwrap();
-    }
-    let before = std::fs::read(dir.file()).unwrap();
-    let error = Store::open(dir.path(), StoreOptions::default())
-        .err()
-        .expect("refused");
+    });
+    let error = open_refused_untouched(&dir);
     let text = error.to_string();
     assert!(matches!(error, StoreError::Damaged { .. }), "{text}");
     assert!(text.contains(&dir.file().display().to_string()), "{text}");
-    assert_eq!(
-        std::fs::read(dir.file()).unwrap(),
-        before,
-        "the file was changed"
-    );
 }

@@ -121,3 +121,30 @@ pub(super) fn owned(log: &[(u64, &str)]) -> Vec<(u64, Vec<u8>)> {
         .map(|(position, bytes)| (*position, bytes.as_bytes().to_vec()))
         .collect()
 }
+
+/// A store in `dir` with one Log record, closed, and then changed by `alter` in one write
+/// transaction of redb used directly, as another program would.
+pub(super) fn write_store_then_alter(dir: &TempDir, alter: impl FnOnce(&redb::WriteTransaction)) {
+    let store = open(dir);
+    submit_wait(&store, vec![log("kept")]).unwrap();
+    store.close().unwrap();
+    let db = redb::Database::open(dir.file()).unwrap();
+    let txn = db.begin_write().unwrap();
+    alter(&txn);
+    txn.commit().unwrap();
+}
+
+/// Opens `dir`, which must be refused; checks that the file is byte for byte what it was, and
+/// returns the error.
+pub(super) fn open_refused_untouched(dir: &TempDir) -> StoreError {
+    let before = std::fs::read(dir.file()).unwrap();
+    let error = Store::open(dir.path(), StoreOptions::default())
+        .err()
+        .expect("refused");
+    assert_eq!(
+        std::fs::read(dir.file()).unwrap(),
+        before,
+        "the file was changed"
+    );
+    error
+}
