@@ -44,73 +44,6 @@ async fn operator_hello(server: &Server, token: &str) -> Value {
     conn.next().await
 }
 
-/// A new operator, carl, can log in, and a new line, sales, routes to him: carl, the buyer
-/// widget on sales and its dialog.
-async fn new_operator_takes_a_new_line(server: &Server, http: &Http) -> (Operator, Widget, u64) {
-    let created = http
-        .put(
-            "/api/v1/operators/carl",
-            &json!({"name": "Carl", "token": "carl-token", "capacity": 2}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    assert!(
-        created.body.get("token").is_none_or(Value::is_null),
-        "{}",
-        created.text
-    );
-    assert_eq!(
-        created.body["token_sha256"].as_str().map(str::len),
-        Some(64)
-    );
-    let mut carl = Operator::connect_with(
-        server,
-        "carl",
-        json!({"type": "hello", "token": "carl-token"}),
-        Enc::Json,
-    )
-    .await;
-    assert_eq!(carl.welcome["operator_id"], "carl", "{}", carl.welcome);
-    let sales = http
-        .put(
-            "/api/v1/lines/sales",
-            &json!({"name": "Sales", "queue": {"mode": "even", "members": ["carl"], "transfer_after": "1m"}}),
-        )
-        .await;
-    assert_eq!(sales.status, 201, "{}", sales.text);
-    let mut buyer = Widget::join(server, "sales", "buyer").await;
-    let s = field_u64(&buyer.say("b1", "a price?").await, "dialog_id");
-    carl.offered(s).await;
-    let listed = http.get_ok("/api/v1/lines").await;
-    let ids: Vec<&str> = listed["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l["id"].as_str())
-        .collect();
-    assert_eq!(ids, ["support", "bots", "sales"], "{listed}");
-    (carl, buyer, s)
-}
-
-/// After the restart: every change that the live-routing test made is still there.
-async fn assert_changes_kept(server: &Server) {
-    let http = Http::admin(server);
-    let support = http.get_ok("/api/v1/lines/support").await;
-    assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
-    http.get("/api/v1/lines/sales")
-        .await
-        .assert_error(404, "not_found", "sales");
-    http.get("/api/v1/operators/boris")
-        .await
-        .assert_error(404, "not_found", "boris");
-    let carl = http.get_ok("/api/v1/operators/carl").await;
-    assert_eq!(carl["capacity"], 2, "{carl}");
-    let carl_again = operator_hello(server, "carl-token").await;
-    assert_eq!(frame_type(&carl_again), "welcome", "{carl_again}");
-    let list = http.get_ok("/api/v1/quick-answers/general").await;
-    assert_eq!(list["items"][0]["text"], "Hi there", "{list}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     let mut server = Server::start("admin-config", &config());
@@ -195,6 +128,73 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     server.kill9();
     server.restart();
     assert_changes_kept(&server).await;
+}
+
+/// A new operator, carl, can log in, and a new line, sales, routes to him: carl, the buyer
+/// widget on sales and its dialog.
+async fn new_operator_takes_a_new_line(server: &Server, http: &Http) -> (Operator, Widget, u64) {
+    let created = http
+        .put(
+            "/api/v1/operators/carl",
+            &json!({"name": "Carl", "token": "carl-token", "capacity": 2}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(
+        created.body.get("token").is_none_or(Value::is_null),
+        "{}",
+        created.text
+    );
+    assert_eq!(
+        created.body["token_sha256"].as_str().map(str::len),
+        Some(64)
+    );
+    let mut carl = Operator::connect_with(
+        server,
+        "carl",
+        json!({"type": "hello", "token": "carl-token"}),
+        Enc::Json,
+    )
+    .await;
+    assert_eq!(carl.welcome["operator_id"], "carl", "{}", carl.welcome);
+    let sales = http
+        .put(
+            "/api/v1/lines/sales",
+            &json!({"name": "Sales", "queue": {"mode": "even", "members": ["carl"], "transfer_after": "1m"}}),
+        )
+        .await;
+    assert_eq!(sales.status, 201, "{}", sales.text);
+    let mut buyer = Widget::join(server, "sales", "buyer").await;
+    let s = field_u64(&buyer.say("b1", "a price?").await, "dialog_id");
+    carl.offered(s).await;
+    let listed = http.get_ok("/api/v1/lines").await;
+    let ids: Vec<&str> = listed["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["support", "bots", "sales"], "{listed}");
+    (carl, buyer, s)
+}
+
+/// After the restart: every change that the live-routing test made is still there.
+async fn assert_changes_kept(server: &Server) {
+    let http = Http::admin(server);
+    let support = http.get_ok("/api/v1/lines/support").await;
+    assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
+    http.get("/api/v1/lines/sales")
+        .await
+        .assert_error(404, "not_found", "sales");
+    http.get("/api/v1/operators/boris")
+        .await
+        .assert_error(404, "not_found", "boris");
+    let carl = http.get_ok("/api/v1/operators/carl").await;
+    assert_eq!(carl["capacity"], 2, "{carl}");
+    let carl_again = operator_hello(server, "carl-token").await;
+    assert_eq!(frame_type(&carl_again), "welcome", "{carl_again}");
+    let list = http.get_ok("/api/v1/quick-answers/general").await;
+    assert_eq!(list["items"][0]["text"], "Hi there", "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,97 +63,6 @@ fn histogram_count(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&st
     }
 }
 
-/// `/api/v1/stats` after the scripted conversation (two responses by anna, the first after
-/// `first` ms, the dialog closed).
-async fn assert_stats_of_the_conversation(http: &Http, first: u64) {
-    let stats = http.get_ok("/api/v1/stats").await;
-    let support = entry(&stats, "lines", "support");
-    assert_eq!(support["response_ms"]["count"], 2, "{stats}");
-    assert_eq!(support["first_response_ms"]["count"], 1, "{stats}");
-    let p99 = support["first_response_ms"]["p99"].as_u64().unwrap();
-    assert!(
-        p99 * 100 >= first * 98 && p99 * 100 <= first * 102,
-        "p99 {p99} vs {first}"
-    );
-    assert_eq!(support["closed"], 1, "{stats}");
-    assert_eq!(support["unanswered"], 0, "{stats}");
-    assert_eq!(support["dialogs"]["active"], 0, "{stats}");
-    assert_eq!(
-        entry(&stats, "operators", "anna")["response_ms"]["count"],
-        2,
-        "{stats}"
-    );
-    assert_eq!(
-        entry(&stats, "operators", "dana")["response_ms"]["count"],
-        0,
-        "{stats}"
-    );
-    for server_side in ["dispatch_us", "delivery_us", "ack_us", "group_commit_us"] {
-        let summary = &stats["server"][server_side];
-        assert!(
-            summary["count"].as_u64() >= Some(2),
-            "{server_side}: {stats}"
-        );
-        assert!(
-            summary["p50"].as_u64() <= summary["max"].as_u64(),
-            "{server_side}: {stats}"
-        );
-    }
-}
-
-/// `/metrics` after the scripted conversation, read by a Prometheus text parser; it serves
-/// every metric the shipped Grafana dashboard queries.
-async fn assert_metrics_of_the_conversation(server: &Server) {
-    let text = Http::with_token(server, None).get("/metrics").await;
-    assert_eq!(text.status, 200, "/metrics needs no token: {}", text.text);
-    let lines = text.text.lines().map(|l| Ok(l.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
-    assert_eq!(
-        histogram_count(
-            &scrape,
-            "switchboard_response_seconds",
-            &[("line", "support")]
-        ),
-        2
-    );
-    assert_eq!(
-        histogram_count(
-            &scrape,
-            "switchboard_operator_response_seconds",
-            &[("operator", "anna")]
-        ),
-        2
-    );
-    assert!(histogram_count(&scrape, "switchboard_ack_seconds", &[]) >= 2);
-    assert!(histogram_count(&scrape, "switchboard_group_commit_seconds", &[]) >= 1);
-    assert_eq!(
-        sample(&scrape, "switchboard_dialogs_created_total", &[]),
-        1.0
-    );
-    assert_eq!(
-        sample(&scrape, "switchboard_dialogs_closed_total", &[]),
-        1.0
-    );
-    assert_eq!(
-        sample(&scrape, "switchboard_dialogs", &[("state", "active")]),
-        0.0
-    );
-    assert_eq!(
-        sample(&scrape, "switchboard_queue_length", &[("line", "support")]),
-        0.0
-    );
-    // Every metric the shipped Grafana dashboard queries is served.
-    let dashboard = include_str!("../deploy/dashboards/switchboard.json");
-    for word in dashboard.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-        if word.starts_with("switchboard_") {
-            assert!(
-                text.text.contains(word),
-                "the dashboard queries {word}, which /metrics does not serve"
-            );
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
     let mut server = Server::start("kpi-figures", &config());
@@ -245,6 +154,97 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
         .await;
     assert_eq!(after["kpi"], closed["kpi"], "after a restart: {after}");
     assert_eq!(after["state"], "closed", "{after}");
+}
+
+/// `/api/v1/stats` after the scripted conversation (two responses by anna, the first after
+/// `first` ms, the dialog closed).
+async fn assert_stats_of_the_conversation(http: &Http, first: u64) {
+    let stats = http.get_ok("/api/v1/stats").await;
+    let support = entry(&stats, "lines", "support");
+    assert_eq!(support["response_ms"]["count"], 2, "{stats}");
+    assert_eq!(support["first_response_ms"]["count"], 1, "{stats}");
+    let p99 = support["first_response_ms"]["p99"].as_u64().unwrap();
+    assert!(
+        p99 * 100 >= first * 98 && p99 * 100 <= first * 102,
+        "p99 {p99} vs {first}"
+    );
+    assert_eq!(support["closed"], 1, "{stats}");
+    assert_eq!(support["unanswered"], 0, "{stats}");
+    assert_eq!(support["dialogs"]["active"], 0, "{stats}");
+    assert_eq!(
+        entry(&stats, "operators", "anna")["response_ms"]["count"],
+        2,
+        "{stats}"
+    );
+    assert_eq!(
+        entry(&stats, "operators", "dana")["response_ms"]["count"],
+        0,
+        "{stats}"
+    );
+    for server_side in ["dispatch_us", "delivery_us", "ack_us", "group_commit_us"] {
+        let summary = &stats["server"][server_side];
+        assert!(
+            summary["count"].as_u64() >= Some(2),
+            "{server_side}: {stats}"
+        );
+        assert!(
+            summary["p50"].as_u64() <= summary["max"].as_u64(),
+            "{server_side}: {stats}"
+        );
+    }
+}
+
+/// `/metrics` after the scripted conversation, read by a Prometheus text parser; it serves
+/// every metric the shipped Grafana dashboard queries.
+async fn assert_metrics_of_the_conversation(server: &Server) {
+    let text = Http::with_token(server, None).get("/metrics").await;
+    assert_eq!(text.status, 200, "/metrics needs no token: {}", text.text);
+    let lines = text.text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
+    assert_eq!(
+        histogram_count(
+            &scrape,
+            "switchboard_response_seconds",
+            &[("line", "support")]
+        ),
+        2
+    );
+    assert_eq!(
+        histogram_count(
+            &scrape,
+            "switchboard_operator_response_seconds",
+            &[("operator", "anna")]
+        ),
+        2
+    );
+    assert!(histogram_count(&scrape, "switchboard_ack_seconds", &[]) >= 2);
+    assert!(histogram_count(&scrape, "switchboard_group_commit_seconds", &[]) >= 1);
+    assert_eq!(
+        sample(&scrape, "switchboard_dialogs_created_total", &[]),
+        1.0
+    );
+    assert_eq!(
+        sample(&scrape, "switchboard_dialogs_closed_total", &[]),
+        1.0
+    );
+    assert_eq!(
+        sample(&scrape, "switchboard_dialogs", &[("state", "active")]),
+        0.0
+    );
+    assert_eq!(
+        sample(&scrape, "switchboard_queue_length", &[("line", "support")]),
+        0.0
+    );
+    // Every metric the shipped Grafana dashboard queries is served.
+    let dashboard = include_str!("../deploy/dashboards/switchboard.json");
+    for word in dashboard.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("switchboard_") {
+            assert!(
+                text.text.contains(word),
+                "the dashboard queries {word}, which /metrics does not serve"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,67 +78,6 @@ async fn write_until_killed(mut widget: Widget, name: String, start: usize) -> V
     acked
 }
 
-/// Widget `w` resumes its dialog after the restart of `round` and asks for everything from
-/// the start: its history is gap-free, with every message it had acknowledged (`acked`) there
-/// once, with its seq and msg_id.
-async fn assert_resumed_history(
-    server: &Server,
-    round: usize,
-    w: usize,
-    token: &str,
-    dialog: u64,
-    acked: &[Acked],
-) {
-    let hello = json!({"type": "hello", "line": "support", "resume_token": token, "last_seq": 0});
-    let mut widget = Widget::connect(server, hello, Enc::Json).await;
-    assert_eq!(
-        field_u64(&widget.welcome, "dialog_id"),
-        dialog,
-        "round {round}: widget w{w} lost its dialog"
-    );
-    let replay = widget.conn.gather(Duration::from_millis(300)).await;
-    let messages: Vec<&Value> = replay
-        .iter()
-        .filter(|f| frame_type(f) == "message")
-        .collect();
-    let mut by_seq: BTreeMap<u64, &Value> = BTreeMap::new();
-    for m in &messages {
-        assert!(
-            by_seq.insert(field_u64(m, "seq"), m).is_none(),
-            "round {round}: seq {} sent twice to w{w}",
-            field_u64(m, "seq")
-        );
-    }
-    let seqs: Vec<u64> = by_seq.keys().copied().collect();
-    assert_eq!(
-        seqs,
-        (1..=seqs.len() as u64).collect::<Vec<_>>(),
-        "round {round}: w{w}'s history has gaps"
-    );
-    let mut texts: HashMap<&str, usize> = HashMap::new();
-    for m in &messages {
-        *texts.entry(field_str(m, "text")).or_default() += 1;
-    }
-    for a in acked {
-        let stored = by_seq
-            .get(&a.seq)
-            .unwrap_or_else(|| panic!("round {round}: acknowledged {a:?} of w{w} is missing"));
-        assert_eq!(
-            (field_str(stored, "text"), field_u64(stored, "msg_id")),
-            (a.text.as_str(), a.msg_id),
-            "round {round}: w{w} seq {}",
-            a.seq
-        );
-        assert_eq!(
-            texts.get(a.text.as_str()),
-            Some(&1),
-            "round {round}: {} stored more than once",
-            a.text
-        );
-    }
-    widget.conn.disconnect().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_message_survives_kill_9() {
     let mut rng = Rng(seed() | 1);
@@ -237,6 +176,67 @@ async fn every_acknowledged_message_survives_kill_9() {
         notices, 1,
         "the pending unanswered timeout fires exactly once"
     );
+}
+
+/// Widget `w` resumes its dialog after the restart of `round` and asks for everything from
+/// the start: its history is gap-free, with every message it had acknowledged (`acked`) there
+/// once, with its seq and msg_id.
+async fn assert_resumed_history(
+    server: &Server,
+    round: usize,
+    w: usize,
+    token: &str,
+    dialog: u64,
+    acked: &[Acked],
+) {
+    let hello = json!({"type": "hello", "line": "support", "resume_token": token, "last_seq": 0});
+    let mut widget = Widget::connect(server, hello, Enc::Json).await;
+    assert_eq!(
+        field_u64(&widget.welcome, "dialog_id"),
+        dialog,
+        "round {round}: widget w{w} lost its dialog"
+    );
+    let replay = widget.conn.gather(Duration::from_millis(300)).await;
+    let messages: Vec<&Value> = replay
+        .iter()
+        .filter(|f| frame_type(f) == "message")
+        .collect();
+    let mut by_seq: BTreeMap<u64, &Value> = BTreeMap::new();
+    for m in &messages {
+        assert!(
+            by_seq.insert(field_u64(m, "seq"), m).is_none(),
+            "round {round}: seq {} sent twice to w{w}",
+            field_u64(m, "seq")
+        );
+    }
+    let seqs: Vec<u64> = by_seq.keys().copied().collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "round {round}: w{w}'s history has gaps"
+    );
+    let mut texts: HashMap<&str, usize> = HashMap::new();
+    for m in &messages {
+        *texts.entry(field_str(m, "text")).or_default() += 1;
+    }
+    for a in acked {
+        let stored = by_seq
+            .get(&a.seq)
+            .unwrap_or_else(|| panic!("round {round}: acknowledged {a:?} of w{w} is missing"));
+        assert_eq!(
+            (field_str(stored, "text"), field_u64(stored, "msg_id")),
+            (a.text.as_str(), a.msg_id),
+            "round {round}: w{w} seq {}",
+            a.seq
+        );
+        assert_eq!(
+            texts.get(a.text.as_str()),
+            Some(&1),
+            "round {round}: {} stored more than once",
+            a.text
+        );
+    }
+    widget.conn.disconnect().await;
 }
 
 /// A closed dialog's id is never handed out again after a restart: the next dialog gets an id

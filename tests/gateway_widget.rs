@@ -46,64 +46,6 @@ fn assert_operator_seqs_increase(log: &[Value]) {
     }
 }
 
-/// Anna and client c1 connect in `enc`; their `welcome`s are checked.
-async fn welcomed_operator_and_widget(server: &Server, enc: Enc) -> (Operator, Widget) {
-    let anna = Operator::connect_with(
-        server,
-        "anna",
-        json!({"type": "hello", "token": token("anna")}),
-        enc,
-    )
-    .await;
-    let w = &anna.welcome;
-    assert_eq!(w["operator_id"], "anna", "{w}");
-    assert_eq!(w["name"], "Anna", "{w}");
-    assert_eq!(w["status"], "online", "{w}");
-    assert_eq!(w["dialogs"], json!([]), "{w}");
-    assert!(w["seq"].is_u64(), "operator welcome without seq: {w}");
-
-    let widget = Widget::connect(
-        server,
-        json!({"type": "hello", "line": "support", "client_id": "c1"}),
-        enc,
-    )
-    .await;
-    let w = &widget.welcome;
-    assert_eq!(w["client_id"], "c1", "{w}");
-    assert!(
-        !field_str(w, "resume_token").is_empty(),
-        "empty resume_token: {w}"
-    );
-    assert_eq!(w["line_name"], "Support", "{w}");
-    assert_eq!(w["working_hours_open"], true, "{w}");
-    assert!(w["dialog_id"].is_null(), "a new client has no dialog: {w}");
-    (anna, widget)
-}
-
-/// Anna closes dialog `d`; the widget is asked for a rating and rates it; both sides get
-/// the rating's outcome: anna the `rating`, both the `dialog_closed`.
-async fn close_and_rate(anna: &mut Operator, widget: &mut Widget, d: u64) {
-    anna.close_dialog(d).await;
-    let (request, _) = widget.recv_until("rating_request").await;
-    assert_eq!(request["dialog_id"], d, "{request}");
-    let rated = widget
-        .ack(json!({"type": "rate", "req": 3, "dialog_id": d, "score": "like"}))
-        .await;
-    assert_eq!(rated["req"], 3, "{rated}");
-    let (rating, _) = anna.recv_until("rating").await;
-    assert_eq!(rating["dialog_id"], d, "{rating}");
-    assert_eq!(rating["score"], "like", "{rating}");
-    let (closed, _) = widget.recv_until("dialog_closed").await;
-    assert_eq!(closed["dialog_id"], d, "{closed}");
-    assert!(closed["reason"].is_string(), "{closed}");
-    let (closed, _) = anna
-        .recv_where("dialog_closed", |f| {
-            frame_type(f) == "dialog_closed" && f["dialog_id"] == d
-        })
-        .await;
-    assert!(closed["reason"].is_string(), "{closed}");
-}
-
 async fn full_conversation(enc: Enc) {
     let server = Server::start(&format!("conversation-{enc:?}"), &rated_config());
 
@@ -176,6 +118,64 @@ async fn full_conversation(enc: Enc) {
     close_and_rate(&mut anna, &mut widget, d).await;
 
     assert_operator_seqs_increase(&anna.log);
+}
+
+/// Anna and client c1 connect in `enc`; their `welcome`s are checked.
+async fn welcomed_operator_and_widget(server: &Server, enc: Enc) -> (Operator, Widget) {
+    let anna = Operator::connect_with(
+        server,
+        "anna",
+        json!({"type": "hello", "token": token("anna")}),
+        enc,
+    )
+    .await;
+    let w = &anna.welcome;
+    assert_eq!(w["operator_id"], "anna", "{w}");
+    assert_eq!(w["name"], "Anna", "{w}");
+    assert_eq!(w["status"], "online", "{w}");
+    assert_eq!(w["dialogs"], json!([]), "{w}");
+    assert!(w["seq"].is_u64(), "operator welcome without seq: {w}");
+
+    let widget = Widget::connect(
+        server,
+        json!({"type": "hello", "line": "support", "client_id": "c1"}),
+        enc,
+    )
+    .await;
+    let w = &widget.welcome;
+    assert_eq!(w["client_id"], "c1", "{w}");
+    assert!(
+        !field_str(w, "resume_token").is_empty(),
+        "empty resume_token: {w}"
+    );
+    assert_eq!(w["line_name"], "Support", "{w}");
+    assert_eq!(w["working_hours_open"], true, "{w}");
+    assert!(w["dialog_id"].is_null(), "a new client has no dialog: {w}");
+    (anna, widget)
+}
+
+/// Anna closes dialog `d`; the widget is asked for a rating and rates it; both sides get
+/// the rating's outcome: anna the `rating`, both the `dialog_closed`.
+async fn close_and_rate(anna: &mut Operator, widget: &mut Widget, d: u64) {
+    anna.close_dialog(d).await;
+    let (request, _) = widget.recv_until("rating_request").await;
+    assert_eq!(request["dialog_id"], d, "{request}");
+    let rated = widget
+        .ack(json!({"type": "rate", "req": 3, "dialog_id": d, "score": "like"}))
+        .await;
+    assert_eq!(rated["req"], 3, "{rated}");
+    let (rating, _) = anna.recv_until("rating").await;
+    assert_eq!(rating["dialog_id"], d, "{rating}");
+    assert_eq!(rating["score"], "like", "{rating}");
+    let (closed, _) = widget.recv_until("dialog_closed").await;
+    assert_eq!(closed["dialog_id"], d, "{closed}");
+    assert!(closed["reason"].is_string(), "{closed}");
+    let (closed, _) = anna
+        .recv_where("dialog_closed", |f| {
+            frame_type(f) == "dialog_closed" && f["dialog_id"] == d
+        })
+        .await;
+    assert!(closed["reason"].is_string(), "{closed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
