@@ -51,12 +51,12 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     // boris is online but not on the line: the dialog waits (anna is not connected).
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hello?").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hello?").await, "dialog_id");
     boris
         .assert_none_within(
             Duration::from_millis(300),
             "no offer to a non-member",
-            |f| ty(f) == "dialog_offered",
+            |f| frame_type(f) == "dialog_offered",
         )
         .await;
 
@@ -72,7 +72,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
         put.text
     );
     boris.offered(d).await;
-    let shown = http.ok("/api/v1/lines/support").await;
+    let shown = http.get_ok("/api/v1/lines/support").await;
     assert_eq!(
         shown["queue"]["members"],
         json!(["anna", "boris"]),
@@ -80,6 +80,59 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     );
 
     // A new operator can log in, and a new line routes to them.
+    let (carl, mut buyer, s) = new_operator_takes_a_new_line(&server, &http).await;
+
+    // Deleting the line closes its dialog and refuses new widgets.
+    let deleted = http.delete("/api/v1/lines/sales").await;
+    assert_eq!(deleted.status, 200, "{}", deleted.text);
+    let (closed, _) = buyer.recv_until("dialog_closed").await;
+    assert_eq!(closed["reason"], "line_deleted", "{closed}");
+    assert_error(&hello_answer(&server, "sales").await, "not_found");
+    let refused = buyer
+        .conn
+        .request(json!({"type": "message", "client_msg_id": "b2", "text": "hello?"}))
+        .await;
+    assert_error(&refused, "not_found");
+    http.get("/api/v1/lines/sales")
+        .await
+        .assert_error(404, "not_found", "sales");
+    let after = http.get_ok(&format!("/api/v1/dialogs/{s}")).await;
+    assert_eq!(after["close_reason"], "line_deleted", "{after}");
+
+    // Deleting an operator removes them from queues, closes their connected client with 1008
+    // and their token stops working.
+    let gone = http.delete("/api/v1/operators/boris").await;
+    assert_eq!(gone.status, 200, "{}", gone.text);
+    assert_eq!(boris.conn.expect_close().await, Some(1008));
+    let support = http.get_ok("/api/v1/lines/support").await;
+    assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
+    assert_error(
+        &operator_hello(&server, &token("boris")).await,
+        "unauthorized",
+    );
+
+    // Quick answers.
+    let list = http.get_ok("/api/v1/quick-answers/general").await;
+    assert_eq!(list["items"][0]["text"], "Hello!", "{list}");
+    let put = http
+        .put(
+            "/api/v1/quick-answers/general",
+            &json!({"items": ["Hi there", "Bye"]}),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.text);
+    assert_eq!(put.body["items"][1]["text"], "Bye", "{}", put.text);
+
+    // Everything is durable.
+    drop((boris, widget, carl, buyer));
+    server.kill9();
+    server.restart();
+    assert_changes_kept(&server).await;
+}
+
+/// A new operator, carl, can log in, and a new line, sales, routes to him: carl, the buyer
+/// widget on sales and its dialog.
+async fn new_operator_takes_a_new_line(server: &Server, http: &Http) -> (Operator, Widget, u64) {
     let created = http
         .put(
             "/api/v1/operators/carl",
@@ -97,7 +150,7 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
         Some(64)
     );
     let mut carl = Operator::connect_with(
-        &server,
+        server,
         "carl",
         json!({"type": "hello", "token": "carl-token"}),
         Enc::Json,
@@ -111,10 +164,10 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
         )
         .await;
     assert_eq!(sales.status, 201, "{}", sales.text);
-    let mut buyer = Widget::join(&server, "sales", "buyer").await;
-    let s = u(&buyer.say("b1", "a price?").await, "dialog_id");
+    let mut buyer = Widget::join(server, "sales", "buyer").await;
+    let s = field_u64(&buyer.say("b1", "a price?").await, "dialog_id");
     carl.offered(s).await;
-    let listed = http.ok("/api/v1/lines").await;
+    let listed = http.get_ok("/api/v1/lines").await;
     let ids: Vec<&str> = listed["lines"]
         .as_array()
         .unwrap()
@@ -122,54 +175,13 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
         .filter_map(|l| l["id"].as_str())
         .collect();
     assert_eq!(ids, ["support", "bots", "sales"], "{listed}");
+    (carl, buyer, s)
+}
 
-    // Deleting the line closes its dialog and refuses new widgets.
-    let deleted = http.delete("/api/v1/lines/sales").await;
-    assert_eq!(deleted.status, 200, "{}", deleted.text);
-    let (closed, _) = buyer.recv_until("dialog_closed").await;
-    assert_eq!(closed["reason"], "line_deleted", "{closed}");
-    assert_error(&hello_answer(&server, "sales").await, "not_found");
-    let refused = buyer
-        .conn
-        .request(json!({"type": "message", "client_msg_id": "b2", "text": "hello?"}))
-        .await;
-    assert_error(&refused, "not_found");
-    http.get("/api/v1/lines/sales")
-        .await
-        .assert_error(404, "not_found", "sales");
-    let after = http.ok(&format!("/api/v1/dialogs/{s}")).await;
-    assert_eq!(after["close_reason"], "line_deleted", "{after}");
-
-    // Deleting an operator removes them from queues, closes their connected client with 1008
-    // and their token stops working.
-    let gone = http.delete("/api/v1/operators/boris").await;
-    assert_eq!(gone.status, 200, "{}", gone.text);
-    assert_eq!(boris.conn.expect_close().await, Some(1008));
-    let support = http.ok("/api/v1/lines/support").await;
-    assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
-    assert_error(
-        &operator_hello(&server, &token("boris")).await,
-        "unauthorized",
-    );
-
-    // Quick answers.
-    let list = http.ok("/api/v1/quick-answers/general").await;
-    assert_eq!(list["items"][0]["text"], "Hello!", "{list}");
-    let put = http
-        .put(
-            "/api/v1/quick-answers/general",
-            &json!({"items": ["Hi there", "Bye"]}),
-        )
-        .await;
-    assert_eq!(put.status, 200, "{}", put.text);
-    assert_eq!(put.body["items"][1]["text"], "Bye", "{}", put.text);
-
-    // Everything is durable.
-    drop((boris, widget, carl, buyer));
-    server.kill9();
-    server.restart();
-    let http = Http::admin(&server);
-    let support = http.ok("/api/v1/lines/support").await;
+/// After the restart: every change that the live-routing test made is still there.
+async fn assert_changes_kept(server: &Server) {
+    let http = Http::admin(server);
+    let support = http.get_ok("/api/v1/lines/support").await;
     assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
     http.get("/api/v1/lines/sales")
         .await
@@ -177,11 +189,11 @@ async fn changes_apply_to_live_routing_at_once_and_survive_a_restart() {
     http.get("/api/v1/operators/boris")
         .await
         .assert_error(404, "not_found", "boris");
-    let carl = http.ok("/api/v1/operators/carl").await;
+    let carl = http.get_ok("/api/v1/operators/carl").await;
     assert_eq!(carl["capacity"], 2, "{carl}");
-    let carl_again = operator_hello(&server, "carl-token").await;
-    assert_eq!(ty(&carl_again), "welcome", "{carl_again}");
-    let list = http.ok("/api/v1/quick-answers/general").await;
+    let carl_again = operator_hello(server, "carl-token").await;
+    assert_eq!(frame_type(&carl_again), "welcome", "{carl_again}");
+    let list = http.get_ok("/api/v1/quick-answers/general").await;
     assert_eq!(list["items"][0]["text"], "Hi there", "{list}");
 }
 
@@ -237,9 +249,9 @@ async fn bad_changes_get_clear_errors_naming_the_field_and_change_nothing() {
         .await
         .assert_error(401, "unauthorized", "Bearer");
     // Nothing changed.
-    let support = http.ok(path).await;
+    let support = http.get_ok(path).await;
     assert_eq!(support["queue"]["members"], json!(["anna"]), "{support}");
     assert_eq!(support["queue"]["mode"], "strict", "{support}");
-    let ops = http.ok("/api/v1/operators").await;
+    let ops = http.get_ok("/api/v1/operators").await;
     assert_eq!(ops["operators"].as_array().map(Vec::len), Some(3), "{ops}");
 }

@@ -71,7 +71,7 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
     let mut widget = Widget::join(&server, "support", "c1").await;
 
     // First wait: ≥ 400 ms until anna's first reply.
-    let d = u(&widget.say("m1", "hello?").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hello?").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -81,7 +81,7 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     anna.say(d, "o2", "Sure.").await;
 
-    let open = http.ok(&format!("/api/v1/dialogs/{d}")).await;
+    let open = http.get_ok(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(open["state"], "active", "{open}");
     assert_eq!(open["operator"], "anna", "{open}");
     let kpi = &open["kpi"];
@@ -112,11 +112,13 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
     );
 
     anna.close_dialog(d).await;
-    let closed = http.ok(&format!("/api/v1/dialogs/{d}")).await;
+    let closed = http.get_ok(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(closed["state"], "closed", "{closed}");
     assert_eq!(closed["close_reason"], "operator", "{closed}");
     assert_eq!(closed["kpi"], open["kpi"], "figures at close: {closed}");
-    let listed = http.ok("/api/v1/dialogs?state=closed&line=support").await;
+    let listed = http
+        .get_ok("/api/v1/dialogs?state=closed&line=support")
+        .await;
     assert!(
         listed["dialogs"]
             .as_array()
@@ -125,9 +127,9 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
             .any(|x| x["id"] == d),
         "{listed}"
     );
-    let none = http.ok("/api/v1/dialogs?state=active").await;
+    let none = http.get_ok("/api/v1/dialogs?state=active").await;
     assert_eq!(none["dialogs"], json!([]), "{none}");
-    let messages = http.ok(&format!("/api/v1/dialogs/{d}/messages")).await;
+    let messages = http.get_ok(&format!("/api/v1/dialogs/{d}/messages")).await;
     let texts: Vec<&str> = messages["messages"]
         .as_array()
         .unwrap()
@@ -140,7 +142,24 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
         "{messages}"
     );
 
-    let stats = http.ok("/api/v1/stats").await;
+    assert_stats_of_the_conversation(&http, first).await;
+    assert_metrics_of_the_conversation(&server).await;
+
+    // The dialog's figures are durable.
+    drop((anna, widget));
+    server.kill9();
+    server.restart();
+    let after = Http::admin(&server)
+        .get_ok(&format!("/api/v1/dialogs/{d}"))
+        .await;
+    assert_eq!(after["kpi"], closed["kpi"], "after a restart: {after}");
+    assert_eq!(after["state"], "closed", "{after}");
+}
+
+/// `/api/v1/stats` after the scripted conversation (two responses by anna, the first after
+/// `first` ms, the dialog closed).
+async fn assert_stats_of_the_conversation(http: &Http, first: u64) {
+    let stats = http.get_ok("/api/v1/stats").await;
     let support = entry(&stats, "lines", "support");
     assert_eq!(support["response_ms"]["count"], 2, "{stats}");
     assert_eq!(support["first_response_ms"]["count"], 1, "{stats}");
@@ -173,8 +192,12 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
             "{server_side}: {stats}"
         );
     }
+}
 
-    let text = Http::with_token(&server, None).get("/metrics").await;
+/// `/metrics` after the scripted conversation, read by a Prometheus text parser; it serves
+/// every metric the shipped Grafana dashboard queries.
+async fn assert_metrics_of_the_conversation(server: &Server) {
+    let text = Http::with_token(server, None).get("/metrics").await;
     assert_eq!(text.status, 200, "/metrics needs no token: {}", text.text);
     let lines = text.text.lines().map(|l| Ok(l.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text");
@@ -222,16 +245,6 @@ async fn a_scripted_conversation_gives_its_kpi_figures_stats_and_metrics() {
             );
         }
     }
-
-    // The dialog's figures are durable.
-    drop((anna, widget));
-    server.kill9();
-    server.restart();
-    let after = Http::admin(&server)
-        .ok(&format!("/api/v1/dialogs/{d}"))
-        .await;
-    assert_eq!(after["kpi"], closed["kpi"], "after a restart: {after}");
-    assert_eq!(after["state"], "closed", "{after}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,16 +253,16 @@ async fn a_missed_target_is_alerted_once_and_recorded_on_the_dialog_across_a_res
     let mut dana = Operator::connect(&server, "dana").await;
     // anna is not connected: nobody answers within the 1 s target.
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "anyone?").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "anyone?").await, "dialog_id");
     let (alert, _) = dana.recv_until("kpi_alert").await;
     assert_eq!(alert["dialog_id"], d, "{alert}");
     assert_eq!(alert["text"], format!("nobody missed {d}"), "{alert}");
     dana.assert_none_within(Duration::from_millis(1_500), "a second alert", |f| {
-        ty(f) == "kpi_alert"
+        frame_type(f) == "kpi_alert"
     })
     .await;
     let http = Http::admin(&server);
-    let view = http.ok(&format!("/api/v1/dialogs/{d}")).await;
+    let view = http.get_ok(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(view["kpi"]["first_response_missed"], true, "{view}");
     assert_eq!(view["kpi"]["unanswered"], true, "{view}");
     assert_eq!(view["state"], "queued", "{view}");
@@ -258,14 +271,14 @@ async fn a_missed_target_is_alerted_once_and_recorded_on_the_dialog_across_a_res
     server.kill9();
     server.restart();
     let after = Http::admin(&server)
-        .ok(&format!("/api/v1/dialogs/{d}"))
+        .get_ok(&format!("/api/v1/dialogs/{d}"))
         .await;
     assert_eq!(after["kpi"]["first_response_missed"], true, "{after}");
     let mut dana = Operator::connect(&server, "dana").await;
     dana.assert_none_within(
         Duration::from_millis(1_500),
         "an alert again after restart",
-        |f| ty(f) == "kpi_alert",
+        |f| frame_type(f) == "kpi_alert",
     )
     .await;
 }
@@ -333,17 +346,17 @@ async fn history_retention_deletes_old_messages_and_keeps_the_summary() {
     let http = Http::admin(&server);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hello?").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hello?").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     anna.say(d, "o1", "Hi!").await;
     anna.close_dialog(d).await;
     let path = format!("/api/v1/dialogs/{d}/messages");
-    let kept = http.ok(&path).await;
+    let kept = http.get_ok(&path).await;
     assert_eq!(kept["messages"].as_array().map(Vec::len), Some(2), "{kept}");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let now = http.ok(&path).await;
+        let now = http.get_ok(&path).await;
         if now["messages"] == json!([]) {
             break;
         }
@@ -353,12 +366,12 @@ async fn history_retention_deletes_old_messages_and_keeps_the_summary() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let summary = http.ok(&format!("/api/v1/dialogs/{d}")).await;
+    let summary = http.get_ok(&format!("/api/v1/dialogs/{d}")).await;
     assert_eq!(summary["messages_deleted"], true, "{summary}");
     assert_eq!(summary["kpi"]["responses"], 1, "{summary}");
     // An open dialog keeps its messages whatever its age.
-    let d2 = u(&widget.say("m2", "again").await, "dialog_id");
+    let d2 = field_u64(&widget.say("m2", "again").await, "dialog_id");
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let open = http.ok(&format!("/api/v1/dialogs/{d2}/messages")).await;
+    let open = http.get_ok(&format!("/api/v1/dialogs/{d2}/messages")).await;
     assert_eq!(open["messages"][0]["text"], "again", "{open}");
 }

@@ -22,7 +22,7 @@ async fn accepted_dialog(name: &str) -> (InProcess, Operator, Widget, u64) {
     let server = InProcess::start(name, &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hello").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hello").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     anna.assigned(d).await;
@@ -53,7 +53,7 @@ async fn nothing_reaches_the_other_side_before_it_is_durable() {
     let (ack, _) = widget
         .recv_where("the ack of m2", |f| f["req"].as_u64() == Some(req))
         .await;
-    assert_eq!(ty(&ack), "ack", "{ack}");
+    assert_eq!(frame_type(&ack), "ack", "{ack}");
 
     // An operator's message: nothing at the widget and no `ack` while it is not durable.
     let hold = hold_writer(&server.store).await;
@@ -76,19 +76,19 @@ async fn nothing_reaches_the_other_side_before_it_is_durable() {
     let (ack, _) = anna
         .recv_where("the ack of o1", |f| f["req"].as_u64() == Some(req))
         .await;
-    assert_eq!(ty(&ack), "ack", "{ack}");
+    assert_eq!(frame_type(&ack), "ack", "{ack}");
 
     // The client closes: the operator hears of it only once the close is durable.
     let hold = hold_writer(&server.store).await;
     let req = widget.req();
     widget.send(json!({"type": "close", "req": req})).await;
     anna.assert_none_within(QUIET, "dialog_closed before the close is durable", |f| {
-        ty(f) == "dialog_closed"
+        frame_type(f) == "dialog_closed"
     })
     .await;
     drop(hold);
     let (closed, _) = anna
-        .recv_where("dialog_closed", |f| ty(f) == "dialog_closed")
+        .recv_where("dialog_closed", |f| frame_type(f) == "dialog_closed")
         .await;
     assert_eq!(closed["dialog_id"], d, "{closed}");
 
@@ -121,15 +121,19 @@ async fn a_message_committed_while_a_widget_resumes_reaches_it_once() {
     drop(hold);
 
     let frames = resumed.gather(QUIET).await;
-    assert_eq!(frames.first().map(ty), Some("welcome"), "{frames:?}");
+    assert_eq!(
+        frames.first().map(frame_type),
+        Some("welcome"),
+        "{frames:?}"
+    );
     let mut by_seq: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
-    for m in frames.iter().filter(|f| ty(f) == "message") {
-        by_seq.entry(u(m, "seq")).or_default().push(m);
+    for m in frames.iter().filter(|f| frame_type(f) == "message") {
+        by_seq.entry(field_u64(m, "seq")).or_default().push(m);
     }
     // (seq, how many times it came, text)
     let received: Vec<(u64, usize, &str)> = by_seq
         .iter()
-        .map(|(seq, ms)| (*seq, ms.len(), s(ms[0], "text")))
+        .map(|(seq, ms)| (*seq, ms.len(), field_str(ms[0], "text")))
         .collect();
     assert_eq!(
         received,

@@ -67,9 +67,9 @@ async fn write_until_killed(mut widget: Widget, name: String, start: usize) -> V
             .try_recv_where(Duration::from_secs(3), |f| f["req"].as_u64() == Some(req))
             .await;
         match reply {
-            Some(ack) if ty(&ack) == "ack" => acked.push(Acked {
-                seq: u(&ack, "seq"),
-                msg_id: u(&ack, "msg_id"),
+            Some(ack) if frame_type(&ack) == "ack" => acked.push(Acked {
+                seq: field_u64(&ack, "seq"),
+                msg_id: field_u64(&ack, "msg_id"),
                 text,
             }),
             _ => break,
@@ -100,11 +100,11 @@ async fn every_acknowledged_message_survives_kill_9() {
             .say(&format!("w{w}-open"), &format!("w{w}-open"))
             .await;
         acked.push(Acked {
-            seq: u(&ack, "seq"),
-            msg_id: u(&ack, "msg_id"),
+            seq: field_u64(&ack, "seq"),
+            msg_id: field_u64(&ack, "msg_id"),
             text: format!("w{w}-open"),
         });
-        dialogs.push(u(&ack, "dialog_id"));
+        dialogs.push(field_u64(&ack, "dialog_id"));
         tokens.push(widget.resume_token());
     }
     // Anna takes the first two; the third stays unanswered and its 2 s timeout is pending.
@@ -140,51 +140,7 @@ async fn every_acknowledged_message_survives_kill_9() {
         server.restart();
         // Every widget resumes its dialog and asks for everything from the start.
         for w in 0..WIDGETS {
-            let hello = json!({"type": "hello", "line": "support", "resume_token": tokens[w], "last_seq": 0});
-            let mut widget = Widget::connect(&server, hello, Enc::Json).await;
-            assert_eq!(
-                u(&widget.welcome, "dialog_id"),
-                dialogs[w],
-                "round {round}: widget w{w} lost its dialog"
-            );
-            let replay = widget.conn.gather(Duration::from_millis(300)).await;
-            let messages: Vec<&Value> = replay.iter().filter(|f| ty(f) == "message").collect();
-            let mut by_seq: BTreeMap<u64, &Value> = BTreeMap::new();
-            for m in &messages {
-                assert!(
-                    by_seq.insert(u(m, "seq"), m).is_none(),
-                    "round {round}: seq {} sent twice to w{w}",
-                    u(m, "seq")
-                );
-            }
-            let seqs: Vec<u64> = by_seq.keys().copied().collect();
-            assert_eq!(
-                seqs,
-                (1..=seqs.len() as u64).collect::<Vec<_>>(),
-                "round {round}: w{w}'s history has gaps"
-            );
-            let mut texts: HashMap<&str, usize> = HashMap::new();
-            for m in &messages {
-                *texts.entry(s(m, "text")).or_default() += 1;
-            }
-            for a in &acked[w] {
-                let stored = by_seq.get(&a.seq).unwrap_or_else(|| {
-                    panic!("round {round}: acknowledged {a:?} of w{w} is missing")
-                });
-                assert_eq!(
-                    (s(stored, "text"), u(stored, "msg_id")),
-                    (a.text.as_str(), a.msg_id),
-                    "round {round}: w{w} seq {}",
-                    a.seq
-                );
-                assert_eq!(
-                    texts.get(a.text.as_str()),
-                    Some(&1),
-                    "round {round}: {} stored more than once",
-                    a.text
-                );
-            }
-            widget.conn.disconnect().await;
+            assert_resumed_history(&server, round, w, &tokens[w], dialogs[w], &acked[w]).await;
         }
     }
 
@@ -194,7 +150,7 @@ async fn every_acknowledged_message_survives_kill_9() {
         .as_array()
         .expect("dialogs")
         .iter()
-        .map(|d| (u(d, "dialog_id"), s(d, "state").to_string()))
+        .map(|d| (field_u64(d, "dialog_id"), field_str(d, "state").to_string()))
         .collect();
     assert_eq!(
         held.get(&dialogs[0]).map(String::as_str),
@@ -214,12 +170,73 @@ async fn every_acknowledged_message_survives_kill_9() {
     let replay = widget.conn.gather(Duration::from_millis(300)).await;
     let notices = replay
         .iter()
-        .filter(|f| ty(f) == "message" && f["text"] == "still here")
+        .filter(|f| frame_type(f) == "message" && f["text"] == "still here")
         .count();
     assert_eq!(
         notices, 1,
         "the pending unanswered timeout fires exactly once"
     );
+}
+
+/// Widget `w` resumes its dialog after the restart of `round` and asks for everything from
+/// the start: its history is gap-free, with every message it had acknowledged (`acked`) there
+/// once, with its seq and msg_id.
+async fn assert_resumed_history(
+    server: &Server,
+    round: usize,
+    w: usize,
+    token: &str,
+    dialog: u64,
+    acked: &[Acked],
+) {
+    let hello = json!({"type": "hello", "line": "support", "resume_token": token, "last_seq": 0});
+    let mut widget = Widget::connect(server, hello, Enc::Json).await;
+    assert_eq!(
+        field_u64(&widget.welcome, "dialog_id"),
+        dialog,
+        "round {round}: widget w{w} lost its dialog"
+    );
+    let replay = widget.conn.gather(Duration::from_millis(300)).await;
+    let messages: Vec<&Value> = replay
+        .iter()
+        .filter(|f| frame_type(f) == "message")
+        .collect();
+    let mut by_seq: BTreeMap<u64, &Value> = BTreeMap::new();
+    for m in &messages {
+        assert!(
+            by_seq.insert(field_u64(m, "seq"), m).is_none(),
+            "round {round}: seq {} sent twice to w{w}",
+            field_u64(m, "seq")
+        );
+    }
+    let seqs: Vec<u64> = by_seq.keys().copied().collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "round {round}: w{w}'s history has gaps"
+    );
+    let mut texts: HashMap<&str, usize> = HashMap::new();
+    for m in &messages {
+        *texts.entry(field_str(m, "text")).or_default() += 1;
+    }
+    for a in acked {
+        let stored = by_seq
+            .get(&a.seq)
+            .unwrap_or_else(|| panic!("round {round}: acknowledged {a:?} of w{w} is missing"));
+        assert_eq!(
+            (field_str(stored, "text"), field_u64(stored, "msg_id")),
+            (a.text.as_str(), a.msg_id),
+            "round {round}: w{w} seq {}",
+            a.seq
+        );
+        assert_eq!(
+            texts.get(a.text.as_str()),
+            Some(&1),
+            "round {round}: {} stored more than once",
+            a.text
+        );
+    }
+    widget.conn.disconnect().await;
 }
 
 /// A closed dialog's id is never handed out again after a restart: the next dialog gets an id
@@ -233,7 +250,7 @@ async fn a_closed_dialogs_id_is_not_reused_after_a_restart() {
     let mut server = Server::start("id-reuse", &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let first = u(&widget.say("m1", "before the restart").await, "dialog_id");
+    let first = field_u64(&widget.say("m1", "before the restart").await, "dialog_id");
     anna.offered(first).await;
     anna.accept(first).await;
     anna.close_dialog(first).await;
@@ -242,7 +259,7 @@ async fn a_closed_dialogs_id_is_not_reused_after_a_restart() {
     server.kill9();
     server.restart();
     let mut widget = Widget::join(&server, "support", "c2").await;
-    let second = u(&widget.say("m1", "after the restart").await, "dialog_id");
+    let second = field_u64(&widget.say("m1", "after the restart").await, "dialog_id");
     assert_ne!(first, second, "a closed dialog's id was handed out again");
 
     let mut dana = Operator::connect(&server, "dana").await;

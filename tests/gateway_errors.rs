@@ -91,7 +91,10 @@ async fn a_frame_over_frame_bytes_max_closes_with_1009() {
         .await;
     assert_eq!(widget.expect_close().await, Some(1009));
     assert!(
-        !widget.log.iter().any(|f| f["req"] == 2 && ty(f) == "ack"),
+        !widget
+            .log
+            .iter()
+            .any(|f| f["req"] == 2 && frame_type(f) == "ack"),
         "the oversized message was acked: {:?}",
         widget.log
     );
@@ -122,7 +125,7 @@ async fn text_over_text_chars_max_gets_too_large() {
 
     // The limit counts characters, not bytes: ten two-byte characters fit.
     let ack = widget.say("m1", "éééééééééé").await;
-    let d = u(&ack, "dialog_id");
+    let d = field_u64(&ack, "dialog_id");
     let refused = widget
         .request(json!({"type": "message", "req": 7, "client_msg_id": "m2", "text": "eleven char"}))
         .await;
@@ -161,16 +164,16 @@ async fn another_clients_or_operators_dialog_is_refused() {
     let mut boris = Operator::connect(&server, "boris").await;
     let mut alice = Widget::join(&server, "support", "alice").await;
     let mut mallory = Widget::join(&server, "support", "mallory").await;
-    let d = u(&alice.say("m1", "hi").await, "dialog_id");
-    let own = u(&mallory.say("m1", "hello").await, "dialog_id");
+    let d = field_u64(&alice.say("m1", "hi").await, "dialog_id");
+    let own = field_u64(&mallory.say("m1", "hello").await, "dialog_id");
     assert_ne!(d, own);
 
     let refused = mallory
         .request(json!({"type": "rate", "dialog_id": d, "score": "dislike"}))
         .await;
-    assert_eq!(ty(&refused), "error", "{refused}");
+    assert_eq!(frame_type(&refused), "error", "{refused}");
     assert!(
-        matches!(s(&refused, "code"), "forbidden" | "not_found"),
+        matches!(field_str(&refused, "code"), "forbidden" | "not_found"),
         "{refused}"
     );
 
@@ -183,9 +186,9 @@ async fn another_clients_or_operators_dialog_is_refused() {
     ] {
         let shown = frame.to_string();
         let refused = boris.request(frame).await;
-        assert_eq!(ty(&refused), "error", "{shown}: {refused}");
+        assert_eq!(frame_type(&refused), "error", "{shown}: {refused}");
         assert!(
-            matches!(s(&refused, "code"), "forbidden" | "not_found"),
+            matches!(field_str(&refused, "code"), "forbidden" | "not_found"),
             "{shown}: {refused}"
         );
     }
@@ -197,7 +200,7 @@ async fn another_clients_or_operators_dialog_is_refused() {
     anna.client_said("good").await;
     alice
         .assert_none_within(QUIET, "a close or rating request", |f| {
-            matches!(ty(f), "dialog_closed" | "rating_request")
+            matches!(frame_type(f), "dialog_closed" | "rating_request")
         })
         .await;
     assert!(
@@ -229,24 +232,24 @@ async fn a_burst_over_the_rate_limit_gets_rate_limited() {
     for req in 1..=5u64 {
         let (reply, _) = widget
             .recv_where(&format!("the reply to req {req}"), |f| {
-                matches!(ty(f), "ack" | "error") && f["req"] == req
+                matches!(frame_type(f), "ack" | "error") && f["req"] == req
             })
             .await;
         replies.push(reply);
     }
     assert_eq!(
-        ty(&replies[0]),
+        frame_type(&replies[0]),
         "ack",
         "the first message is within the burst: {replies:?}"
     );
     let limited = replies
         .iter()
-        .filter(|r| ty(r) == "error" && r["code"] == "rate_limited")
+        .filter(|r| frame_type(r) == "error" && r["code"] == "rate_limited")
         .count();
     assert!(limited >= 1, "no rate_limited among {replies:?}");
     for reply in &replies {
         assert!(
-            ty(reply) == "ack" || reply["code"] == "rate_limited",
+            frame_type(reply) == "ack" || reply["code"] == "rate_limited",
             "unexpected reply {reply}"
         );
     }

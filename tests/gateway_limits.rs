@@ -31,7 +31,7 @@ async fn beyond_connections_max_a_new_connection_is_closed_with_1013() {
             .await;
         let frame = conn
             .try_recv_where(std::time::Duration::from_millis(500), |f| {
-                ty(f) == "welcome"
+                frame_type(f) == "welcome"
             })
             .await;
         if frame.is_some() {
@@ -55,7 +55,7 @@ async fn an_overflowing_operator_is_closed_with_4000_and_resumes_without_loss() 
     let mut dialogs = HashSet::new();
     for i in 0..DIALOGS {
         let mut widget = Widget::join(&server, "support", &format!("c{i}")).await;
-        dialogs.insert(u(&widget.say("m", "hello").await, "dialog_id"));
+        dialogs.insert(field_u64(&widget.say("m", "hello").await, "dialog_id"));
         widgets.push(widget);
     }
     // Anna comes online: every waiting dialog is offered to her at once, faster than a queue
@@ -63,11 +63,11 @@ async fn an_overflowing_operator_is_closed_with_4000_and_resumes_without_loss() 
     let mut anna = Operator::connect(&server, "anna").await;
     assert_eq!(anna.expect_close().await, Some(4000));
     let mut seen: Vec<u64> = Vec::new();
-    let mut last_seq = u(&anna.welcome, "seq");
+    let mut last_seq = field_u64(&anna.welcome, "seq");
     let frames: Vec<serde_json::Value> = anna.conn.inbox.drain(..).collect();
-    for frame in frames.iter().filter(|f| ty(f) == "dialog_offered") {
-        seen.push(u(frame, "dialog_id"));
-        last_seq = u(frame, "seq");
+    for frame in frames.iter().filter(|f| frame_type(f) == "dialog_offered") {
+        seen.push(field_u64(frame, "dialog_id"));
+        last_seq = field_u64(frame, "seq");
     }
     let mut again = Operator::connect_with(
         &server,
@@ -78,14 +78,14 @@ async fn an_overflowing_operator_is_closed_with_4000_and_resumes_without_loss() 
     .await;
     while seen.len() < DIALOGS {
         let (frame, _) = again
-            .recv_where("dialog_offered", |f| ty(f) == "dialog_offered")
+            .recv_where("dialog_offered", |f| frame_type(f) == "dialog_offered")
             .await;
         assert!(
-            u(&frame, "seq") > last_seq,
+            field_u64(&frame, "seq") > last_seq,
             "replayed an event already received: {frame}"
         );
-        last_seq = u(&frame, "seq");
-        seen.push(u(&frame, "dialog_id"));
+        last_seq = field_u64(&frame, "seq");
+        seen.push(field_u64(&frame, "dialog_id"));
     }
     let unique: HashSet<u64> = seen.iter().copied().collect();
     assert_eq!(unique.len(), seen.len(), "an offer arrived twice");
@@ -107,13 +107,13 @@ async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
     let mut boris = Operator::connect(&server, "boris").await;
     let mut dana = Operator::connect(&server, "dana").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "first").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "first").await, "dialog_id");
     widget.say("m2", "second").await;
     // With workday tracking, being online is not enough.
     anna.assert_none_within(
         std::time::Duration::from_millis(300),
         "no offer before the workday",
-        |f| ty(f) == "dialog_offered",
+        |f| frame_type(f) == "dialog_offered",
     )
     .await;
     anna.ack(json!({"type": "workday", "action": "start"}))
@@ -123,7 +123,7 @@ async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
     let page = anna
         .request(json!({"type": "history", "dialog_id": d, "limit": 1}))
         .await;
-    assert_eq!(ty(&page), "history", "{page}");
+    assert_eq!(frame_type(&page), "history", "{page}");
     let messages = page["messages"].as_array().expect("messages");
     assert_eq!(messages.len(), 1);
     assert_eq!(
@@ -131,7 +131,7 @@ async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
         "the newest page comes first: {page}"
     );
     let older = anna
-        .request(json!({"type": "history", "dialog_id": d, "before_seq": u(&messages[0], "seq")}))
+        .request(json!({"type": "history", "dialog_id": d, "before_seq": field_u64(&messages[0], "seq")}))
         .await;
     assert_eq!(older["messages"][0]["text"], "first", "{older}");
     let refused = boris
@@ -142,7 +142,7 @@ async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
     let score = dana
         .request(json!({"type": "supervisor_rate", "dialog_id": d, "score": 4}))
         .await;
-    assert_eq!(ty(&score), "ack", "a supervisor rates: {score}");
+    assert_eq!(frame_type(&score), "ack", "a supervisor rates: {score}");
     let refused = anna
         .request(json!({"type": "supervisor_rate", "dialog_id": d, "score": 4}))
         .await;
@@ -155,7 +155,7 @@ async fn history_workday_transfer_to_a_line_and_supervisor_rating() {
     let moved = anna
         .request(json!({"type": "transfer", "dialog_id": d, "to_line": "sales"}))
         .await;
-    assert_eq!(ty(&moved), "ack", "{moved}");
+    assert_eq!(frame_type(&moved), "ack", "{moved}");
     anna.revoked(d).await;
     boris.offered(d).await;
     boris.accept(d).await;
@@ -176,7 +176,7 @@ async fn quick_answers_are_served_and_saved_per_line_list() {
     let mut server = Server::start("quick-answers", &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let list = anna.request(json!({"type": "quick_answers"})).await;
-    assert_eq!(ty(&list), "quick_answers", "{list}");
+    assert_eq!(frame_type(&list), "quick_answers", "{list}");
     let texts: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -239,13 +239,13 @@ async fn a_required_consent_comes_first_and_gates_routing_until_accepted() {
     anna.assert_none_within(
         std::time::Duration::from_millis(300),
         "no offer before consent",
-        |f| ty(f) == "dialog_offered",
+        |f| frame_type(f) == "dialog_offered",
     )
     .await;
     widget
         .ack(json!({"type": "consent", "accepted": true, "version": 3}))
         .await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
 }
 
@@ -273,7 +273,7 @@ async fn consent_answers_are_stored_survive_kill_9_and_are_listed_per_line() {
     let mut anna = Operator::connect(&server, "anna").await;
     // c1 accepted version 3 before: not asked again, and routed at once
     let mut c1 = Widget::join(&server, "support", "c1").await;
-    let d = u(&c1.say("m1", "hi again").await, "dialog_id");
+    let d = field_u64(&c1.say("m1", "hi again").await, "dialog_id");
     anna.offered(d).await;
     // c2 declined: asked again, and still held back
     let mut c2 = Widget::join(&server, "support", "c2").await;
@@ -287,7 +287,7 @@ async fn consent_answers_are_stored_survive_kill_9_and_are_listed_per_line() {
     c3.expect("consent_request").await;
 
     let http = Http::admin(&server);
-    let page = http.ok("/api/v1/consents?line=support").await;
+    let page = http.get_ok("/api/v1/consents?line=support").await;
     let rows: Vec<(&str, &str, u64, bool)> = page["consents"]
         .as_array()
         .unwrap()
@@ -311,16 +311,16 @@ async fn consent_answers_are_stored_survive_kill_9_and_are_listed_per_line() {
     );
     assert!(page.get("next_after").is_none(), "{page}");
     // Paged one at a time
-    let first = http.ok("/api/v1/consents?line=support&limit=1").await;
+    let first = http.get_ok("/api/v1/consents?line=support&limit=1").await;
     assert_eq!(first["consents"][0]["client_id"], "c1");
     assert_eq!(first["next_after"], "c1");
     let second = http
-        .ok("/api/v1/consents?line=support&limit=1&after=c1")
+        .get_ok("/api/v1/consents?line=support&limit=1&after=c1")
         .await;
     assert_eq!(second["consents"][0]["client_id"], "c2");
     assert!(second.get("next_after").is_none(), "{second}");
     // Another line has none
-    let none = http.ok("/api/v1/consents?line=sales").await;
+    let none = http.get_ok("/api/v1/consents?line=sales").await;
     assert_eq!(none["consents"], json!([]));
     // Mistakes name what was wrong
     http.get("/api/v1/consents")
@@ -347,14 +347,14 @@ async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors_and_it
     let mut anna = Operator::connect(&server, "anna").await;
     let mut dana = Operator::connect(&server, "dana").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "question").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "question").await, "dialog_id");
     anna.offered(d).await;
     anna.say(d, "a1", "answer").await;
     anna.close_dialog(d).await;
     let page = dana
         .request(json!({"type": "history", "dialog_id": d}))
         .await;
-    assert_eq!(ty(&page), "history", "{page}");
+    assert_eq!(frame_type(&page), "history", "{page}");
     let texts: Vec<&str> = page["messages"]
         .as_array()
         .unwrap()
@@ -380,7 +380,7 @@ async fn a_closed_dialogs_history_is_served_from_the_store_to_supervisors_and_it
 /// Shard passes so far: every request a shard task handled counts once in the server's
 /// `dispatch_us` histogram.
 async fn shard_passes(http: &Http) -> u64 {
-    let stats = http.ok("/api/v1/stats").await;
+    let stats = http.get_ok("/api/v1/stats").await;
     stats["server"]["dispatch_us"]["count"]
         .as_u64()
         .unwrap_or_else(|| panic!("no dispatch count in {stats}"))
@@ -396,7 +396,7 @@ async fn a_widget_flooding_drafts_reaches_its_shard_at_most_once_per_preview_win
     let http = Http::admin(&server);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
 
@@ -412,7 +412,7 @@ async fn a_widget_flooding_drafts_reaches_its_shard_at_most_once_per_preview_win
     // The newest draft still reaches the operator (once its window comes)
     let last = format!("draft {}", DRAFTS - 1);
     anna.recv_where("the newest draft's preview", |f| {
-        ty(f) == "typing_preview" && f["text"] == last.as_str()
+        frame_type(f) == "typing_preview" && f["text"] == last.as_str()
     })
     .await;
     let passes = shard_passes(&http).await - before;

@@ -20,7 +20,7 @@ fn two_operators(mode: &str, transfer_after: &str) -> Config {
 }
 
 fn is_offer(frame: &serde_json::Value) -> bool {
-    ty(frame) == "dialog_offered"
+    frame_type(frame) == "dialog_offered"
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,7 +29,7 @@ async fn strict_offers_in_order_times_out_to_the_next_and_wraps_around() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
 
     let offer = anna.offered(d).await;
     let offered_at = Instant::now();
@@ -51,7 +51,7 @@ async fn strict_offers_in_order_times_out_to_the_next_and_wraps_around() {
     let second = boris.offered(d).await;
     assert_eq!(second["client"]["client_id"], "c1", "{second}");
     assert!(
-        !anna.log.iter().any(|f| ty(f) == "dialog_assigned"),
+        !anna.log.iter().any(|f| frame_type(f) == "dialog_assigned"),
         "nobody took it"
     );
     let second_deadline = second["deadline_ts"].as_i64().expect("deadline_ts");
@@ -72,7 +72,7 @@ async fn all_mode_offers_everyone_and_the_first_accept_wins() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
 
     let to_anna = anna.offered(d).await;
     let to_boris = boris.offered(d).await;
@@ -88,7 +88,7 @@ async fn all_mode_offers_everyone_and_the_first_accept_wins() {
         .await;
     assert_error(&late, "invalid_state");
     assert!(
-        !boris.log.iter().any(|f| ty(f) == "dialog_assigned"),
+        !boris.log.iter().any(|f| frame_type(f) == "dialog_assigned"),
         "boris got the dialog too"
     );
 
@@ -104,8 +104,8 @@ async fn even_mode_spreads_two_dialogs_over_two_operators() {
     let mut boris = Operator::connect(&server, "boris").await;
     let mut w1 = Widget::join(&server, "support", "c1").await;
     let mut w2 = Widget::join(&server, "support", "c2").await;
-    let d1 = u(&w1.say("m1", "first").await, "dialog_id");
-    let d2 = u(&w2.say("m1", "second").await, "dialog_id");
+    let d1 = field_u64(&w1.say("m1", "first").await, "dialog_id");
+    let d2 = field_u64(&w2.say("m1", "second").await, "dialog_id");
     assert_ne!(d1, d2);
 
     // Never-given operators first, ties in queue order; an offer counts as being given one.
@@ -137,11 +137,11 @@ async fn a_line_limit_holds_the_next_dialog_until_a_slot_frees() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut w1 = Widget::join(&server, "support", "c1").await;
     let mut w2 = Widget::join(&server, "support", "c2").await;
-    let d1 = u(&w1.say("m1", "first").await, "dialog_id");
+    let d1 = field_u64(&w1.say("m1", "first").await, "dialog_id");
     anna.offered(d1).await;
     anna.accept(d1).await;
 
-    let d2 = u(&w2.say("m1", "second").await, "dialog_id");
+    let d2 = field_u64(&w2.say("m1", "second").await, "dialog_id");
     anna.assert_none_within(QUIET, "an offer beyond limit.max = 1", |f| {
         is_offer(f) && f["dialog_id"] == d2
     })
@@ -170,7 +170,7 @@ async fn away_stops_offers_and_online_offers_the_waiting_dialog() {
     anna.status("away").await;
 
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.assert_none_within(QUIET, "an offer while away", is_offer)
         .await;
 
@@ -190,7 +190,7 @@ async fn a_disconnected_operators_offer_moves_on_at_once() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
     boris
         .assert_none_within(
@@ -219,7 +219,7 @@ async fn answering_an_offered_dialog_takes_it() {
     let server = Server::start("answer-takes", &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
 
     let ack = anna.say(d, "o1", "Hello, I am Anna").await;
@@ -230,7 +230,7 @@ async fn answering_an_offered_dialog_takes_it() {
     widget.operator_said("Hello, I am Anna").await;
     // Taken: the offer does not lapse into a timeout or move on.
     anna.assert_none_within(QUIET, "a revoke of a taken dialog", |f| {
-        ty(f) == "dialog_revoked"
+        frame_type(f) == "dialog_revoked"
     })
     .await;
 }
@@ -241,7 +241,7 @@ async fn a_decline_passes_the_dialog_on_at_once() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
 
     anna.ack(json!({"type": "decline", "dialog_id": d})).await;
@@ -269,7 +269,7 @@ async fn a_transfer_to_another_operator_moves_the_dialog() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut boris = Operator::connect(&server, "boris").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     anna.assigned(d).await;
@@ -303,7 +303,7 @@ async fn a_missed_first_response_target_alerts_the_notified_operator_once() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
     let sent = Instant::now();
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
 
     let (alert, _) = boss.recv_until("kpi_alert").await;
@@ -339,25 +339,25 @@ async fn balanced_mode_offers_the_operator_with_fewer_counted_dialogs() {
     let mut anna = Operator::connect(&server, "anna").await;
     // Anna alone takes two dialogs.
     let mut w1 = Widget::join(&server, "support", "c1").await;
-    let d1 = u(&w1.say("m1", "one").await, "dialog_id");
+    let d1 = field_u64(&w1.say("m1", "one").await, "dialog_id");
     anna.offered(d1).await;
     anna.accept(d1).await;
     let mut w2 = Widget::join(&server, "support", "c2").await;
-    let d2 = u(&w2.say("m1", "two").await, "dialog_id");
+    let d2 = field_u64(&w2.say("m1", "two").await, "dialog_id");
     anna.offered(d2).await;
     anna.accept(d2).await;
     // Boris comes online with none: the next two go to him (0 < 2, then 1 < 2).
     let mut boris = Operator::connect(&server, "boris").await;
     let mut w3 = Widget::join(&server, "support", "c3").await;
-    let d3 = u(&w3.say("m1", "three").await, "dialog_id");
+    let d3 = field_u64(&w3.say("m1", "three").await, "dialog_id");
     boris.offered(d3).await;
     let mut w4 = Widget::join(&server, "support", "c4").await;
-    let d4 = u(&w4.say("m1", "four").await, "dialog_id");
+    let d4 = field_u64(&w4.say("m1", "four").await, "dialog_id");
     boris.offered(d4).await;
     anna.assert_none_within(
         Duration::from_millis(200),
         "no offer to the busier operator",
-        |f| ty(f) == "dialog_offered",
+        |f| frame_type(f) == "dialog_offered",
     )
     .await;
 }
@@ -377,7 +377,7 @@ async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
     let mut dialogs = Vec::new();
     for client in ["c1", "c2", "c3"] {
         let mut widget = Widget::join(&server, "support", client).await;
-        dialogs.push(u(&widget.say("m1", "hello").await, "dialog_id"));
+        dialogs.push(field_u64(&widget.say("m1", "hello").await, "dialog_id"));
         widgets.push(widget);
     }
     for &d in &dialogs {
@@ -411,10 +411,10 @@ async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
         .iter()
         .filter(|f| f["req"].as_u64().is_some_and(|r| r > first_req))
         .collect();
-    let order: Vec<u64> = replies.iter().map(|f| u(f, "req")).collect();
+    let order: Vec<u64> = replies.iter().map(|f| field_u64(f, "req")).collect();
     let expected: Vec<u64> = (first_req + 1..=last_req).collect();
     assert_eq!(order, expected, "replies out of order: {replies:?}");
-    let kinds: Vec<&str> = replies.iter().map(|f| ty(f)).collect();
+    let kinds: Vec<&str> = replies.iter().map(|f| frame_type(f)).collect();
     assert_eq!(
         kinds,
         [
@@ -446,6 +446,6 @@ async fn back_to_back_operator_requests_are_answered_in_the_order_sent() {
     let widget = &mut widgets[0];
     widget.operator_said("Anna here").await;
     widget
-        .recv_where("dialog_closed", |f| ty(f) == "dialog_closed")
+        .recv_where("dialog_closed", |f| frame_type(f) == "dialog_closed")
         .await;
 }

@@ -33,7 +33,7 @@ fn assert_operator_seqs_increase(log: &[Value]) {
             assert!(seq >= last, "operator seq went down from {last}: {frame}");
         }
         last_seen = Some(seq);
-        if matches!(ty(frame), "welcome" | "ack" | "error") {
+        if matches!(frame_type(frame), "welcome" | "ack" | "error") {
             continue;
         }
         if let Some(last) = last_event {
@@ -49,32 +49,7 @@ fn assert_operator_seqs_increase(log: &[Value]) {
 async fn full_conversation(enc: Enc) {
     let server = Server::start(&format!("conversation-{enc:?}"), &rated_config());
 
-    let mut anna = Operator::connect_with(
-        &server,
-        "anna",
-        json!({"type": "hello", "token": token("anna")}),
-        enc,
-    )
-    .await;
-    let w = &anna.welcome;
-    assert_eq!(w["operator_id"], "anna", "{w}");
-    assert_eq!(w["name"], "Anna", "{w}");
-    assert_eq!(w["status"], "online", "{w}");
-    assert_eq!(w["dialogs"], json!([]), "{w}");
-    assert!(w["seq"].is_u64(), "operator welcome without seq: {w}");
-
-    let mut widget = Widget::connect(
-        &server,
-        json!({"type": "hello", "line": "support", "client_id": "c1"}),
-        enc,
-    )
-    .await;
-    let w = &widget.welcome;
-    assert_eq!(w["client_id"], "c1", "{w}");
-    assert!(!s(w, "resume_token").is_empty(), "empty resume_token: {w}");
-    assert_eq!(w["line_name"], "Support", "{w}");
-    assert_eq!(w["working_hours_open"], true, "{w}");
-    assert!(w["dialog_id"].is_null(), "a new client has no dialog: {w}");
+    let (mut anna, mut widget) = welcomed_operator_and_widget(&server, enc).await;
 
     // The client's first message opens a dialog.
     let before = now_ms();
@@ -82,9 +57,9 @@ async fn full_conversation(enc: Enc) {
         .ack(json!({"type": "message", "req": 1, "client_msg_id": "m1", "text": "hi"}))
         .await;
     assert_eq!(ack["req"], 1, "{ack}");
-    let d = u(&ack, "dialog_id");
-    let hi_seq = u(&ack, "seq");
-    let hi_id = u(&ack, "msg_id");
+    let d = field_u64(&ack, "dialog_id");
+    let hi_seq = field_u64(&ack, "seq");
+    let hi_id = field_u64(&ack, "msg_id");
 
     let offer = anna.offered(d).await;
     assert_eq!(offer["line"], "support", "{offer}");
@@ -118,7 +93,7 @@ async fn full_conversation(enc: Enc) {
     // Operator → client.
     let op_ack = anna.say(d, "o1", "How can I help?").await;
     assert_eq!(op_ack["dialog_id"], d, "{op_ack}");
-    let op_seq = u(&op_ack, "dialog_seq");
+    let op_seq = field_u64(&op_ack, "dialog_seq");
     assert!(op_seq > hi_seq, "dialog_seq {op_seq} not after {hi_seq}");
     let got = widget.operator_said("How can I help?").await;
     assert_eq!(got["dialog_id"], d, "{got}");
@@ -133,13 +108,55 @@ async fn full_conversation(enc: Enc) {
         )
         .await;
     assert_eq!(ack2["dialog_id"], d, "{ack2}");
-    assert!(u(&ack2, "seq") > op_seq, "{ack2}");
+    assert!(field_u64(&ack2, "seq") > op_seq, "{ack2}");
     let got = anna.client_said("My order is late").await;
     assert_eq!(got["dialog_id"], d, "{got}");
     assert_eq!(got["dialog_seq"], ack2["seq"], "{got}");
     assert_eq!(got["msg_id"], ack2["msg_id"], "{got}");
 
     // Close → rating request → rating → closed on both sides.
+    close_and_rate(&mut anna, &mut widget, d).await;
+
+    assert_operator_seqs_increase(&anna.log);
+}
+
+/// Anna and client c1 connect in `enc`; their `welcome`s are checked.
+async fn welcomed_operator_and_widget(server: &Server, enc: Enc) -> (Operator, Widget) {
+    let anna = Operator::connect_with(
+        server,
+        "anna",
+        json!({"type": "hello", "token": token("anna")}),
+        enc,
+    )
+    .await;
+    let w = &anna.welcome;
+    assert_eq!(w["operator_id"], "anna", "{w}");
+    assert_eq!(w["name"], "Anna", "{w}");
+    assert_eq!(w["status"], "online", "{w}");
+    assert_eq!(w["dialogs"], json!([]), "{w}");
+    assert!(w["seq"].is_u64(), "operator welcome without seq: {w}");
+
+    let widget = Widget::connect(
+        server,
+        json!({"type": "hello", "line": "support", "client_id": "c1"}),
+        enc,
+    )
+    .await;
+    let w = &widget.welcome;
+    assert_eq!(w["client_id"], "c1", "{w}");
+    assert!(
+        !field_str(w, "resume_token").is_empty(),
+        "empty resume_token: {w}"
+    );
+    assert_eq!(w["line_name"], "Support", "{w}");
+    assert_eq!(w["working_hours_open"], true, "{w}");
+    assert!(w["dialog_id"].is_null(), "a new client has no dialog: {w}");
+    (anna, widget)
+}
+
+/// Anna closes dialog `d`; the widget is asked for a rating and rates it; both sides get
+/// the rating's outcome: anna the `rating`, both the `dialog_closed`.
+async fn close_and_rate(anna: &mut Operator, widget: &mut Widget, d: u64) {
     anna.close_dialog(d).await;
     let (request, _) = widget.recv_until("rating_request").await;
     assert_eq!(request["dialog_id"], d, "{request}");
@@ -155,12 +172,10 @@ async fn full_conversation(enc: Enc) {
     assert!(closed["reason"].is_string(), "{closed}");
     let (closed, _) = anna
         .recv_where("dialog_closed", |f| {
-            ty(f) == "dialog_closed" && f["dialog_id"] == d
+            frame_type(f) == "dialog_closed" && f["dialog_id"] == d
         })
         .await;
     assert!(closed["reason"].is_string(), "{closed}");
-
-    assert_operator_seqs_increase(&anna.log);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,10 +199,10 @@ async fn the_greeting_answers_the_first_message_only_as_a_system_message() {
     let server = Server::start("greeting", &config);
     let mut widget = Widget::join(&server, "support", "c1").await;
     let ack = widget.say("m1", "hi").await;
-    let d = u(&ack, "dialog_id");
+    let d = field_u64(&ack, "dialog_id");
     let (hello, _) = widget
         .recv_where("the greeting", |f| {
-            ty(f) == "message" && f["text"] == greeting
+            frame_type(f) == "message" && f["text"] == greeting
         })
         .await;
     assert_eq!(hello["author"], "system", "{hello}");
@@ -200,7 +215,7 @@ async fn the_greeting_answers_the_first_message_only_as_a_system_message() {
     widget.say("m2", "are you there?").await;
     widget
         .assert_none_within(QUIET, "a second greeting", |f| {
-            ty(f) == "message" && f["text"] == greeting
+            frame_type(f) == "message" && f["text"] == greeting
         })
         .await;
 }
@@ -213,7 +228,7 @@ async fn typing_previews_are_coalesced_and_operator_typing_reaches_the_widget() 
     let server = Server::start("typing", &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
 
@@ -227,7 +242,7 @@ async fn typing_previews_are_coalesced_and_operator_typing_reaches_the_widget() 
     let span = started.elapsed();
     let (first, _) = anna
         .recv_where_within("a typing_preview", Duration::from_secs(1), |f| {
-            ty(f) == "typing_preview"
+            frame_type(f) == "typing_preview"
         })
         .await;
     assert_eq!(first["dialog_id"], d, "{first}");
@@ -236,7 +251,7 @@ async fn typing_previews_are_coalesced_and_operator_typing_reaches_the_widget() 
         anna.gather(Duration::from_millis(900))
             .await
             .into_iter()
-            .filter(|f| ty(f) == "typing_preview"),
+            .filter(|f| frame_type(f) == "typing_preview"),
     );
     assert_eq!(
         previews.last().unwrap()["text"],
@@ -279,17 +294,17 @@ async fn a_resumed_widget_gets_exactly_the_messages_it_missed() {
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c9").await;
     let resume_token = widget.resume_token();
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     anna.say(d, "o1", "one").await;
     anna.say(d, "o2", "two").await;
     widget.operator_said("one").await;
-    let last_seq = u(&widget.operator_said("two").await, "seq");
+    let last_seq = field_u64(&widget.operator_said("two").await, "seq");
     widget.conn.disconnect().await;
 
     let three = anna.say(d, "o3", "three").await;
-    let three_seq = u(&three, "dialog_seq");
+    let three_seq = field_u64(&three, "dialog_seq");
     assert!(three_seq > last_seq);
 
     let mut widget = Widget::connect(
@@ -309,7 +324,11 @@ async fn a_resumed_widget_gets_exactly_the_messages_it_missed() {
     assert_eq!(again["seq"], three_seq, "{again}");
     assert_eq!(again["msg_id"], three["msg_id"], "{again}");
     let rest = widget.gather(QUIET).await;
-    let messages: Vec<&Value> = widget.log.iter().filter(|f| ty(f) == "message").collect();
+    let messages: Vec<&Value> = widget
+        .log
+        .iter()
+        .filter(|f| frame_type(f) == "message")
+        .collect();
     assert_eq!(
         messages.len(),
         1,
@@ -331,12 +350,12 @@ async fn a_resumed_operator_gets_the_events_it_missed_and_nothing_twice() {
     let server = Server::start("operator-resume", &config);
     let mut anna = Operator::connect(&server, "anna").await;
     let mut widget = Widget::join(&server, "support", "c1").await;
-    let d = u(&widget.say("m1", "hi").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "hi").await, "dialog_id");
     anna.offered(d).await;
     anna.accept(d).await;
     anna.assigned(d).await;
     widget.say("m2", "one").await;
-    let last_seq = u(&anna.client_said("one").await, "seq");
+    let last_seq = field_u64(&anna.client_said("one").await, "seq");
     anna.conn.disconnect().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -362,7 +381,7 @@ async fn a_resumed_operator_gets_the_events_it_missed_and_nothing_twice() {
     assert_eq!(two["dialog_id"], d, "{two}");
     anna.gather(QUIET).await;
     for frame in anna.log.iter().skip(1) {
-        let seq = u(frame, "seq");
+        let seq = field_u64(frame, "seq");
         assert!(
             seq > last_seq,
             "replayed an event at or before last_seq {last_seq}: {frame}"
@@ -371,11 +390,16 @@ async fn a_resumed_operator_gets_the_events_it_missed_and_nothing_twice() {
     let texts: Vec<&Value> = anna
         .log
         .iter()
-        .filter(|f| ty(f) == "message")
+        .filter(|f| frame_type(f) == "message")
         .map(|f| &f["text"])
         .collect();
     assert_eq!(texts, vec!["two"], "missed messages, once: {:?}", anna.log);
-    let seqs: HashSet<u64> = anna.log.iter().skip(1).map(|f| u(f, "seq")).collect();
+    let seqs: HashSet<u64> = anna
+        .log
+        .iter()
+        .skip(1)
+        .map(|f| field_u64(f, "seq"))
+        .collect();
     assert_eq!(
         seqs.len(),
         anna.log.len() - 1,
@@ -396,7 +420,7 @@ async fn a_retried_client_msg_id_gets_the_same_ack_and_is_delivered_once() {
 
     let first = widget.say("dup-1", "hi").await;
     let retry = widget.say("dup-1", "hi").await;
-    let d = u(&first, "dialog_id");
+    let d = field_u64(&first, "dialog_id");
     for key in ["dialog_id", "msg_id", "seq"] {
         assert_eq!(first[key], retry[key], "{key}: {first} vs {retry}");
     }
@@ -430,7 +454,7 @@ async fn a_retried_client_msg_id_gets_the_same_ack_and_is_delivered_once() {
     // A new client_msg_id is a new message.
     let next = widget.say("dup-3", "again").await;
     assert_ne!(next["msg_id"], first["msg_id"], "{next}");
-    assert!(u(&next, "seq") > u(&first, "seq"), "{next}");
+    assert!(field_u64(&next, "seq") > field_u64(&first, "seq"), "{next}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,11 +22,11 @@ async fn inspect_and_export_show_what_the_server_stored() {
     widget
         .ack(json!({"type": "consent", "accepted": true}))
         .await;
-    let d = u(&widget.say("m1", "first words").await, "dialog_id");
+    let d = field_u64(&widget.say("m1", "first words").await, "dialog_id");
     widget.say("m2", "second words").await;
     // A second client's dialog ends: its summary is stored
     let mut leaving = Widget::join(&server, "support", "c2").await;
-    let closed = u(&leaving.say("m1", "never mind").await, "dialog_id");
+    let closed = field_u64(&leaving.say("m1", "never mind").await, "dialog_id");
     leaving.ack(json!({"type": "close"})).await;
     server.terminate();
     assert_eq!(

@@ -1,7 +1,7 @@
 //! `switchboard` served inside the test process ([`switchboard::server::serve_on`]) on port 0,
 //! with the test holding a handle to its store. A test that must act on the store's writer
 //! (hold its thread so that nothing submitted after becomes durable) needs this; everything
-//! else runs the real binary ([`super::Server`]).
+//! else runs the real binary ([`super::process::Server`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +13,9 @@ use switchboard::store::{Store, StoreOptions};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::{fresh_dir, Config, Endpoint, RECV_TIMEOUT};
+use super::client::{Endpoint, RECV_TIMEOUT};
+use super::config::Config;
+use super::process::fresh_dir;
 
 /// A server running on the test's tokio runtime; stopped (and its temp dir removed) by
 /// [`InProcess::stop`].

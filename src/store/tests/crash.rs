@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{submit_wait, test_seed, Rng, TempDir};
+use super::helpers::{submit_wait, test_seed, Rng, TempDir};
 use crate::store::{Record, Store, StoreError, StoreOptions};
 
 const CHILD_DIR_ENV: &str = "SWITCHBOARD_STORE_CRASH_DIR";

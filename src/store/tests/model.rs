@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 
-use super::{submit_wait, TempDir};
+use super::helpers::{submit_wait, TempDir};
 use crate::store::{Record, Store, StoreError, StoreOptions};
 
 /// What the store should hold.
