@@ -3,8 +3,9 @@
 //! `on_commit` sees each commit before its callbacks, and a panicking callback or observer does
 //! not stop the writer.
 
+use crate::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use super::helpers::{log, message, open, submit_wait, summary, TempDir};
@@ -32,7 +33,7 @@ fn group_commit_batches_concurrent_submits() {
                     let reported = Arc::clone(&reported);
                     let record = Record::Log(format!("{thread}/{i}").into_bytes());
                     let done = Box::new(move |result: Result<u64, StoreError>| {
-                        reported.lock().unwrap().push((thread, i, result.unwrap()));
+                        reported.lock().push((thread, i, result.unwrap()));
                     });
                     store.submit(vec![record], done).unwrap();
                 }
@@ -46,7 +47,7 @@ fn group_commit_batches_concurrent_submits() {
     store.close().unwrap();
     let commits_before_close = counter.commits();
     drop(counter);
-    let reported = reported.lock().unwrap().clone();
+    let reported = reported.lock().clone();
     let total = THREADS * PER_THREAD;
     assert_eq!(reported.len() as u64, total, "every done ran once");
     let mut seen: Vec<(u64, u64)> = reported.iter().map(|(t, i, _)| (*t, *i)).collect();
@@ -205,7 +206,7 @@ fn on_commit_is_told_each_commit_before_its_callbacks() {
     let options = StoreOptions {
         on_commit: Some(Arc::new({
             let observed = Arc::clone(&observed);
-            move |stats| observed.lock().unwrap().push(stats)
+            move |stats| observed.lock().push(stats)
         })),
         ..StoreOptions::default()
     };
@@ -223,7 +224,7 @@ fn on_commit_is_told_each_commit_before_its_callbacks() {
         let (tx, rx) = mpsc::channel();
         let seen = Arc::clone(&observed);
         let done = Box::new(move |result: Result<u64, StoreError>| {
-            let _ = tx.send((result, seen.lock().unwrap().len()));
+            let _ = tx.send((result, seen.lock().len()));
         });
         store.submit(records.clone(), done).unwrap();
         let (result, seen_at_done) = rx.recv_timeout(Duration::from_secs(30)).unwrap();
@@ -239,7 +240,7 @@ fn on_commit_is_told_each_commit_before_its_callbacks() {
     };
     assert!(submit_wait(&store, vec![refused]).is_err());
     {
-        let observed = observed.lock().unwrap();
+        let observed = observed.lock();
         let counts: Vec<(usize, usize)> = observed
             .iter()
             .map(|s| (s.records, s.submissions))
@@ -251,7 +252,7 @@ fn on_commit_is_told_each_commit_before_its_callbacks() {
     assert_eq!(store.commits(), 3);
 
     // Many at once: grouped, but every record and submission observed once, one call a commit
-    observed.lock().unwrap().clear();
+    observed.lock().clear();
     let commits_before = store.commits();
     let (tx, rx) = mpsc::channel();
     for i in 0..200u64 {
@@ -265,7 +266,7 @@ fn on_commit_is_told_each_commit_before_its_callbacks() {
     for _ in 0..200 {
         rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
     }
-    let observed = observed.lock().unwrap().clone();
+    let observed = observed.lock().clone();
     let commits = store.commits() - commits_before;
     eprintln!("on_commit: 200 submissions in {commits} commits");
     assert_eq!(observed.len() as u64, commits);
