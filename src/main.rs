@@ -170,7 +170,7 @@ fn export_closed_and_consents(
                 "{}",
                 serde_json::json!({ "kind": "consent", "consent": consent })
             ),
-            Err(e) => failed = Some(e),
+            Err(e) => failed = Some(e.to_string()),
         }
     })?;
     match failed {

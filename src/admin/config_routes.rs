@@ -26,7 +26,7 @@ impl From<ChangeFailure> for ApiError {
                     .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
                 ApiError::new(status, e.kind.code(), e.to_string())
             }
-            ChangeFailure::Store(message) => ApiError::internal(message),
+            ChangeFailure::Store(error) => ApiError::internal(error.to_string()),
         }
     }
 }

@@ -50,7 +50,7 @@ pub async fn list(
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
-    .map_err(ApiError::internal)?;
+    .map_err(|e| ApiError::internal(e.to_string()))?;
     let next_after = if consents.len() > limit {
         consents.truncate(limit);
         consents.last().map(|c| c.client_id.clone())

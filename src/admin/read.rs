@@ -13,10 +13,8 @@ use crate::shard::requests::ShardRequest;
 use crate::store::records::ClosedDialog;
 use std::ops::ControlFlow;
 
-/// Why an admin read failed (the store could not be read).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ReadError(String);
+pub use crate::store::records::ReadError;
+use crate::store::StoreError;
 
 impl Hub {
     /// Dialogs matching `filter` with ids above `after`, ascending, at most `limit`: open ones
@@ -71,8 +69,7 @@ impl Hub {
             } else {
                 ControlFlow::Continue(())
             }
-        })
-        .map_err(ReadError)?;
+        })?;
         Ok(found)
     }
 
@@ -82,15 +79,13 @@ impl Hub {
         &self,
         mut after: u64,
         mut each: impl FnMut(u64, ClosedDialog) -> ControlFlow<()>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         const PAGE: usize = 512;
         let Some(store) = &self.store else {
             return Ok(());
         };
         loop {
-            let page = store
-                .dialogs_range(after, PAGE)
-                .map_err(|e| e.to_string())?;
+            let page = store.dialogs_range(after, PAGE)?;
             let full = page.len() == PAGE;
             for (id, bytes) in page {
                 after = id;
@@ -119,7 +114,7 @@ impl Hub {
         let Some(store) = &self.store else {
             return Ok(None);
         };
-        let bytes = store.dialog(id).map_err(|e| ReadError(e.to_string()))?;
+        let bytes = store.dialog(id)?;
         Ok(bytes
             .and_then(|b| rmp_serde::from_slice::<ClosedDialog>(&b).ok())
             .map(DialogView::closed))
@@ -135,7 +130,7 @@ impl Hub {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        crate::store::records::stored_page(store, id, before, limit).map_err(ReadError)
+        crate::store::records::stored_page(store, id, before, limit)
     }
 
     /// Every shard's report merged.

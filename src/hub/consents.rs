@@ -6,7 +6,9 @@
 //! Without a store (an hub built for tests) nothing is kept: every connection is asked.
 
 use crate::hub::Hub;
+use crate::store::records::{PersistError, ReadError};
 use crate::store::Record;
+use crate::store::StoreError;
 use serde::{Deserialize, Serialize};
 
 /// One stored answer (the store's bytes, MessagePack).
@@ -31,10 +33,13 @@ pub struct ConsentView {
 
 impl ConsentView {
     /// A stored answer (the store's key and bytes); an unreadable one is an error naming it.
-    pub fn decode(line: &str, client: &str, bytes: &[u8]) -> Result<ConsentView, String> {
-        let answer: ConsentAnswer = rmp_serde::from_slice(bytes).map_err(|e| {
-            format!("the consent answer of client {client} on line {line} cannot be read: {e}")
-        })?;
+    pub fn decode(line: &str, client: &str, bytes: &[u8]) -> Result<ConsentView, PersistError> {
+        let answer: ConsentAnswer =
+            rmp_serde::from_slice(bytes).map_err(|e| PersistError::Consent {
+                line: line.to_string(),
+                client: client.to_string(),
+                reason: e.to_string(),
+            })?;
         Ok(ConsentView {
             line: line.to_string(),
             client_id: client.to_string(),
@@ -61,7 +66,7 @@ impl Hub {
         client: &str,
         version: u32,
         accepted: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let Some(store) = &self.store else {
             return Ok(());
         };
@@ -86,15 +91,15 @@ impl Hub {
         line: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<ConsentView>, String> {
+    ) -> Result<Vec<ConsentView>, ReadError> {
         let Some(store) = &self.store else {
             return Ok(Vec::new());
         };
-        store
-            .consents_of_line(line, after, limit)
-            .map_err(|e| e.to_string())?
+        let entries = store.consents_of_line(line, after, limit)?;
+        entries
             .iter()
             .map(|entry| ConsentView::decode(&entry.line, &entry.client, &entry.bytes))
+            .map(|view| view.map_err(ReadError::from))
             .collect()
     }
 }

@@ -26,7 +26,7 @@ pub enum ChangeFailure {
     Refused(#[from] ChangeError),
     /// It could not be made durable.
     #[error("the change could not be stored: {0}")]
-    Store(String),
+    Store(crate::store::StoreError),
 }
 
 /// The live configuration and the stable slots of lines and operators.

@@ -33,7 +33,7 @@ use crate::metrics::Metrics;
 use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx};
 use crate::shard::{Refusal, ShardRequest};
 use crate::store::records;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, StoreError};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,17 +42,15 @@ use tokio::sync::{oneshot, Notify};
 
 /// Submits `records` as one submission and waits until they are durable; returns the log
 /// position after them, or why they are not stored.
-async fn write_durably(store: &Store, records: Vec<Record>) -> Result<u64, String> {
+async fn write_durably(store: &Store, records: Vec<Record>) -> Result<u64, StoreError> {
     let (tx, rx) = oneshot::channel();
-    store
-        .submit(
-            records,
-            Box::new(move |result: Result<u64, crate::store::StoreError>| {
-                let _ = tx.send(result.map_err(|e| e.to_string()));
-            }),
-        )
-        .map_err(|e| e.to_string())?;
-    rx.await.map_err(|_| "the store stopped".to_string())?
+    store.submit(
+        records,
+        Box::new(move |result: Result<u64, crate::store::StoreError>| {
+            let _ = tx.send(result);
+        }),
+    )?;
+    rx.await.map_err(|_| StoreError::Stopped)?
 }
 
 /// A client and its line, by the SHA-256 of a resume token.
@@ -89,6 +87,10 @@ pub struct Hub {
     pub epoch: u64,
     resume: Mutex<ResumeTokens>,
     committed_position: AtomicU64,
+    /// Set once, by the first failed commit: from then on nothing is released (see [`Hub::fail`]).
+    failure: std::sync::OnceLock<crate::store::StoreError>,
+    /// Wakes whoever waits in [`Hub::failed`].
+    failure_notify: Notify,
     logged_since_snapshot: AtomicU64,
 }
 
@@ -211,6 +213,8 @@ impl Hub {
             write_durably(store, vec![Record::Log(records::encode(&event))])
                 .await
                 .map_err(|_| {
+                    // Not stored, so not kept: memory agrees with the disk.
+                    self.resume.lock().remove(&hash);
                     Refusal::new(
                         crate::protocol::ErrorCode::Internal,
                         "the session could not be stored; try again",
@@ -244,7 +248,7 @@ impl Hub {
     /// Folds every shard's open dialogs and every token into one snapshot covering everything
     /// committed so far. Shards answer after their pending batch commits, and the snapshot is
     /// queued behind it, so it never holds state that is not durable.
-    pub async fn snapshot(&self) -> Result<u64, String> {
+    pub async fn snapshot(&self) -> Result<u64, StoreError> {
         let Some(store) = &self.store else {
             return Ok(0);
         };
@@ -263,7 +267,7 @@ impl Hub {
             let (dialogs, seq_high) = self
                 .ask(shard, |reply| ShardRequest::Export { reply })
                 .await
-                .ok_or("a shard stopped")?;
+                .ok_or(StoreError::Stopped)?;
             state.dialog_seq_high = state.dialog_seq_high.max(seq_high);
             state
                 .dialogs
@@ -283,6 +287,40 @@ impl Hub {
         self.logged_since_snapshot
             .fetch_sub(logged, Ordering::AcqRel);
         Ok(covers)
+    }
+
+    /// A commit failed: the shards' memory now holds state the disk does not. The policy is
+    /// fail-stop: nothing produced from here on is released (no ack, no event, no frame), and the
+    /// server stops (the binary exits non-zero) so that a restart recovers from the disk, which
+    /// is the truth. Batches already queued behind the failed one may still reach the disk; none
+    /// of them was acknowledged. Only the first failure is kept.
+    pub fn fail(&self, error: crate::store::StoreError) {
+        if self.failure.set(error.clone()).is_ok() {
+            eprintln!("switchboard: a commit failed, stopping (a restart recovers from the disk): {error}");
+            self.failure_notify.notify_waiters();
+        }
+    }
+
+    /// Whether a commit has failed (nothing may be released any more).
+    pub fn has_failed(&self) -> bool {
+        self.failure.get().is_some()
+    }
+
+    /// The first failed commit's error, if any.
+    pub fn failure(&self) -> Option<crate::store::StoreError> {
+        self.failure.get().cloned()
+    }
+
+    /// Waits for the first failed commit and returns its error.
+    pub async fn failed(&self) -> crate::store::StoreError {
+        loop {
+            // Created before the check: a failure between the two still wakes it.
+            let notified = self.failure_notify.notified();
+            if let Some(error) = self.failure.get() {
+                return error.clone();
+            }
+            notified.await;
+        }
     }
 
     /// Ends every shard task (their last batches still go to the store).

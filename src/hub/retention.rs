@@ -5,7 +5,7 @@
 use crate::config::bounds::RETENTION_SUBMISSION_RECORDS_MAX;
 use crate::hub::Hub;
 use crate::store::records;
-use crate::store::Record;
+use crate::store::{Record, StoreError};
 use std::ops::ControlFlow;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -35,7 +35,10 @@ impl Hub {
 
     /// Submits the deletion of the messages of every dialog closed at or before `cutoff_ms`
     /// whose messages are still kept; returns how many dialogs.
-    pub fn forget_history_closed_before(self: &Arc<Self>, cutoff_ms: u64) -> Result<usize, String> {
+    pub fn forget_history_closed_before(
+        self: &Arc<Self>,
+        cutoff_ms: u64,
+    ) -> Result<usize, StoreError> {
         let mut records = Vec::new();
         let mut forgotten = 0;
         let mut failed = Ok(());
@@ -66,18 +69,16 @@ impl Hub {
     }
 }
 
-fn submit(hub: &Hub, records: Vec<Record>) -> Result<(), String> {
+fn submit(hub: &Hub, records: Vec<Record>) -> Result<(), StoreError> {
     let Some(store) = &hub.store else {
         return Ok(());
     };
-    store
-        .submit(
-            records,
-            Box::new(|result| {
-                if let Err(e) = result {
-                    eprintln!("switchboard: deleting old history failed: {e}");
-                }
-            }),
-        )
-        .map_err(|e| e.to_string())
+    store.submit(
+        records,
+        Box::new(|result| {
+            if let Err(e) = result {
+                eprintln!("switchboard: deleting old history failed: {e}");
+            }
+        }),
+    )
 }

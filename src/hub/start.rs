@@ -102,6 +102,8 @@ pub(super) fn start(
         epoch,
         resume: Mutex::new(resume),
         committed_position: AtomicU64::new(0),
+        failure: Default::default(),
+        failure_notify: Default::default(),
         logged_since_snapshot: AtomicU64::new(0),
     });
     let line_count = routing.lines.len();

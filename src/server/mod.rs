@@ -42,6 +42,10 @@ pub enum ServerError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot recover: {0}")]
     Start(#[from] crate::hub::StartError),
+    /// A commit failed while serving; the server stopped so that a restart recovers from the
+    /// disk (fail-stop, see `Hub::fail`).
+    #[error("stopped after a failed commit (a restart recovers from the disk): {0}")]
+    CommitFailed(crate::store::StoreError),
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -128,8 +132,16 @@ pub async fn serve_on(
         .with_state(gateway.clone())
         .merge(crate::admin::routes(hub.clone(), &config.server))
         .fallback(not_found);
+    let failed = {
+        let hub = hub.clone();
+        async move { hub.failed().await }
+    };
     let stop = async move {
-        stop.await;
+        // A failed commit stops the server like a signal does, and makes it exit non-zero.
+        tokio::select! {
+            _ = stop => {}
+            _ = failed => {}
+        }
         let _ = stop_tx.send(true);
     };
     axum::serve(bound.listener, app)
@@ -137,6 +149,10 @@ pub async fn serve_on(
         .await
         .map_err(ServerError::Serve)?;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway.drained()).await;
+    if let Some(error) = hub.failure() {
+        hub.stop();
+        return Err(ServerError::CommitFailed(error));
+    }
     if let Some(store) = hub.store.clone() {
         // Commits whatever is still queued; shard tasks submit nothing more without requests.
         tokio::task::spawn_blocking(move || store.close())

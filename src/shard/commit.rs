@@ -6,7 +6,7 @@ use super::ShardTask;
 use crate::hub::Hub;
 use crate::routing::DialogId;
 use crate::store::records::{self, DurableDialog, LogEvent, MessageRecord};
-use crate::store::Record;
+use crate::store::{Record, StoreError};
 use std::sync::atomic::Ordering;
 
 impl ShardTask {
@@ -44,12 +44,13 @@ impl ShardTask {
         })
     }
 
-    /// Makes this batch durable, then releases what it produced (commit, then publish).
+    /// Makes this batch durable, then releases what it produced (commit, then publish). After a
+    /// failed commit nothing is released any more ([`Hub::fail`]).
     pub(super) fn flush(&mut self) {
-        let touched = std::mem::take(&mut self.touched);
-        let closed = std::mem::take(&mut self.closed);
         let arrivals = std::mem::take(&mut self.arrivals);
         let Some(store) = self.hub.store.clone() else {
+            self.touched.clear();
+            self.closed.clear();
             self.pending.clear();
             if !self.outbox.is_empty() {
                 self.outbox.take().deliver(&self.hub);
@@ -57,29 +58,7 @@ impl ShardTask {
             record_delivery(&self.hub, &arrivals);
             return;
         };
-        for id in &touched {
-            self.save_messages(*id);
-        }
-        let mut records = std::mem::take(&mut self.pending);
-        for id in touched {
-            if let Some(state) = self.dialog_state(id) {
-                let bytes = records::encode(&LogEvent::Dialog(Box::new(state)));
-                // A record equal to the one last written for this dialog adds nothing (e.g. a
-                // client writing again while already waiting): skip it.
-                let digest = digest(&bytes);
-                if self.written.insert(id, digest) != Some(digest) {
-                    records.push(Record::Log(bytes));
-                }
-            }
-        }
-        for id in &closed {
-            self.written.remove(id);
-        }
-        for id in closed {
-            records.push(Record::Log(records::encode(&LogEvent::Closed {
-                dialog: id.0,
-            })));
-        }
+        let records = self.batch_records();
         if records.is_empty() && self.outbox.is_empty() {
             return;
         }
@@ -98,25 +77,51 @@ impl ShardTask {
             .iter()
             .filter(|r| matches!(r, Record::Log(_)))
             .count() as u64;
-        let done = Box::new(
-            move |result: Result<u64, crate::store::StoreError>| match result {
+        let done = Box::new(move |result: Result<u64, StoreError>| {
+            match result {
                 Ok(position) => {
                     hub.committed(position, logged);
                     released.deliver(&hub);
                     record_delivery(&hub, &arrivals);
-                    in_flight.fetch_sub(1, Ordering::AcqRel);
                 }
-                Err(e) => {
-                    in_flight.fetch_sub(1, Ordering::AcqRel);
-                    eprintln!("switchboard: a commit failed, its acks are withheld: {e}")
-                }
-            },
-        );
+                Err(e) => hub.fail(e),
+            }
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+        });
         if let Err(e) = store.submit(records, done) {
             // Its `done` never runs: not in flight
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            eprintln!("switchboard: the store refused a batch, its acks are withheld: {e}");
+            self.hub.fail(e);
         }
+    }
+
+    /// The records this batch writes: new messages, the state of every dialog it changed (unless
+    /// equal to the one last written), and its closings.
+    fn batch_records(&mut self) -> Vec<Record> {
+        let touched = std::mem::take(&mut self.touched);
+        let closed = std::mem::take(&mut self.closed);
+        for id in &touched {
+            self.save_messages(*id);
+        }
+        let mut records = std::mem::take(&mut self.pending);
+        for id in touched {
+            if let Some(state) = self.dialog_state(id) {
+                let bytes = records::encode(&LogEvent::Dialog(Box::new(state)));
+                // A record equal to the one last written for this dialog adds nothing (e.g. a
+                // client writing again while already waiting): skip it.
+                let digest = digest(&bytes);
+                if self.written.insert(id, digest) != Some(digest) {
+                    records.push(Record::Log(bytes));
+                }
+            }
+        }
+        for id in closed {
+            self.written.remove(&id);
+            records.push(Record::Log(records::encode(&LogEvent::Closed {
+                dialog: id.0,
+            })));
+        }
+        records
     }
 }
 

@@ -77,6 +77,11 @@ pub struct Released(Vec<Deferred>);
 impl Released {
     /// Delivers everything, in order.
     pub fn deliver(self, hub: &Hub) {
+        if hub.has_failed() {
+            // Fail-stop: after a failed commit nothing more leaves, not even what a later batch
+            // made durable (it may rest on the batch that failed).
+            return;
+        }
         for item in self.0 {
             match item {
                 Deferred::Operator(op, frame) => hub.feeds.publish(op, frame),

@@ -24,6 +24,7 @@
 
 mod apply;
 mod error;
+mod faults;
 mod open;
 mod options;
 mod read;
@@ -44,6 +45,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use redb::Database;
 
 pub use error::StoreError;
+pub use faults::FaultSwitch;
 pub use options::{CommitStats, StoreOptions};
 
 use writer::{Command, Shared, Submission, Writer};

@@ -49,7 +49,23 @@ pub(super) fn open(
         builder
             .set_cache_size(options.cache_bytes_max)
             .set_check_integrity_on_open(options.check_integrity_on_open);
-        builder.create(path).map_err(|e| open_error(path, e))
+        match &options.faults {
+            None => builder.create(path).map_err(|e| open_error(path, e)),
+            Some(switch) => {
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(path)
+                    .map_err(|e| io(path, e))?;
+                let backend = super::faults::FaultyBackend::new(file, switch.clone())
+                    .map_err(|e| io(path, e))?;
+                builder
+                    .create_with_backend(backend)
+                    .map_err(|e| open_error(path, e))
+            }
+        }
     })?;
     guarded(path, || initialize(path, &db))?;
     let state = guarded(path, || load_state(path, &db))?;

@@ -48,6 +48,9 @@ pub struct StoreOptions {
     /// Called on the writer thread after each successful commit, before that batch's `done`
     /// callbacks run. Keep it short (the next batch waits for it); a panic in it is caught.
     pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
+    /// Disk faults on demand, for tests: while the switch is on, every write and sync of the
+    /// file fails. `None` (the default) opens the plain file.
+    pub faults: Option<Arc<super::FaultSwitch>>,
 }
 
 impl fmt::Debug for StoreOptions {
@@ -61,6 +64,7 @@ impl fmt::Debug for StoreOptions {
             check_integrity_on_open,
             quick_repair,
             on_commit,
+            faults,
         } = self;
         f.debug_struct("StoreOptions")
             .field("batch_records_max", batch_records_max)
@@ -70,6 +74,7 @@ impl fmt::Debug for StoreOptions {
             .field("check_integrity_on_open", check_integrity_on_open)
             .field("quick_repair", quick_repair)
             .field("on_commit", &on_commit.as_ref().map(|_| "Fn(CommitStats)"))
+            .field("faults", faults)
             .finish()
     }
 }
@@ -84,6 +89,7 @@ impl Default for StoreOptions {
             check_integrity_on_open: true,
             quick_repair: false,
             on_commit: None,
+            faults: None,
         }
     }
 }

@@ -110,6 +110,21 @@ pub enum PersistError {
         seq: u64,
         reason: String,
     },
+    #[error("the consent of client {client} on line {line} cannot be read: {reason}")]
+    Consent {
+        line: String,
+        client: String,
+        reason: String,
+    },
+}
+
+/// Why stored state could not be read back: the store failed, or what it holds does not decode.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Decode(#[from] PersistError),
 }
 
 /// Encodes a value (MessagePack with field names); our own types always encode.
@@ -225,15 +240,17 @@ pub fn stored_page(
     dialog: u64,
     before: Option<u64>,
     limit: usize,
-) -> Result<Vec<crate::protocol::MessageView>, String> {
-    let stored = store
-        .newest_messages(dialog, before.unwrap_or(u64::MAX), limit)
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<crate::protocol::MessageView>, ReadError> {
+    let stored = store.newest_messages(dialog, before.unwrap_or(u64::MAX), limit)?;
     stored
         .iter()
         .map(|(seq, bytes)| {
-            let m: MessageRecord = rmp_serde::from_slice(bytes)
-                .map_err(|e| format!("message {seq} of dialog {dialog}: {e}"))?;
+            let m: MessageRecord =
+                rmp_serde::from_slice(bytes).map_err(|e| PersistError::Message {
+                    dialog,
+                    seq: *seq,
+                    reason: e.to_string(),
+                })?;
             Ok(crate::protocol::MessageView {
                 dialog_id: dialog,
                 seq: *seq,

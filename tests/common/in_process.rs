@@ -37,13 +37,17 @@ impl Endpoint for InProcess {
 impl InProcess {
     /// Serves `config` on `127.0.0.1:0` with a store in a fresh temp dir.
     pub fn start(name: &str, config: &Config) -> InProcess {
+        InProcess::start_with_store(name, config, StoreOptions::default())
+    }
+
+    /// [`InProcess::start`] with the store opened with `options` (e.g. a disk-fault switch).
+    pub fn start_with_store(name: &str, config: &Config, options: StoreOptions) -> InProcess {
         let dir = fresh_dir(name);
         // Rendered with `listen = "127.0.0.1:0"`, as for the binary
         let text = config.render(&dir.join("data"));
         let parsed = switchboard::config::Config::from_toml_str(&text)
             .unwrap_or_else(|e| panic!("test config does not load: {e:?}\n{text}"));
-        let store =
-            Store::open(&parsed.server.data_dir, StoreOptions::default()).expect("open store");
+        let store = Store::open(&parsed.server.data_dir, options).expect("open store");
         let bound = server::bind(&parsed.server.listen).expect("bind");
         let addr = bound.local_addr();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -64,6 +68,18 @@ impl InProcess {
             stop: Some(stop_tx),
             served,
         }
+    }
+
+    /// Waits for the server to stop by itself (without being told to) and returns how it ended,
+    /// with the data directory (left in place for the test to inspect; the store is closed).
+    pub async fn stopped_by_itself(mut self) -> (Result<(), ServerError>, PathBuf) {
+        let served = tokio::time::timeout(RECV_TIMEOUT * 2, &mut self.served)
+            .await
+            .expect("the server stops by itself within the shutdown grace")
+            .expect("the server task did not panic");
+        let InProcess { store, dir, .. } = self;
+        drop(store);
+        (served, dir)
     }
 
     /// Shuts the server down as SIGTERM would and checks that it stopped cleanly.
