@@ -6,9 +6,20 @@ use super::ShardTask;
 use crate::protocol::{widget, WidgetOut};
 use crate::routing::{Command, DialogId};
 use std::sync::Arc;
-
 impl ShardTask {
+    /// Answers one request: a widget's, an operator's, or one of the hub's own.
     pub(super) fn on_msg(&mut self, now: u64, msg: ShardRequest) {
+        let Some(msg) = self.on_client_request(now, msg) else {
+            return;
+        };
+        let Some(msg) = self.on_operator_request(now, msg) else {
+            return;
+        };
+        self.on_hub_request(now, msg);
+    }
+
+    /// A widget session's request; hands any other back.
+    fn on_client_request(&mut self, now: u64, msg: ShardRequest) -> Option<ShardRequest> {
         match msg {
             ShardRequest::ClientHello {
                 line,
@@ -71,6 +82,14 @@ impl ShardTask {
                 let answer = result.map(|_| ()).map_err(Refusal::from);
                 self.outbox.reply(reply, answer);
             }
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// An operator session's request; hands any other back.
+    fn on_operator_request(&mut self, now: u64, msg: ShardRequest) -> Option<ShardRequest> {
+        match msg {
             ShardRequest::OperatorMessage {
                 op,
                 dialog,
@@ -116,6 +135,15 @@ impl ShardTask {
                 let answer = self.operator_dialogs(op);
                 self.outbox.reply(reply, answer);
             }
+            other => return Some(other),
+        }
+        None
+    }
+
+    /// The hub's own requests: shared state changed, reconfiguration, admin reads, snapshot
+    /// export, a dialog moving in, stop.
+    fn on_hub_request(&mut self, now: u64, msg: ShardRequest) {
+        match msg {
             ShardRequest::OperatorChanged { op } => {
                 let _ = self
                     .core
@@ -161,6 +189,7 @@ impl ShardTask {
                 let _ = self.core.handle(now, Command::Adopt(moved), &mut self.out);
                 self.apply_effects(now);
             }
+            _ => unreachable!("widget and operator requests are answered before"),
         }
     }
 }
