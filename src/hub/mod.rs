@@ -1,13 +1,13 @@
-//! The running core: one tokio task per routing shard, fed through a [`Mailbox`], plus what
-//! sessions share — the directory, per-operator event feeds and the widget client registry.
+//! The hub: what every session and shard task shares, and nothing else. Shard inboxes (a
+//! [`Mailbox`] and a wake-up each) with `post` / `ask` / `request`; which shard owns a line or a
+//! dialog (dialogs that moved are tracked apart); the [`Directory`] of operators and lines;
+//! resume tokens; the live configuration (`live_config`); start-up from the store (`start`);
+//! snapshots; history retention; consent answers; and the fail-stop switch ([`Hub::fail`]).
 //!
 //! A session never touches routing state: it posts a [`ShardRequest`] to the shard that owns the
-//! line or dialog and awaits the answer. The shard task applies it to its sans-IO
-//! [`crate::routing::Shard`] at the clock's current time, keeps the dialog's messages, and turns
-//! the effects into frames on the affected sessions' bounded queues. Cross-shard consequences
-//! (a freed or paused operator, a dialog moving to another shard's line) are posted to the
-//! other shards' mailboxes. No lock is shared by all connections: each operator's feed has its
-//! own, and the client registry is split in 64 parts.
+//! line or dialog and awaits the answer. No lock here is taken per message: the inboxes are
+//! lock-free, the directory is swapped whole (`arc_swap`), and the moved-dialog map is read only
+//! while a dialog has moved. Must never: hold routing state, or wait on a socket.
 
 pub mod consents;
 pub mod directory;

@@ -1,6 +1,13 @@
-//! One shard's task: drains its mailbox, applies each request to the sans-IO core at the clock's
-//! time, keeps the messages of its open dialogs, and sleeps until the next request, timer or
-//! typing-preview flush. The only code that mutates a shard.
+//! One shard's task around its sans-IO [`Shard`]: drains the inbox, applies each request at the
+//! clock's time, keeps the messages of its open dialogs, and sleeps until the next request, timer
+//! or typing-preview flush. The only code that mutates a shard.
+//!
+//! Files follow a request's path: `dispatch` (which code answers it), `client_requests` and
+//! `operator_requests` (the answers), `effect_handler` (routing effects into frames and
+//! records), `fan_out` (one message to its audience), `outbox` (everything held until the
+//! commit), `commit` (the batch's records, then release), `admin_answers` (read-only views),
+//! `dialog_log` (an open dialog's messages), `requests` (what sessions may ask).
+//! Must never: release anything before its batch is durable, or block on I/O.
 
 mod admin_answers;
 mod client_requests;
