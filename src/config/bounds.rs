@@ -32,8 +32,8 @@ pub const MESSAGES_IN_FLIGHT_MAX: usize = 32;
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 256;
 /// History pages are clamped to this many messages.
 pub const HISTORY_PAGE_MAX: usize = 200;
-/// Events kept per operator for resume; an operator resuming from further back gets
-/// `resync_required` and a fresh welcome.
+/// Events kept per operator for resume; an operator resuming from further back gets the welcome
+/// with its current dialogs, without the missed events.
 pub const OPERATOR_EVENTS_KEPT_MAX: usize = 4_096;
 /// The typing-preview window per dialog: at most one preview per window reaches the operators,
 /// the newest draft winning.
@@ -42,7 +42,7 @@ pub const TYPING_PREVIEW_INTERVAL_MS: u64 = 100;
 // --- Frames -------------------------------------------------------------------------------------
 
 /// Deepest MessagePack nesting accepted, in levels; the frame's own map is level 1. Deeper gets
-/// error `bad_request`.
+/// error `bad_frame`.
 pub const NESTING_DEPTH_MAX: usize = 16;
 /// The longest `type` name kept; every real one is far shorter, a longer one is `unknown_type`.
 pub const TYPE_NAME_BYTES_MAX: usize = 32;

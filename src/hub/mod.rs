@@ -76,7 +76,7 @@ pub struct Hub {
     live: tokio::sync::Mutex<live_config::LiveConfig>,
     /// Server-wide counters and latency histograms (`/metrics`).
     pub metrics: Arc<Metrics>,
-    pub(crate) inboxes: Vec<ShardInbox>,
+    inboxes: Vec<ShardInbox>,
     /// Dialogs that moved to another shard's line.
     moved: Mutex<HashMap<DialogId, usize>>,
     /// Entries in `moved`, readable without its lock.
@@ -120,6 +120,11 @@ impl Hub {
     /// The current directory (a cheap shared copy: hold it for one request, not forever).
     pub fn directory(&self) -> Arc<Directory> {
         self.directory.load_full()
+    }
+
+    /// Shard `shard`'s inbox, for its task to drain and sleep on.
+    pub(crate) fn inbox(&self, shard: usize) -> &ShardInbox {
+        &self.inboxes[shard]
     }
 
     /// Number of shards.

@@ -88,7 +88,7 @@ impl ShardTask {
 
     pub async fn run(mut self) {
         let hub = self.hub.clone();
-        let inbox = &hub.inboxes[self.index];
+        let inbox = hub.inbox(self.index);
         let mut batch = Vec::with_capacity(SHARD_BATCH_REQUESTS_MAX);
         loop {
             inbox
