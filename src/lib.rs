@@ -31,6 +31,7 @@
 //! - [`admin`]: the admin HTTP API and its read side.
 //! - [`config`]: the TOML file, its defaults, validation with key paths, the fixed bounds.
 //! - [`protocol`]: frame types and the JSON / MessagePack codec (pure data).
+//! - [`web`]: the bundled pages (widget script, demo page, operator console) and the console's reads.
 //! - [`server`]: the listener, upgrades with limits, graceful and fail-stop shutdown.
 //! - [`timers`]: the hierarchical timing wheel the core arms its deadlines in.
 //! - [`schedule`]: working hours with time zones, weekends and holidays.
@@ -54,3 +55,4 @@ pub mod shard;
 pub mod store;
 pub mod sync;
 pub mod timers;
+pub mod web;

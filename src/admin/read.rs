@@ -27,13 +27,12 @@ impl Hub {
     ) -> Result<Vec<DialogView>, ReadError> {
         let mut found = Vec::new();
         if filter.state != Some(DialogState::Closed) {
-            for shard in 0..self.shards() {
-                let views = self
-                    .ask(shard, |reply| ShardRequest::AdminDialogs { filter, reply })
+            found.extend(
+                self.open_dialogs(filter)
                     .await
-                    .unwrap_or_default();
-                found.extend(views.into_iter().filter(|v| v.id > after));
-            }
+                    .into_iter()
+                    .filter(|v| v.id > after),
+            );
         }
         if filter.state.is_none() || filter.state == Some(DialogState::Closed) {
             found.extend(self.closed_dialogs(filter, after, limit)?);
@@ -41,6 +40,19 @@ impl Hub {
         found.sort_unstable_by_key(|v| v.id);
         found.truncate(limit);
         Ok(found)
+    }
+
+    /// Every open dialog matching `filter`, asked of every shard (without decisions).
+    pub async fn open_dialogs(&self, filter: DialogFilter) -> Vec<DialogView> {
+        let mut found = Vec::new();
+        for shard in 0..self.shards() {
+            found.extend(
+                self.ask(shard, |reply| ShardRequest::AdminDialogs { filter, reply })
+                    .await
+                    .unwrap_or_default(),
+            );
+        }
+        found
     }
 
     /// Up to `limit` closed dialogs matching `filter` with ids above `after`.

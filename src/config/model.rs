@@ -147,6 +147,33 @@ pub struct LineConfig {
     pub bot: Option<BotConfig>,
     #[serde(default)]
     pub consent: Option<ConsentConfig>,
+    /// Origins (`https://shop.example`, `http://localhost:8080`) whose pages may run this line's
+    /// widget; a widget connection from any other page is refused. Empty: any origin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
+    /// What the widget asks for before the first message (`name`, `email`, `phone`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prechat: Vec<PrechatField>,
+}
+
+/// A detail the widget's pre-chat form asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrechatField {
+    Name,
+    Email,
+    Phone,
+}
+
+impl PrechatField {
+    /// The key as written in the config and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrechatField::Name => "name",
+            PrechatField::Email => "email",
+            PrechatField::Phone => "phone",
+        }
+    }
 }
 
 fn yes() -> bool {

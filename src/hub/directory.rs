@@ -49,6 +49,27 @@ pub struct LineInfo {
     pub hours: Option<WorkingHours>,
     /// Deleted through the admin API: widgets still connected to it get `not_found`.
     pub retired: bool,
+    /// Origins whose pages may run the widget (`allowed_origins`; empty: any).
+    pub allowed_origins: Vec<String>,
+    /// What the widget asks before the first message.
+    pub prechat: Vec<crate::config::PrechatField>,
+}
+
+impl LineInfo {
+    /// Whether a widget page of `origin` may use this line. A connection without an `Origin`
+    /// header is not a browser page (browsers always send one on WebSocket handshakes).
+    pub fn allows_origin(&self, origin: Option<&str>) -> bool {
+        match origin {
+            None => true,
+            Some(origin) => {
+                self.allowed_origins.is_empty()
+                    || self
+                        .allowed_origins
+                        .iter()
+                        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+            }
+        }
+    }
 }
 
 /// Operators and lines.
@@ -126,6 +147,8 @@ impl Directory {
                     quick_list: c.quick_answers.clone(),
                     hours: rules.hours.clone(),
                     retired: false,
+                    allowed_origins: c.allowed_origins.clone(),
+                    prechat: c.prechat.clone(),
                 }
             })
             .collect();

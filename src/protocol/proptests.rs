@@ -233,6 +233,7 @@ fn widget_out() -> impl Strategy<Value = WidgetOut> {
                 dialog_id,
                 operator,
                 working_hours_open,
+                prechat: Vec::new(),
             }
         },
     );

@@ -153,9 +153,11 @@ fn widget_server_frames_encode() {
                 avatar: None,
             }),
             working_hours_open: true,
+            prechat: vec!["name".into(), "email".into()],
         }),
         r#"{"type":"welcome","client_id":"c-1","resume_token":"rt","line_name":"Support",
-            "dialog_id":42,"operator":{"name":"Anna","title":"Agent"},"working_hours_open":true}"#,
+            "dialog_id":42,"operator":{"name":"Anna","title":"Agent"},"working_hours_open":true,
+            "prechat":["name","email"]}"#,
     );
     encodes_to(
         WidgetOut::Welcome(w::Welcome {
@@ -165,6 +167,7 @@ fn widget_server_frames_encode() {
             dialog_id: None,
             operator: None,
             working_hours_open: false,
+            prechat: Vec::new(),
         }),
         r#"{"type":"welcome","client_id":"c-1","resume_token":"rt","line_name":"Support",
             "working_hours_open":false}"#,

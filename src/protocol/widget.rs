@@ -124,6 +124,10 @@ pub struct Welcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operator: Option<OperatorView>,
     pub working_hours_open: bool,
+    /// Extension: the details the widget asks for before the first message (`name`, `email`,
+    /// `phone`), from the line's `prechat`; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prechat: Vec<String>,
 }
 
 /// `operator_typing`: the operator of this dialog is typing.

@@ -131,6 +131,7 @@ pub async fn serve_on(
         .route("/ws/operator", get(operator_upgrade))
         .with_state(gateway.clone())
         .merge(crate::admin::routes(hub.clone(), &config.server))
+        .merge(crate::web::routes(hub.clone()))
         .fallback(not_found);
     let failed = {
         let hub = hub.clone();
@@ -252,8 +253,19 @@ async fn refuse(mut socket: WebSocket) {
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
-async fn widget_upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {
-    upgrade(ws, gw, WIDGET_READ_BUFFER_BYTES, session::run_widget)
+async fn widget_upgrade(
+    State(gw): State<Arc<Gateway>>,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // The page's origin is checked against the line's `allowed_origins` once `hello` names it.
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    upgrade(ws, gw, WIDGET_READ_BUFFER_BYTES, move |socket, gw, slot| {
+        session::run_widget(socket, gw, slot, origin)
+    })
 }
 
 async fn operator_upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {

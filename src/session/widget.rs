@@ -35,7 +35,13 @@ struct Widget {
 }
 
 /// Runs one widget connection to its end.
-pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
+/// `origin` is the page's `Origin` header from the handshake (absent for non-browser clients).
+pub async fn run(
+    socket: WebSocket,
+    gw: Arc<Gateway>,
+    slot: ConnectionSlot,
+    origin: Option<String>,
+) {
     let mut conn = Conn::new(
         socket,
         &gw.hub.limits,
@@ -73,6 +79,19 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         return conn.close(close::POLICY, "no such line").await;
     };
     let line_id = hub.directory().lines[line.0 as usize].id.clone();
+    if !hub.directory().lines[line.0 as usize].allows_origin(origin.as_deref()) {
+        let message = format!(
+            "a page of {} may not use line {line_id} (not in its allowed_origins)",
+            origin.as_deref().unwrap_or_default()
+        );
+        conn.send(&WidgetOut::Error(common::ErrorFrame {
+            req: hello.req,
+            code: ErrorCode::Forbidden,
+            message: message.into(),
+        }))
+        .await;
+        return conn.close(close::POLICY, "origin not allowed").await;
+    }
     let (client, token) = match &hello.resume_token {
         Some(token) => match gw.hub.redeem(token) {
             Some((client, token_line)) if token_line == line_id => (client, token.clone()),
@@ -161,6 +180,11 @@ pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
         dialog_id: dialog.map(|d| d.0),
         operator,
         working_hours_open: hub.directory().line_open(line, now),
+        prechat: hub.directory().lines[line.0 as usize]
+            .prechat
+            .iter()
+            .map(|f| f.name().to_string())
+            .collect(),
     });
     let mut alive = conn.send(&welcome).await;
     if let Some((text, version, _)) = ask_consent.cloned() {

@@ -62,6 +62,19 @@ impl Server {
         }
     }
 
+    /// Starts the binary on a whole config file: `render` gets the data dir to name in it.
+    pub fn start_with_file(name: &str, render: impl FnOnce(&Path) -> String) -> Server {
+        let dir = fresh_dir(name);
+        std::fs::write(dir.join("config.toml"), render(&dir.join("data"))).expect("write config");
+        let (child, addr) = Server::launch(&dir);
+        Server {
+            child,
+            addr,
+            dir,
+            exited: None,
+        }
+    }
+
     /// Spawns the binary on `dir/config.toml` and reads its address line.
     fn launch(dir: &Path) -> (Child, String) {
         let config_path = dir.join("config.toml");

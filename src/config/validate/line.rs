@@ -38,6 +38,11 @@ pub(super) fn check_line(line: &LineConfig, at: &str, known: &Known<'_>, f: &mut
     for id in line.display_overrides.keys() {
         known.check_operator(f, format!("{at}.display_overrides.{id}"), id);
     }
+    for (i, origin) in line.allowed_origins.iter().enumerate() {
+        if let Err(why) = check_origin(origin) {
+            f.add(format!("{at}.allowed_origins[{i}]"), why);
+        }
+    }
     check_queue(line, at, known, f);
     check_auto(line, at, f);
     if line.rating.close_on_rating && !line.rating.enabled {
@@ -202,4 +207,61 @@ fn check_auto(line: &LineConfig, at: &str, f: &mut Findings) {
         SILENCE_CLOSE_MIN,
         None,
     );
+}
+
+/// An origin as browsers send it: `http` or `https`, `://`, a host, an optional port, nothing
+/// after (`*` allows every origin).
+fn check_origin(origin: &str) -> Result<(), String> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("\"{origin}\" must start with https:// or http://"))?;
+    // A port follows the last `:` unless that `:` is inside an IPv6 address's brackets.
+    let (host, port) = match rest.rfind(':') {
+        Some(i) if !rest[i..].contains(']') => (&rest[..i], Some(&rest[i + 1..])),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "\"{origin}\" is not an origin (scheme://host[:port], no path, e.g. https://shop.example)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::check_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        for good in [
+            "*",
+            "https://shop.example",
+            "http://localhost:8080",
+            "http://127.0.0.1:1",
+        ] {
+            assert!(check_origin(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "shop.example",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "ftp://shop.example",
+            "https://",
+            "http://host:0",
+            "http://host:99999",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
 }
