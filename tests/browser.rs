@@ -141,6 +141,11 @@ fn the_widget_on_a_customer_site_talks_to_the_console() {
 }
 
 #[test]
+fn the_widget_on_a_phone_by_keyboard_with_a_prechat_form_and_on_the_demo_page() {
+    browser_test("widget-details.test.mjs");
+}
+
+#[test]
 fn the_operator_console_and_supervisor_board() {
     browser_test("console.test.mjs");
 }

@@ -354,6 +354,7 @@ footer .btn{height:42px}
       subtitle.textContent = t('online');
       title.textContent = data.title || f.line_name || t('title');
       if (f.operator) setOperator(f.operator);
+      else avatar.textContent = title.textContent.trim()[0] || '?';
       firstHello = false;
       persist();
       if (state.prechat.length && !state.profile && !f.dialog_id && !state.pending.length) showPrechat();

@@ -18,19 +18,21 @@ const artifacts = process.env.ARTIFACTS || path.join(here, 'artifacts');
 fs.mkdirSync(artifacts, { recursive: true });
 
 // A customer's site: another origin, embedding the widget with the one documented tag.
-function hostPage(line) {
+function hostPage(line, lang) {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme Shop</title>
 <style>body{font-family:Arial,sans-serif;margin:40px;background:#eef2f5}button,div{all:unset}</style></head>
 <body><h1>Acme Shop</h1><p>A host page on another origin.</p>
-<script src="${baseUrl}/widget.js" data-line="${line}" async></script></body></html>`;
+<script src="${baseUrl}/widget.js" data-line="${line}"${lang ? ` data-lang="${lang}"` : ''} async></script></body></html>`;
 }
 
 function serveHost(port) {
   const server = http.createServer((req, res) => {
-    const line = new URL(req.url, 'http://x').searchParams.get('line') || 'support';
+    const query = new URL(req.url, 'http://x').searchParams;
+    const line = (query.get('line') || 'support').replace(/[^a-z0-9_-]/gi, '');
+    const lang = (query.get('lang') || '').replace(/[^a-z]/gi, '');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(hostPage(line));
+    res.end(hostPage(line, lang));
   });
   return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
 }

@@ -81,6 +81,29 @@ impl Conn {
         }
     }
 
+    /// Opens a WebSocket to `path` as a browser page of `origin` would (an `Origin` header).
+    pub async fn open_from(server: &impl Endpoint, path: &str, origin: &str, label: &str) -> Conn {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = server.ws_url(path);
+        let mut request = url.as_str().into_client_request().expect("a WebSocket URL");
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().expect("an origin header value"));
+        let (ws, _) = tokio::time::timeout(RECV_TIMEOUT, tokio_tungstenite::connect_async(request))
+            .await
+            .unwrap_or_else(|_| panic!("{label}: WebSocket handshake to {url} timed out"))
+            .unwrap_or_else(|e| panic!("{label}: WebSocket handshake to {url} failed: {e}"));
+        Conn {
+            ws,
+            enc: Enc::Json,
+            label: label.to_string(),
+            inbox: VecDeque::new(),
+            log: Vec::new(),
+            next_req: 1000,
+            closed: None,
+        }
+    }
+
     /// A fresh `req` for this connection.
     pub fn req(&mut self) -> u64 {
         self.next_req += 1;

@@ -956,6 +956,10 @@ function renderLists() {
   $('chats-count').textContent = String(chats.filter((d) => !isReadOnly(d)).length);
   $('chats-empty').hidden = chats.length > 0;
   reconcile($('chat-list'), chats, (d) => String(d.id), createChatItem, updateChatItem);
+  // roving tabindex: the selected chat (or the first) is the one Tab reaches
+  const items = Array.from($('chat-list').children);
+  const focusable = items.find((li) => li.getAttribute('aria-selected') === 'true') || items[0];
+  for (const li of items) li.tabIndex = li === focusable ? 0 : -1;
   updateCountdowns();
 }
 
@@ -1014,7 +1018,6 @@ function createChatItem(d) {
 function updateChatItem(li, d) {
   const sel = S.selected === d.id;
   li.setAttribute('aria-selected', String(sel));
-  li.tabIndex = sel || (S.selected == null && li === li.parentNode.firstChild) ? 0 : -1;
   li.dataset.state = d.state;
   li.classList.toggle('is-selected', sel);
   li.classList.toggle('is-closed', isReadOnly(d));
