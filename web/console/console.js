@@ -1066,6 +1066,14 @@ function renderThread(force) {
   if (d.rating) items.push({ key: 'rating', info: `Client rating: ${d.rating.score}${d.rating.comment ? ' — “' + d.rating.comment + '”' : ''}` });
   if (d.note && isReadOnly(d) || d.state === 'closing') items.push({ key: 'note', info: d.note });
   reconcile($('thread'), items, (x) => x.key, createThreadItem, (node, x) => updateThreadItem(node, x, d));
+  // consecutive messages of one author within 3 minutes are grouped (one name line)
+  let prev = null;
+  for (const li of $('thread').children) {
+    const ts = Number(li.dataset.ts || 0);
+    const cont = !!prev && li.dataset.author && li.dataset.author === prev.dataset.author && ts - Number(prev.dataset.ts || 0) < 180000;
+    li.classList.toggle('cont', cont);
+    prev = li.dataset.author ? li : null;
+  }
 
   const older = $('older-btn');
   older.hidden = d.olderDone || minSeq(d) <= 1;
@@ -1096,6 +1104,7 @@ function updateThreadItem(li, x, d) {
   const m = x.m || { author: 'operator', text: x.p.text, ts: x.p.ts, name: S.me && S.me.name };
   li.className = 'msg author-' + m.author;
   li.dataset.author = m.author;
+  li.dataset.ts = m.ts || 0;
   if (x.m) { li.dataset.msgId = m.msg_id; li.dataset.seq = m.seq; li.dataset.status = 'sent'; } else { li.dataset.status = x.p.status; delete li.dataset.msgId; }
   // Message text is only ever set as text, never parsed as HTML.
   const t = li.querySelector('.msg-text');
