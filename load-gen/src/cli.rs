@@ -46,6 +46,9 @@ pub enum ScenarioKind {
     Connect,
     /// Many idle widget connections; the server's memory per connection.
     Idle,
+    /// Conversations while the server is killed with SIGKILL and restarted --rounds times; then
+    /// every acknowledgement and delivery is checked against the data file.
+    Crash,
 }
 
 /// Routing mode of the lines of a spawned server.
@@ -164,6 +167,13 @@ pub struct RunArgs {
     /// Longest wait for one network step (connect, handshake, welcome, one send).
     #[arg(long, help_heading = "Load", value_parser = parse_duration, default_value = "10s")]
     pub io_timeout: Duration,
+
+    /// Crash: how many times the server is killed with SIGKILL and started again.
+    #[arg(long, help_heading = "Load", default_value_t = 20)]
+    pub rounds: u32,
+    /// Crash: the seed of the kill moments and the operators' choices [random, printed].
+    #[arg(long, help_heading = "Load")]
+    pub seed: Option<u64>,
 
     // ---- comparison
     /// Run the same scenario against the bare relay first, then against Switchboard, and report

@@ -11,6 +11,7 @@
 //! `findmax` steps the rate up, `relay` is the baseline server.
 
 mod cli;
+mod crash;
 mod ctx;
 mod findmax;
 mod ledger;
@@ -138,6 +139,16 @@ fn target(args: &RunArgs) -> Result<Target, BoxError> {
 }
 
 async fn run_main(args: RunArgs) -> Result<ExitCode, BoxError> {
+    if args.scenario == cli::ScenarioKind::Crash {
+        if args.url.is_some() || !args.spawn {
+            return Err("--scenario crash kills and restarts the server: use --spawn".into());
+        }
+        let bin = match &args.server_bin {
+            Some(bin) => bin.clone(),
+            None => spawn::default_server_bin()?,
+        };
+        return crash::run(&args, bin).await;
+    }
     let plan = Plan::from_args(&args)?;
     let target = target(&args)?;
     let quiet = args.quiet;

@@ -94,7 +94,7 @@ impl Plan {
         }
         let widgets = match s {
             Firehose => args.dialogs.or(args.widgets).unwrap_or(1_000),
-            Chat => args.widgets.unwrap_or(200),
+            Chat | Crash => args.widgets.unwrap_or(200),
             Idle | Connect => args.widgets.unwrap_or(1_000),
         };
         let default_operators = if args.url.is_some() {
@@ -103,11 +103,11 @@ impl Plan {
             10
         };
         let operators = match s {
-            Chat | Firehose => args.operators.unwrap_or(default_operators),
+            Chat | Firehose | Crash => args.operators.unwrap_or(default_operators),
             Idle | Connect => args.operators.unwrap_or(0),
         };
         let rate = match s {
-            Chat => args.rate.unwrap_or(200.0),
+            Chat | Crash => args.rate.unwrap_or(200.0),
             Firehose => args.rate.unwrap_or(10_000.0),
             Connect => args.rate.unwrap_or(500.0),
             Idle => 0.0,
@@ -125,7 +125,7 @@ impl Plan {
             rate,
             duration: args.duration,
             warmup: args.warmup.unwrap_or(match s {
-                Chat | Firehose => Duration::from_secs(1),
+                Chat | Firehose | Crash => Duration::from_secs(1),
                 Connect | Idle => Duration::ZERO,
             }),
             think: Duration::from_millis(args.think_ms.unwrap_or(if chat { 500 } else { 0 })),
@@ -211,7 +211,7 @@ impl Plan {
     /// Widget messages the timetables hold, in total.
     pub fn messages_planned(&self) -> u64 {
         match self.scenario {
-            ScenarioKind::Chat | ScenarioKind::Firehose => {
+            ScenarioKind::Chat | ScenarioKind::Firehose | ScenarioKind::Crash => {
                 (self.rate * self.load_time().as_secs_f64()).ceil() as u64
             }
             ScenarioKind::Connect | ScenarioKind::Idle => 0,

@@ -72,6 +72,10 @@ pub async fn run(plan: &Plan, target: &Target, progress: bool) -> Result<Report,
         ScenarioKind::Firehose => scenarios::firehose::run(&ctx).await.map(|()| None),
         ScenarioKind::Connect => scenarios::connect::run(&ctx).await.map(|()| None),
         ScenarioKind::Idle => scenarios::idle::run(&ctx).await,
+        // main.rs hands the crash scenario to crash::run before a plan is made.
+        ScenarioKind::Crash => Err(ScenarioError::NoWidgets(
+            "--scenario crash runs on its own driver (crash::run)".into(),
+        )),
     };
     ctx.advance(Phase::Done);
     watchdog.abort();

@@ -59,6 +59,8 @@ pub struct Spawned {
     pub addr: String,
     pub pid: u32,
     dir: PathBuf,
+    /// How to start it again on the same directory (`restart`).
+    command: Option<(PathBuf, &'static str)>,
 }
 
 /// `switchboard` next to this executable.
@@ -96,7 +98,64 @@ impl Spawned {
             .map_err(|e| SpawnError::Io(format!("cannot write {}: {e}", config_path.display())))?;
         let mut command = Command::new(bin);
         command.arg("serve").arg("--config").arg(&config_path);
-        Spawned::launch(command, dir, "server", "switchboard listening on ")
+        let mut spawned = Spawned::launch(command, dir, "server", "switchboard listening on ")?;
+        spawned.command = Some((bin.to_path_buf(), "switchboard listening on "));
+        Ok(spawned)
+    }
+
+    /// The child's data directory (`<dir>/data` of a spawned switchboard).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Kills the child with SIGKILL (no chance to flush or close anything) and waits for it.
+    pub fn kill9(&self) {
+        let mut child = self.child.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts a killed switchboard again on the same config and data directory.
+    pub fn restart(&mut self) -> Result<(), SpawnError> {
+        let Some((bin, prefix)) = self.command.clone() else {
+            return Err(SpawnError::Io(format!(
+                "the {} cannot be restarted",
+                self.what
+            )));
+        };
+        let mut command = Command::new(bin);
+        command
+            .arg("serve")
+            .arg("--config")
+            .arg(self.dir.join("config.toml"));
+        let dir = std::mem::take(&mut self.dir);
+        let fresh = Spawned::launch(command, dir, self.what, prefix);
+        match fresh {
+            Ok(mut fresh) => {
+                fresh.command = self.command.take();
+                // The old child is dead already and its directory moved to the new one: dropping
+                // it kills nothing and removes nothing.
+                drop(std::mem::replace(self, fresh));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the child to exit; its exit status.
+    pub fn terminate(&self, timeout: Duration) -> Option<String> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status();
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Starts this executable's `relay --listen 127.0.0.1:0`.
@@ -116,7 +175,10 @@ impl Spawned {
         prefix: &str,
     ) -> Result<Spawned, SpawnError> {
         let stderr_path = dir.join("stderr.log");
-        let stderr = std::fs::File::create(&stderr_path)
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_path)
             .map_err(|e| SpawnError::Io(format!("cannot create {}: {e}", stderr_path.display())))?;
         let mut child = command
             .stdin(Stdio::null())
@@ -147,6 +209,7 @@ impl Spawned {
             addr: String::new(),
             pid,
             dir,
+            command: None,
         };
         match first.trim().strip_prefix(prefix) {
             Some(addr) => {

@@ -86,6 +86,9 @@ export default async function run({ browser, baseUrl, artifacts, log = console.l
     check(await op.evaluate(() => sessionStorage.getItem('switchboard.console.token')) === 'anna-secret', 'token not in sessionStorage');
     check(await op.evaluate(() => localStorage.length) === 0, 'something was written to localStorage');
     check((await op.getByTestId('me-name').textContent()).includes('Anna'), 'operator name not shown');
+    check(await op.getByTestId('tab-board').isHidden(), 'a non-supervisor sees the board tab');
+    await op.getByTestId('workday-start').click();
+    await op.locator('[data-testid="workday-state"]', { hasText: 'working' }).waitFor({ timeout: T });
     await snap(op, 'signed-in');
 
     // ---- 2. an offer arrives
@@ -173,6 +176,15 @@ export default async function run({ browser, baseUrl, artifacts, log = console.l
     check(inserted === 'Could you send me your order number?', `quick answer not inserted: "${inserted}"`);
     await op.getByTestId('send-btn').click();
     await visitorGot(first.index, { types: ['message'], author: 'operator', text: inserted }, 'the quick answer');
+    // save a text as a quick answer; it shows up in the list
+    await input.fill('Your parcel is on its way today.');
+    await op.getByTestId('save-qa-btn').click();
+    await op.locator('[data-testid="toast"]', { hasText: 'Saved as a quick answer' }).waitFor({ timeout: T });
+    await input.fill('');
+    await input.type('/parcel');
+    await op.locator('[data-testid="qa-item"]', { hasText: 'Your parcel is on its way today.' }).waitFor({ timeout: T });
+    await input.press('Escape');
+    await input.fill('');
     // Esc closes the popup
     await input.type('/');
     await op.getByTestId('qa-popup').waitFor({ state: 'visible', timeout: T });
@@ -197,6 +209,12 @@ export default async function run({ browser, baseUrl, artifacts, log = console.l
     // ---- 11. a queue: anna goes away, a second visitor waits
     await op.getByTestId('presence-select').selectOption('away');
     await op.waitForTimeout(300);
+    // the operator's "away" survives a reconnect (the server makes a new connection online)
+    await op.evaluate(() => window.switchboardConsole.state.ws.close());
+    await op.locator('[data-testid="conn-state"][data-state="reconnecting"]').waitFor({ timeout: T });
+    await op.locator('[data-testid="conn-state"][data-state="online"]').waitFor({ timeout: T });
+    await op.waitForTimeout(300);
+    check(await op.getByTestId('presence-select').inputValue() === 'away', 'away was lost on reconnect');
     const second = await openVisitor('Walter Waiting', 'Is anybody there?');
     log(`queued dialog ${second.dialog_id}`);
     await op.waitForTimeout(300);

@@ -79,8 +79,8 @@ export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForb
         el('td', { class: 'num strong', 'data-testid': 'board-queue-length', text: String(waiting ?? 0) }),
         el('td', { class: 'num' + (l.oldest_wait_ms > 60000 ? ' warn' : ''), 'data-testid': 'board-oldest-wait', text: waiting > 0 || l.oldest_wait_ms ? fmtDuration(l.oldest_wait_ms) : '–' }),
         el('td', { class: 'num', 'data-testid': 'board-dialog-states', text: [ds.offered, ds.active, ds.bot, ds.closing].map((x) => x ?? 0).join(' · ') }),
-        num(l.closed), num(l.unanswered),
-        num(`${l.likes ?? 0} / ${l.dislikes ?? 0}`), num(l.kpi_missed, 'num' + (l.kpi_missed > 0 ? ' warn' : '')),
+        num(l.closed, 'num opt'), num(l.unanswered, 'num opt'),
+        num(`${l.likes ?? 0} / ${l.dislikes ?? 0}`, 'num opt'), num(l.kpi_missed, 'num' + (l.kpi_missed > 0 ? ' warn' : '')),
         pctCell(l.first_response_ms, lfr), pctCell(l.response_ms, lr));
       return tr;
     }));
@@ -97,16 +97,16 @@ export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForb
       return el('tr', { 'data-testid': 'board-operator-row', 'data-operator-id': o.id },
         el('th', { scope: 'row', text: o.name || o.id }),
         el('td', {}, el('span', { class: 'presence-badge p-' + (o.presence || 'offline'), 'data-testid': 'presence-badge', text: o.presence || 'unknown' })),
-        el('td', { text: o.workday || '–' }),
+        el('td', { class: 'workday-cell w-' + (o.workday || 'unknown'), text: o.workday ? String(o.workday).replace(/_/g, ' ') : '–' }),
         el('td', { class: 'load' },
           el('span', { class: 'loadbar', 'data-testid': 'load-bar', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': String(cap), 'aria-valuenow': String(load), 'aria-label': `Load ${load} of ${cap}` }, bar),
           el('span', { class: 'loadtext', text: `${load} / ${cap || '–'}` })),
-        num(o.closed), num(o.unanswered), num(`${o.likes ?? 0} / ${o.dislikes ?? 0}`), num(o.kpi_missed, 'num' + (o.kpi_missed > 0 ? ' warn' : '')),
+        num(o.closed, 'num opt'), num(o.unanswered, 'num opt'), num(`${o.likes ?? 0} / ${o.dislikes ?? 0}`, 'num opt'), num(o.kpi_missed, 'num' + (o.kpi_missed > 0 ? ' warn' : '')),
         pctCell(o.first_response_ms, ofr), pctCell(o.response_ms, or));
     }));
     if (!ops.length) $('board-ops-body').append(el('tr', {}, el('td', { colspan: '10', class: 'muted', text: 'No operators.' })));
 
-    $('board-dialogs-count').textContent = String(dialogs.length);
+    $('board-dialogs-count').textContent = String(dialogs.length + (data.dialogs_not_shown || 0));
     const focusedRate = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.testid === 'board-rate' ? document.activeElement.dataset.dialogId : null;
     // Do not rebuild the table under a score selector the supervisor is using.
     if (focusedRate) return;
@@ -142,6 +142,7 @@ export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForb
         el('td', {}, sel));
     }));
     if (!dialogs.length) $('board-dialogs-body').append(el('tr', {}, el('td', { colspan: '9', class: 'muted', text: 'No open dialogs.' })));
+    if (data.dialogs_not_shown > 0) $('board-dialogs-body').append(el('tr', {}, el('td', { colspan: '9', class: 'muted', text: `…and ${data.dialogs_not_shown} newer open dialogs not shown.` })));
   }
 
   return { start, stop, render };

@@ -73,6 +73,7 @@ const S = {
   quickAnswers: [],
   qa: { open: false, index: 0, items: [] },
   presence: 'online',
+  wantPresence: 'online', // the operator's own choice, restored after a reconnect
   workday: null,
   retry: 0,
   reconnectAt: 0,
@@ -142,6 +143,7 @@ export function fmtDuration(ms) {
   if (ms == null || Number.isNaN(ms)) return '–';
   ms = Math.max(0, Math.round(ms));
   if (ms < 1000) return ms + ' ms';
+  if (ms < 10000) return (ms / 1000).toFixed(1) + ' s';
   const s = Math.round(ms / 1000);
   if (s < 60) return s + ' s';
   const m = Math.floor(s / 60);
@@ -334,6 +336,8 @@ function connect() {
     let f;
     try { f = JSON.parse(ev.data); } catch { return; }
     try { handleFrame(f); } catch (e) { console.error('frame handling failed', f, e); }
+    // frames flow again (e.g. after the browser reported offline and the socket survived)
+    if (S.authed && S.ws === ws && $('conn-state').dataset.state !== 'online') setConn('online', 'Connected');
   };
   ws.onclose = (ev) => {
     if (S.ws !== ws) return;
@@ -452,6 +456,7 @@ function onWelcome(f) {
   if (!S.me.name) S.me.name = f.name;
   S.presence = f.status || 'online';
   $('presence-select').value = S.presence === 'away' ? 'away' : 'online';
+  if (S.wantPresence === 'away' && S.presence !== 'away') setPresence('away', true);
   S.replayUntil = f.seq || 0;
   if (!resumed || restarted) S.lastSeq = Math.max(S.lastSeq, f.seq || 0);
   setConn('online', 'Connected');
@@ -598,6 +603,7 @@ function onClosed(f) {
     return;
   }
   d.state = 'closed';
+  d.closedAt = Date.now();
   d.draft = '';
   const why = { operator: 'You closed the chat.', client: 'The client closed the chat.', bot: 'Closed by the bot.', client_idle: 'Closed: the client was idle.', operator_silence: 'Closed: no operator answer.', line_deleted: 'Closed: the line was deleted.', admin: 'Closed by an administrator.', rated: 'Closed after the client rated it.', rating_timeout: 'Closed.', client_returned: 'Closed: the client started a new chat.' }[f.reason] || `Closed (${f.reason}).`;
   d.note = why;
@@ -621,7 +627,7 @@ function onKpiAlert(f, replayed) {
 
 function onStatus(f, replayed) {
   S.presence = f.state;
-  $('presence-select').value = f.state === 'away' ? 'away' : 'online';
+  $('presence-select').value = ['online', 'away', 'offline'].includes(f.state) ? f.state : 'online';
   if (replayed) return;
   if (f.state !== 'online') {
     const reason = f.reason ? (/miss/.test(f.reason) ? ' after missed offers' : ` (${String(f.reason).replace(/_/g, ' ')})`) : '';
@@ -656,7 +662,10 @@ function select(id) {
   if (changed) {
     $('composer-input').value = d.composeDraft || '';
     closeQuickAnswers();
-    $('thread').replaceChildren();
+    const log = $('thread');
+    log.setAttribute('aria-live', 'off');
+    log.replaceChildren();
+    setTimeout(() => log.setAttribute('aria-live', 'polite'), 1500);
     if (d.msgs.size === 0 || (!d.olderDone && d.msgs.size < 10 && minSeq(d) > 1)) {
       request({ type: 'history', dialog_id: d.id, limit: 50 }).then((h) => { mergeHistory(h); render(); }, () => {});
     }
@@ -805,9 +814,10 @@ async function rateDialog(id, score) {
   } catch (e) { toast(`Rating failed: ${e.message}`, 'error'); return false; }
 }
 
-async function setPresence(state) {
+async function setPresence(state, restoring) {
   const prev = S.presence;
   S.presence = state;
+  if (!restoring) S.wantPresence = state;
   $('presence-select').value = state;
   try {
     await request({ type: 'status', state });
@@ -823,9 +833,9 @@ async function setPresence(state) {
 async function setWorkday(action) {
   try {
     await request({ type: 'workday', action });
-    S.workday = { start: 'started', pause: 'paused', end: 'ended' }[action];
+    S.workday = { start: 'working', pause: 'paused', end: 'ended' }[action];
     renderMe();
-    toast(`Workday ${S.workday}.`, 'info', 2500);
+    toast({ start: 'Workday started.', pause: 'Workday paused.', end: 'Workday ended.' }[action], 'info', 2500);
   } catch (e) { toast(`Workday: ${e.message}`, 'error'); }
 }
 
@@ -881,7 +891,7 @@ function signOut(message) {
   if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000, 'signed out'); } catch { /* */ } }
   failPending();
   board.stop();
-  Object.assign(S, { token: null, me: null, directory: null, authed: false, lastSeq: 0, replayUntil: 0, selected: null, workday: null, bgEvents: 0 });
+  Object.assign(S, { token: null, me: null, directory: null, authed: false, lastSeq: 0, replayUntil: 0, selected: null, workday: null, bgEvents: 0, wantPresence: 'online', presence: 'online' });
   S.dialogs.clear();
   S.orphans.clear();
   $('banners').replaceChildren();
@@ -932,6 +942,10 @@ function renderMe() {
   $('me-name').textContent = me.name ? `${me.name}${me.supervisor ? ' · supervisor' : ''}` : '';
   $('tab-board').hidden = !me.supervisor;
   $('workday-state').textContent = S.workday || '–';
+  for (const b of document.querySelectorAll('[data-workday]')) {
+    const on = { start: 'working', pause: 'paused', end: 'ended' }[b.dataset.workday] === S.workday;
+    b.setAttribute('aria-pressed', String(on));
+  }
   document.body.dataset.presence = S.presence;
 }
 
@@ -1067,13 +1081,12 @@ function renderThread(force) {
   if (d.note && isReadOnly(d) || d.state === 'closing') items.push({ key: 'note', info: d.note });
   reconcile($('thread'), items, (x) => x.key, createThreadItem, (node, x) => updateThreadItem(node, x, d));
   // consecutive messages of one author within 3 minutes are grouped (one name line)
-  let prev = null;
-  for (const li of $('thread').children) {
-    const ts = Number(li.dataset.ts || 0);
-    const cont = !!prev && li.dataset.author && li.dataset.author === prev.dataset.author && ts - Number(prev.dataset.ts || 0) < 180000;
-    li.classList.toggle('cont', cont);
-    prev = li.dataset.author ? li : null;
-  }
+  const lis = Array.from($('thread').children);
+  const same = (a, b) => !!a && !!b && !!a.dataset.author && a.dataset.author === b.dataset.author && Math.abs(Number(b.dataset.ts || 0) - Number(a.dataset.ts || 0)) < 180000;
+  lis.forEach((li, i) => {
+    li.classList.toggle('cont', same(lis[i - 1], li));
+    li.classList.toggle('more', same(li, lis[i + 1]) && li.dataset.status === 'sent');
+  });
 
   const older = $('older-btn');
   older.hidden = d.olderDone || minSeq(d) <= 1;
@@ -1355,6 +1368,10 @@ function wire() {
     if (S.reconnectTimer && navigator.onLine) setConn('reconnecting', `Reconnecting in ${Math.max(0, Math.ceil((S.reconnectAt - Date.now()) / 1000))} s…`);
     // a client's draft older than 30 s is stale
     for (const d of S.dialogs.values()) if (d.draft && d.draftAt && Date.now() - d.draftAt > 30000) { d.draft = ''; if (S.selected === d.id) renderDraft(); }
+    // closed chats leave the list 15 minutes after closing unless they are open on screen
+    let pruned = false;
+    for (const d of Array.from(S.dialogs.values())) if (d.closedAt && Date.now() - d.closedAt > 900000 && S.selected !== d.id) { S.dialogs.delete(d.id); pruned = true; }
+    if (pruned) renderLists();
   }, 1000);
   updateNotifyButton();
 }

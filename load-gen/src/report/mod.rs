@@ -190,7 +190,9 @@ impl Report {
     /// The metric a scenario is judged by (find-max, the progress line).
     pub fn main_metric(scenario: ScenarioKind) -> Metric {
         match scenario {
-            ScenarioKind::Chat | ScenarioKind::Firehose => Metric::WidgetToOperator,
+            ScenarioKind::Chat | ScenarioKind::Firehose | ScenarioKind::Crash => {
+                Metric::WidgetToOperator
+            }
             ScenarioKind::Connect | ScenarioKind::Idle => Metric::Connect,
         }
     }

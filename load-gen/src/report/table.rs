@@ -15,6 +15,7 @@ fn scenario_name(s: ScenarioKind) -> &'static str {
         ScenarioKind::Firehose => "firehose",
         ScenarioKind::Connect => "connect",
         ScenarioKind::Idle => "idle",
+        ScenarioKind::Crash => "crash",
     }
 }
 
