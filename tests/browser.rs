@@ -13,7 +13,7 @@ use std::process::Command;
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// One browser test at a time: each starts its own server and Chromium on a 2-core machine.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ONE_AT_A_TIME: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -102,7 +102,7 @@ fn example_config(port: u16, data: &Path, origins: &[String]) -> String {
 
 /// Runs `tests/browser/<file>` against a fresh server.
 fn browser_test(file: &str) {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = ONE_AT_A_TIME.lock();
     ensure_chromium();
     ensure_node_modules();
     let (port, host_port, other_port) = (free_port(), free_port(), free_port());

@@ -123,6 +123,9 @@ export default async function run({ browser, baseUrl, artifacts, log = console.l
 
     // ---- 4. answer, the visitor gets it
     const answer = 'Hi Vera, let me check that for you.';
+    // typing in the composer reaches the visitor as "operator is typing"
+    await op.getByTestId('composer-input').pressSequentially('Hi Vera', { delay: 10 });
+    await visitorGot(first.index, { types: ['operator_typing'], dialog_id: id }, 'operator_typing');
     await op.getByTestId('composer-input').fill(answer);
     await op.getByTestId('composer-input').press('Enter');
     await op.locator('[data-testid="message"][data-author="operator"][data-status="sent"]', { hasText: answer }).waitFor({ timeout: T });
@@ -198,6 +201,18 @@ export default async function run({ browser, baseUrl, artifacts, log = console.l
     check((await op.getByTestId('help-dialog').textContent()).includes('Accept the oldest offer'), 'help lacks the shortcuts');
     await op.keyboard.press('Escape');
     await op.getByTestId('help-dialog').waitFor({ state: 'hidden', timeout: T });
+
+    // ---- 9b. the transfer dialog lists operators from the directory (cancelled here)
+    await op.keyboard.press('Alt+KeyT');
+    await op.getByTestId('transfer-dialog').waitFor({ state: 'visible', timeout: T });
+    const targets = await op.getByTestId('transfer-target').locator('option').allTextContents();
+    check(targets.some((t) => t.includes('Dana')) && !targets.some((t) => t.startsWith('Anna')), `transfer targets wrong: ${targets.join(' | ')}`);
+    await op.getByTestId('transfer-kind-line').check();
+    const lineTargets = await op.getByTestId('transfer-target').locator('option').allTextContents();
+    check(lineTargets.some((t) => t.includes('Sales')), `line targets wrong: ${lineTargets.join(' | ')}`);
+    await snap(op, 'transfer');
+    await op.getByTestId('transfer-cancel').click();
+    await op.getByTestId('transfer-dialog').waitFor({ state: 'hidden', timeout: T });
 
     // ---- 10. close the chat
     await op.getByTestId('close-btn').click();

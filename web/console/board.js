@@ -13,6 +13,7 @@ export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForb
 
   async function poll() {
     if (!running || inFlight) return;
+    if (document.hidden) { timer = setTimeout(poll, POLL_MS); return; } // no polling in a background tab
     inFlight = true;
     try {
       const data = await api('/api/v1/console/board');

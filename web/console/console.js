@@ -2,24 +2,30 @@
 // Plain ES module, no build step, no dependencies. Talks to `/ws/operator` (docs/protocol.md)
 // and to the operator-authenticated `/api/v1/console/{directory,board}` endpoints.
 //
-// Development overrides (query string):
+// Development overrides (query string), honoured only for a loopback host or this page's host
+// (the token must not be sent elsewhere; the server's CSP `connect-src 'self'` blocks other
+// origins anyway, so these help only when the files are served by a development server):
 //   ?server=ws://127.0.0.1:7878   WebSocket base (the console appends /ws/operator)
 //   ?api=http://127.0.0.1:7878    HTTP base for /api/v1/console/* (default: same origin)
 //
 // data-testid attributes (stable; the end-to-end tests use them):
 //   sign in      login-form, login-token, login-submit, login-error
-//   top bar      tab-chats, tab-board, conn-state (data-state: connecting|online|reconnecting|offline),
-//                presence-select (online|away), workday-start, workday-pause, workday-end,
-//                workday-state, notify-btn, help-btn, help-dialog, help-close, me-name, signout
+//   top bar      tab-chats, tab-board (supervisors only; aria-pressed on the current tab),
+//                conn-state (data-state: connecting|online|reconnecting|offline),
+//                presence-select (online|away), workday-start, workday-pause, workday-end
+//                (aria-pressed), workday-state (working|paused|ended), notify-btn, help-btn,
+//                help-dialog, help-close, me-name, signout
 //   alerts       banners, banner (data-kind: status|kpi|error|info), banner-dismiss, toasts, toast
 //   offers       offers-list, offers-count, offer (data-dialog-id), offer-client, offer-messages,
 //                offer-countdown, offer-accept, offer-decline
 //   chats        chat-list, chats-count, chat-item (data-dialog-id, data-state, aria-selected),
 //                chat-unread
 //   thread       thread-title, thread-sub, thread (the message log), thread-scroll, older-btn,
-//                message (data-msg-id, data-seq, data-author, data-status: sent|sending|failed),
-//                message-text, msg-save-qa, draft-preview, draft-text
-//   actions      thread-accept, transfer-btn, close-btn, dismiss-btn, rate-control, rate-1 … rate-5
+//                message (data-msg-id, data-seq, data-author: client|operator|bot|system,
+//                data-status: sent|sending|failed), message-text, msg-save-qa, thread-note
+//                (rating / closing notes), draft-preview, draft-text
+//   actions      thread-accept, thread-decline (a selected offer), transfer-btn, close-btn,
+//                dismiss-btn (closed chats), rate-control, rate-1 … rate-5 (supervisors)
 //   composer     composer, composer-input, send-btn, save-qa-btn, qa-popup, qa-list,
 //                qa-item (data-qa-id, aria-selected)
 //   transfer     transfer-dialog, transfer-kind-operator, transfer-kind-line, transfer-target,
@@ -28,17 +34,30 @@
 //   client panel client-panel, client-details, client-name, client-email, client-phone,
 //                client-id, client-line, client-dialog, contact-section, contact-card,
 //                earlier-dialogs
-//   board        board, board-updated, board-error, board-lines, board-line-row (data-line-id),
-//                board-operators, board-operator-row (data-operator-id), board-dialogs,
-//                board-dialog-row (data-dialog-id), board-rate (select, data-dialog-id),
-//                presence-badge, load-bar, pct-bars
+//   board        board, board-updated, board-error, board-lines, board-line-row (data-line-id)
+//                with board-queue-length, board-oldest-wait, board-dialog-states; board-operators,
+//                board-operator-row (data-operator-id) with presence-badge, load-bar
+//                (role=meter); pct-bars (p50/p90/p99 bars, in line and operator rows);
+//                board-dialogs, board-dialog-row (data-dialog-id), board-rate (select, data-dialog-id)
 
 import { createBoard } from './board.js';
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'switchboard.console.token';
 const params = new URLSearchParams(location.search);
-const API_BASE = (params.get('api') || '').replace(/\/+$/, '');
+function devOverride(name, schemes) {
+  const v = params.get(name);
+  if (!v) return '';
+  try {
+    const u = new URL(v);
+    const local = ['127.0.0.1', 'localhost', '[::1]', location.hostname].includes(u.hostname);
+    if (schemes.includes(u.protocol) && local) return v.replace(/\/+$/, '');
+  } catch { /* not a URL */ }
+  console.warn(`ignoring ?${name}=: only ${schemes.join(' / ')} URLs of a loopback host or this host`);
+  return '';
+}
+const API_BASE = devOverride('api', ['http:', 'https:']);
+const WS_BASE = devOverride('server', ['ws:', 'wss:']);
 const EVENT_TYPES = new Set(['dialog_offered', 'dialog_revoked', 'dialog_assigned', 'message',
   'dialog_closed', 'rating', 'kpi_alert', 'status']);
 const OPEN_STATES = new Set(['offered', 'active', 'closing', 'queued', 'bot']);
@@ -48,8 +67,7 @@ const LIVENESS_WAIT_MS = 10000;
 const BASE_TITLE = 'Switchboard console';
 
 export function wsUrl() {
-  const o = params.get('server');
-  if (o) return o.replace(/\/+$/, '').replace(/\/ws\/operator$/, '') + '/ws/operator';
+  if (WS_BASE) return WS_BASE.replace(/\/ws\/operator$/, '') + '/ws/operator';
   return (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/operator';
 }
 
@@ -298,8 +316,8 @@ async function loadDirectory() {
       renderMe();
     }
   } catch (e) {
-    S.directory = null;
-    if (e.status === 401) return; // the WebSocket hello reports the bad token
+    // keep an earlier directory; the WebSocket hello reports a bad token
+    if (e.status === 401) return;
     console.warn('console directory unavailable:', e.message);
   }
 }
@@ -570,6 +588,7 @@ function onMessage(f, replayed) {
     list.push(f);
     if (list.length > 50) list.shift();
     S.orphans.set(f.dialog_id, list);
+    if (S.orphans.size > 200) S.orphans.delete(S.orphans.keys().next().value);
     return;
   }
   const fresh = addMessage(d, f);
@@ -1035,6 +1054,7 @@ function updateChatItem(li, d) {
   li.dataset.state = d.state;
   li.classList.toggle('is-selected', sel);
   li.classList.toggle('is-closed', isReadOnly(d));
+  li.classList.toggle('has-unread', d.unread > 0);
   li.querySelector('.chat-name').textContent = clientName(d.client);
   const last = Array.from(d.msgs.values()).sort((a, b) => a.seq - b.seq).pop();
   const lastText = d.draft ? '✎ ' + d.draft : isReadOnly(d) ? (d.note || 'Closed') : last ? (last.author === 'operator' ? 'You: ' : '') + last.text : lineName(d.line);
@@ -1078,7 +1098,7 @@ function renderThread(force) {
   const items = Array.from(d.msgs.values()).sort((a, b) => a.seq - b.seq || a.msg_id - b.msg_id).map((m) => ({ key: 'm' + m.msg_id, m }));
   for (const it of d.outbox) items.push({ key: 'p' + it.cmid, p: it });
   if (d.rating) items.push({ key: 'rating', info: `Client rating: ${d.rating.score}${d.rating.comment ? ' — “' + d.rating.comment + '”' : ''}` });
-  if (d.note && isReadOnly(d) || d.state === 'closing') items.push({ key: 'note', info: d.note });
+  if (d.note && isReadOnly(d)) items.push({ key: 'note', info: d.note });
   reconcile($('thread'), items, (x) => x.key, createThreadItem, (node, x) => updateThreadItem(node, x, d));
   // consecutive messages of one author within 3 minutes are grouped (one name line)
   const lis = Array.from($('thread').children);
@@ -1095,6 +1115,7 @@ function renderThread(force) {
 
   // actions
   $('accept-current').hidden = d.state !== 'offered';
+  $('decline-current').hidden = d.state !== 'offered';
   $('transfer-btn').hidden = !isMine(d);
   $('close-btn').hidden = !(isMine(d));
   $('dismiss-btn').hidden = !isReadOnly(d);
@@ -1245,6 +1266,13 @@ function openTransfer() {
   fillTransferTargets();
   dlg.showModal();
   ($('transfer-target').hidden ? $('transfer-target-text') : $('transfer-target')).focus();
+  // refresh presences while the dialog is open, keeping the choice
+  loadDirectory().then(() => {
+    if (!dlg.open) return;
+    const keep = $('transfer-target').value;
+    fillTransferTargets();
+    if (keep && Array.from($('transfer-target').options).some((o) => o.value === keep)) $('transfer-target').value = keep;
+  });
 }
 
 function fillTransferTargets() {
@@ -1306,8 +1334,26 @@ function wire() {
   $('help-btn').addEventListener('click', () => $('help-dialog').showModal());
   $('help-close').addEventListener('click', () => $('help-dialog').close());
   $('older-btn').addEventListener('click', loadOlder);
+  // the chat list is a listbox: arrows move, Home / End jump
+  $('chat-list').addEventListener('keydown', (e) => {
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    const chats = chatOrder();
+    if (!chats.length) return;
+    const i = chats.findIndex((d) => d.id === S.selected);
+    let next = null;
+    if (e.key === 'ArrowDown') next = chats[Math.min(chats.length - 1, i + 1)];
+    else if (e.key === 'ArrowUp') next = chats[Math.max(0, i - 1)];
+    else if (e.key === 'Home') next = chats[0];
+    else if (e.key === 'End') next = chats[chats.length - 1];
+    if (!next) return;
+    e.preventDefault();
+    select(next.id);
+    const li = $('chat-list').querySelector(`[data-dialog-id="${next.id}"]`);
+    if (li) li.focus();
+  });
   $('thread-scroll').addEventListener('scroll', () => { if ($('thread-scroll').scrollTop < 30 && !$('older-btn').hidden) loadOlder(); }, { passive: true });
   $('accept-current').addEventListener('click', () => accept(S.selected));
+  $('decline-current').addEventListener('click', () => decline(S.selected));
   $('close-btn').addEventListener('click', () => closeChat(S.selected));
   $('dismiss-btn').addEventListener('click', () => dismiss(S.selected));
   $('transfer-btn').addEventListener('click', openTransfer);

@@ -184,10 +184,8 @@ impl WidgetActor {
                     )
                     .await;
             }
-            "dialog_closed" => {
-                if self.dialog == Some(num(&frame, "dialog_id")) {
-                    self.dialog = None;
-                }
+            "dialog_closed" if self.dialog == Some(num(&frame, "dialog_id")) => {
+                self.dialog = None;
             }
             "error" => {
                 *self.journal.errors.entry(text(&frame, "code")).or_default() += 1;
