@@ -24,6 +24,11 @@ pub struct Limits {
     pub outbound_frames_max: usize,
     /// Time a new connection has to send its `hello`.
     pub auth_timeout: Dur,
+    /// Time a new TCP connection has to send its whole HTTP request head; beyond it, closed.
+    pub request_head_timeout: Dur,
+    /// Connections from one source address still without a complete request head; a new one
+    /// beyond it is closed at once.
+    pub half_open_per_source_max: usize,
     /// Routing decisions kept per dialog for the admin API.
     pub decisions_per_dialog_max: usize,
     /// Skipped operators named in one routing decision (the rest are counted).
@@ -41,6 +46,8 @@ impl Default for Limits {
             handshakes_in_flight_max: 1_024,
             outbound_frames_max: 1_024,
             auth_timeout: Dur::from_secs(10),
+            request_head_timeout: Dur::from_secs(10),
+            half_open_per_source_max: 256,
             decisions_per_dialog_max: 32,
             decision_skips_max: 16,
         }

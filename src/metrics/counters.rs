@@ -62,6 +62,30 @@ pub struct Counters {
     kpi_alerts: AtomicU64,
     /// Indexed by `ErrorCode as usize` (declaration order, the order of [`ErrorCode::ALL`]).
     errors: [AtomicU64; ERROR_CODES],
+    /// Indexed by [`Cut`].
+    connections_cut: [AtomicU64; Cut::ALL.len()],
+}
+
+/// Why a connection was cut before it became a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// Its HTTP request head did not arrive within `request_head_timeout`.
+    HeadTimeout = 0,
+    /// Its source address already had `half_open_per_source_max` connections without a
+    /// complete request head.
+    HalfOpenPerSource = 1,
+}
+
+impl Cut {
+    pub const ALL: [Cut; 2] = [Cut::HeadTimeout, Cut::HalfOpenPerSource];
+
+    /// The `reason` label in `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cut::HeadTimeout => "head_timeout",
+            Cut::HalfOpenPerSource => "half_open_per_source",
+        }
+    }
 }
 
 fn bump(counter: &AtomicU64, n: u64) {
@@ -138,6 +162,11 @@ impl Counters {
         bump(&self.errors[code as usize], 1);
     }
 
+    /// A connection was cut before it became a session.
+    pub fn connection_cut(&self, why: Cut) {
+        bump(&self.connections_cut[why as usize], 1);
+    }
+
     /// Every counter's current value (each read on its own, not one atomic cut).
     pub fn snapshot(&self) -> CountersSnapshot {
         let pair = |a: &[AtomicU64; 2]| [read(&a[0]), read(&a[1])];
@@ -158,6 +187,7 @@ impl Counters {
             dialogs_closed: read(&self.dialogs_closed),
             kpi_alerts: read(&self.kpi_alerts),
             errors: std::array::from_fn(|i| read(&self.errors[i])),
+            connections_cut: std::array::from_fn(|i| read(&self.connections_cut[i])),
         }
     }
 }
@@ -178,9 +208,15 @@ pub struct CountersSnapshot {
     pub dialogs_closed: u64,
     pub kpi_alerts: u64,
     pub errors: [u64; ERROR_CODES],
+    pub connections_cut: [u64; Cut::ALL.len()],
 }
 
 impl CountersSnapshot {
+    /// Connections cut before they became sessions, for `why`.
+    pub fn cut(&self, why: Cut) -> u64 {
+        self.connections_cut[why as usize]
+    }
+
     /// Connections of `side` accepted so far.
     pub fn opened(&self, side: Side) -> u64 {
         self.connections_opened[side.index()]

@@ -13,7 +13,7 @@ pub mod prometheus;
 #[cfg(test)]
 mod tests;
 
-pub use counters::{Counters, CountersSnapshot, Side};
+pub use counters::{Counters, CountersSnapshot, Cut, Side};
 pub use histogram::{LatencyHistogram, OwnedHistogram, Summary};
 pub use prometheus::{Desc, Scrape, TimeUnit};
 

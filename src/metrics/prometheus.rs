@@ -382,6 +382,16 @@ fn encode_counters(c: &CountersSnapshot, encoder: &mut DescriptorEncoder) -> fmt
     counter(encoder, "kpi_alerts", "KPI alerts raised.", c.kpi_alerts)?;
     labelled(
         encoder,
+        (
+            "connections_cut",
+            "Connections cut before they became sessions, by reason.",
+            MetricType::Counter,
+        ),
+        "reason",
+        crate::metrics::Cut::ALL.map(|why| (why.label(), c.cut(why))),
+    )?;
+    labelled(
+        encoder,
         ("errors", "Error frames sent, by code.", MetricType::Counter),
         "code",
         ErrorCode::ALL.map(|code| (code.as_str(), c.errors(code))),

@@ -8,6 +8,8 @@
 //! idle connection costs little. Beyond `connections_max` open connections or
 //! `handshakes_in_flight_max` handshakes, a new connection is upgraded and closed with 1013.
 
+mod http;
+
 use crate::clock::SystemClock;
 use crate::config::bounds::{
     ACCEPT_QUEUE_CONNECTIONS, OPERATOR_READ_BUFFER_BYTES, SHUTDOWN_GRACE, WIDGET_READ_BUFFER_BYTES,
@@ -27,6 +29,7 @@ use axum::Json;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// What can stop the server from starting or running.
@@ -145,10 +148,16 @@ pub async fn serve_on(
         }
         let _ = stop_tx.send(true);
     };
-    axum::serve(bound.listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(ServerError::Serve)?;
+    let limits = &config.server.limits;
+    http::serve(
+        bound.listener,
+        app,
+        hub.metrics.clone(),
+        Duration::from_millis(limits.request_head_timeout.as_ms()),
+        limits.half_open_per_source_max,
+        stop,
+    )
+    .await;
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, gateway.drained()).await;
     if let Some(error) = hub.failure() {
         hub.stop();

@@ -4,7 +4,7 @@
 
 const POLL_MS = 2000;
 
-export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForbidden }) {
+export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForbidden, onData }) {
   let timer = null;
   let running = false;
   let inFlight = false;
@@ -20,6 +20,7 @@ export function createBoard({ api, fmtDuration, el, rate, onUnauthorized, onForb
       lastOk = Date.now();
       $('board-error').hidden = true;
       render(data);
+      if (onData) onData(data);
     } catch (e) {
       if (e.status === 401) { stop(); onUnauthorized(e.message); return; }
       if (e.status === 403) { stop(); onForbidden(); return; }

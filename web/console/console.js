@@ -1305,6 +1305,11 @@ const board = createBoard({
   el,
   rate: (id, score) => rateDialog(id, score),
   onUnauthorized: (msg) => signOut(msg),
+  onData: (data) => {
+    // the board knows the supervisor's own workday; show it in the top bar
+    const me = S.me && (data.operators || []).find((o) => o.id === S.me.id);
+    if (me && me.workday) { S.workday = String(me.workday).replace(/_/g, ' '); renderMe(); }
+  },
   onForbidden: () => { if (S.me) S.me.supervisor = false; renderMe(); showView('chats'); toast('The board is for supervisors.', 'error'); },
 });
 

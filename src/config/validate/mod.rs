@@ -190,7 +190,7 @@ fn check_server(config: &Config, f: &mut Findings) {
         );
     }
     let l = &s.limits;
-    let at_least_one: [(&str, u64); 9] = [
+    let at_least_one: [(&str, u64); 10] = [
         ("frame_bytes_max", l.frame_bytes_max as u64),
         ("text_chars_max", l.text_chars_max as u64),
         ("messages_per_sec", l.messages_per_sec as u64),
@@ -206,6 +206,10 @@ fn check_server(config: &Config, f: &mut Findings) {
             l.decisions_per_dialog_max as u64,
         ),
         ("decision_skips_max", l.decision_skips_max as u64),
+        (
+            "half_open_per_source_max",
+            l.half_open_per_source_max as u64,
+        ),
     ];
     for (name, value) in at_least_one {
         if value == 0 {
@@ -230,6 +234,12 @@ fn check_server(config: &Config, f: &mut Findings) {
     f.range(
         "server.limits.auth_timeout".into(),
         l.auth_timeout,
+        STEP_MIN,
+        Some(Dur::from_secs(300)),
+    );
+    f.range(
+        "server.limits.request_head_timeout".into(),
+        l.request_head_timeout,
         STEP_MIN,
         Some(Dur::from_secs(300)),
     );
