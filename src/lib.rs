@@ -43,6 +43,8 @@ pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hub;
 pub mod kpi;
 pub mod metrics;

@@ -85,7 +85,10 @@ fn get(addr: &str, path: &str) -> String {
 #[test]
 fn serve_listens_answers_health_and_stops_cleanly_on_sigterm() {
     let example = std::fs::read_to_string("deploy/switchboard.toml").unwrap();
-    let path = temp_file("serve", &example.replace("127.0.0.1:7878", "127.0.0.1:0"));
+    let path = temp_file(
+        "serve",
+        &example.replace("listen = \"127.0.0.1:7878\"", "listen = \"127.0.0.1:0\""),
+    );
     let mut child = Command::new(BIN)
         .arg("serve")
         .arg("--config")

@@ -28,6 +28,10 @@ async fn malformed_frames_get_bad_frame_and_the_connection_keeps_working() {
         .await;
     assert_error(&mistyped, "bad_frame");
     assert_eq!(mistyped["req"], 4, "{mistyped}");
+    assert_eq!(
+        mistyped["message"], "field text: invalid type: integer `5`, expected a string",
+        "the message names the field and what it expected"
+    );
     let ack = widget.say("m1", "still here").await;
     assert!(ack["dialog_id"].is_u64(), "{ack}");
     assert_new_widget_welcomed(&server, "support").await;

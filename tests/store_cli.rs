@@ -108,10 +108,12 @@ fn a_damaged_data_file_stops_the_start_and_is_left_untouched() {
         .collect();
     std::fs::write(&file, &garbage).unwrap();
     let example = std::fs::read_to_string("deploy/switchboard.toml").unwrap();
-    let config = example.replace("127.0.0.1:7878", "127.0.0.1:0").replace(
-        "./switchboard-data",
-        &dir.join("data").display().to_string(),
-    );
+    let config = example
+        .replace("listen = \"127.0.0.1:7878\"", "listen = \"127.0.0.1:0\"")
+        .replace(
+            "./switchboard-data",
+            &dir.join("data").display().to_string(),
+        );
     std::fs::write(dir.join("config.toml"), config).unwrap();
     let out = Command::new(BIN)
         .arg("serve")

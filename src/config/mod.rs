@@ -17,7 +17,7 @@ mod validate;
 mod tests;
 
 pub use changes::{
-    parse_line_body, parse_operator_body, parse_quick_answers_body, Change, ChangeError,
+    apply, parse_line_body, parse_operator_body, parse_quick_answers_body, Change, ChangeError,
     ChangeErrorKind,
 };
 pub use duration::Dur;

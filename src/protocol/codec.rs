@@ -44,8 +44,8 @@ impl Encoding {
     }
 }
 
-/// Why a frame did not decode. `Copy`, no heap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a frame did not decode. No heap except for a field error's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// Larger than `frame_bytes_max`: close the connection with 1009.
     #[error("frame of {len} bytes exceeds frame_bytes_max {max}")]
@@ -53,7 +53,7 @@ pub enum DecodeError {
     /// Not a well-formed frame object of a known shape: answer `error bad_frame`.
     #[error("bad frame: {reason}")]
     BadFrame {
-        reason: &'static str,
+        reason: std::borrow::Cow<'static, str>,
         req: Option<u64>,
     },
     /// A well-formed object whose `type` this side does not know: answer `error unknown_type`.
@@ -63,7 +63,7 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// The `req` of the failed frame, when it could be read.
-    pub const fn req(&self) -> Option<u64> {
+    pub fn req(&self) -> Option<u64> {
         match *self {
             DecodeError::TooLarge { .. } => None,
             DecodeError::BadFrame { req, .. } | DecodeError::UnknownType { req } => req,
@@ -79,12 +79,13 @@ impl DecodeError {
         }
     }
 
-    /// Short static text for the `error` frame's `message`.
-    pub const fn reason(&self) -> &'static str {
+    /// The text for the `error` frame's `message`; a field error names the field and what was
+    /// expected there.
+    pub fn reason(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            DecodeError::TooLarge { .. } => "frame too large",
-            DecodeError::BadFrame { reason, .. } => reason,
-            DecodeError::UnknownType { .. } => "unknown frame type",
+            DecodeError::TooLarge { .. } => "frame too large".into(),
+            DecodeError::BadFrame { reason, .. } => reason.clone(),
+            DecodeError::UnknownType { .. } => "unknown frame type".into(),
         }
     }
 }
@@ -163,10 +164,31 @@ pub fn text_within(text: &str, text_chars_max: usize) -> bool {
 }
 
 pub(super) fn bad(reason: &'static str, req: Option<u64>) -> DecodeError {
-    DecodeError::BadFrame { reason, req }
+    DecodeError::BadFrame {
+        reason: reason.into(),
+        req,
+    }
 }
 
-/// The second pass: decodes the body named by a head read in the first pass.
+/// The `message` of a field that did not decode: `field client_msg_id: invalid type: integer
+/// `1`, expected a string`, or serde's own text (`missing field `text``) when no field was
+/// entered. The decoder's position suffix (`at line 1 column 40`) is left out.
+fn field_reason(path: &serde_path_to_error::Path, error: &impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let text = match text.rfind(" at line ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let path = path.to_string();
+    if path.is_empty() || path == "?" || path == "." {
+        text.to_string()
+    } else {
+        format!("field {path}: {text}")
+    }
+}
+
+/// The second pass: decodes the body named by a head read in the first pass. A data error
+/// names the field it happened in; `reason` classifies the others (malformed input, depth).
 pub(super) fn body_of<'de, F: Frame, D: serde::Deserializer<'de>>(
     raw: &RawHead,
     de: D,
@@ -180,9 +202,22 @@ pub(super) fn body_of<'de, F: Frame, D: serde::Deserializer<'de>>(
         req: raw.req,
         seq: raw.seq,
     };
-    match F::decode_body(&head, de) {
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(de, &mut track);
+    match F::decode_body(&head, tracked) {
         Some(Ok(frame)) => Ok(frame),
-        Some(Err(err)) => Err(bad(reason(&err), raw.req)),
+        Some(Err(err)) => {
+            let kind = reason(&err);
+            let text = if kind == BAD_FIELD {
+                field_reason(&track.path(), &err).into()
+            } else {
+                kind.into()
+            };
+            Err(DecodeError::BadFrame {
+                reason: text,
+                req: raw.req,
+            })
+        }
         None => Err(DecodeError::UnknownType { req: raw.req }),
     }
 }

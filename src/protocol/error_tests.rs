@@ -24,8 +24,8 @@ fn msgpack_err(bytes: &[u8]) -> DecodeError {
     decode::<WidgetIn>(bytes, Encoding::MsgPack, MAX).unwrap_err()
 }
 
-fn is_bad(err: DecodeError, req: Option<u64>) -> bool {
-    matches!(err, DecodeError::BadFrame { req: r, .. } if r == req)
+fn is_bad(err: &DecodeError, req: Option<u64>) -> bool {
+    matches!(err, DecodeError::BadFrame { req: r, .. } if *r == req)
 }
 
 /// `{"type":"close","x":[[...]]}` nested `levels` deep in total (the frame map is level 1).
@@ -52,7 +52,7 @@ fn json_malformed_is_bad_frame() {
         b"{\"type\":\"cl\xffose\"}",
     ] {
         let err = json_err(input);
-        assert!(is_bad(err, None), "{input:?} -> {err:?}");
+        assert!(is_bad(&err, None), "{input:?} -> {err:?}");
         assert_eq!(err.code(), ErrorCode::BadFrame);
     }
     assert!(decode::<WidgetIn>(b" {\"type\":\"close\"}\n", Encoding::Json, MAX).is_ok());
@@ -63,20 +63,20 @@ fn json_missing_or_mistyped_type() {
     assert_eq!(
         json_err(br#"{"req":3,"text":"x"}"#),
         DecodeError::BadFrame {
-            reason: "missing type",
+            reason: "missing type".into(),
             req: Some(3)
         }
     );
-    assert!(is_bad(json_err(br#"{"type":5,"req":3}"#), None));
-    assert!(is_bad(json_err(br#"{"type":"close","req":"3"}"#), None));
+    assert!(is_bad(&json_err(br#"{"type":5,"req":3}"#), None));
+    assert!(is_bad(&json_err(br#"{"type":"close","req":"3"}"#), None));
     assert!(is_bad(
-        json_err(br#"{"type":"close","type":"close"}"#),
+        &json_err(br#"{"type":"close","type":"close"}"#),
         None
     ));
     let escaped = br#"{"type":"close","\u0074ype":"hello"}"#;
-    assert!(is_bad(json_err(escaped), None));
+    assert!(is_bad(&json_err(escaped), None));
     let twice = b"\x82\xa4type\xa5close\xa4type\xa5close";
-    assert!(is_bad(msgpack_err(twice), None));
+    assert!(is_bad(&msgpack_err(twice), None));
 }
 
 #[test]
@@ -117,15 +117,27 @@ fn unknown_type_keeps_req() {
 
 #[test]
 fn wrong_field_type_is_bad_frame_with_req() {
-    for input in [
-        &br#"{"type":"message","req":5,"client_msg_id":1,"text":"x"}"#[..],
-        br#"{"type":"message","req":5,"text":"x"}"#,
-        br#"{"type":"rate","req":5,"dialog_id":1,"score":"meh"}"#,
-        br#"{"type":"rate","req":5,"dialog_id":-1,"score":"like"}"#,
+    for (input, names) in [
+        (
+            &br#"{"type":"message","req":5,"client_msg_id":1,"text":"x"}"#[..],
+            "field client_msg_id: invalid type: integer `1`, expected a string",
+        ),
+        (
+            br#"{"type":"message","req":5,"text":"x"}"#,
+            "missing field `client_msg_id`",
+        ),
+        (
+            br#"{"type":"rate","req":5,"dialog_id":1,"score":"meh"}"#,
+            "field score: unknown variant `meh`, expected `like` or `dislike`",
+        ),
+        (
+            br#"{"type":"rate","req":5,"dialog_id":-1,"score":"like"}"#,
+            "field dialog_id: invalid value: integer `-1`, expected u64",
+        ),
     ] {
         let err = json_err(input);
-        assert!(is_bad(err, Some(5)), "{err:?}");
-        assert_eq!(err.reason(), "missing or mistyped field");
+        assert_eq!(err.reason(), names, "{}", String::from_utf8_lossy(input));
+        assert!(is_bad(&err, Some(5)));
     }
     let err = decode::<OperatorIn>(
         br#"{"type":"supervisor_rate","req":7,"dialog_id":1,"score":6}"#,
@@ -133,16 +145,22 @@ fn wrong_field_type_is_bad_frame_with_req() {
         MAX,
     )
     .unwrap_err();
-    assert!(is_bad(err, Some(7)));
+    assert!(is_bad(&err, Some(7)));
     let mp = msgpack(&json!({"type": "message", "req": 5, "client_msg_id": [], "text": "x"}));
-    assert!(is_bad(msgpack_err(&mp), Some(5)));
+    let err = msgpack_err(&mp);
+    assert!(
+        err.reason().starts_with("field client_msg_id: "),
+        "{}",
+        err.reason()
+    );
+    assert!(is_bad(&err, Some(5)));
 }
 
 #[test]
 fn sequenced_frame_needs_seq() {
     let input = br#"{"type":"dialog_assigned","dialog_id":1,"line":"l"}"#;
     let err = decode::<Sequenced<OperatorOut>>(input, Encoding::Json, MAX).unwrap_err();
-    assert!(is_bad(err, None));
+    assert!(is_bad(&err, None));
 }
 
 #[test]
@@ -153,7 +171,7 @@ fn msgpack_malformed_is_bad_frame() {
     assert_eq!(
         msgpack_err(&trailing),
         DecodeError::BadFrame {
-            reason: "trailing bytes after the frame",
+            reason: "trailing bytes after the frame".into(),
             req: Some(2)
         }
     );
@@ -167,10 +185,10 @@ fn msgpack_malformed_is_bad_frame() {
         &[0x81, 0xc1],
         &[0xdf, 0xff, 0xff, 0xff, 0xff],
     ] {
-        assert!(is_bad(msgpack_err(input), None), "{input:x?}");
+        assert!(is_bad(&msgpack_err(input), None), "{input:x?}");
     }
     let no_type = msgpack(&json!({"req": 3}));
-    assert!(is_bad(msgpack_err(&no_type), Some(3)));
+    assert!(is_bad(&msgpack_err(&no_type), Some(3)));
     assert!(decode::<WidgetIn>(&close, Encoding::MsgPack, MAX).is_ok());
 }
 
@@ -182,7 +200,7 @@ fn msgpack_nesting_is_limited() {
     assert_eq!(
         msgpack_err(&deep),
         DecodeError::BadFrame {
-            reason: "nesting too deep",
+            reason: "nesting too deep".into(),
             req: None
         }
     );
@@ -191,7 +209,7 @@ fn msgpack_nesting_is_limited() {
     bomb.extend(std::iter::repeat_n(0x91, 100_000));
     bomb.push(0xc0);
     let err = decode::<WidgetIn>(&bomb, Encoding::MsgPack, usize::MAX).unwrap_err();
-    assert!(is_bad(err, None), "{err:?}");
+    assert!(is_bad(&err, None), "{err:?}");
 }
 
 #[test]
@@ -204,10 +222,10 @@ fn json_nesting_never_overflows() {
     // In a typed field, the recursion limit (128) or the type stops it.
     let typed = format!(r#"{{"type":"hello","line":{open}{close}}}"#);
     let err = decode::<WidgetIn>(typed.as_bytes(), Encoding::Json, usize::MAX).unwrap_err();
-    assert!(is_bad(err, None), "{err:?}");
+    assert!(is_bad(&err, None), "{err:?}");
     let unclosed = format!(r#"{{"type":"close","x":{open}"#);
     let err = decode::<WidgetIn>(unclosed.as_bytes(), Encoding::Json, usize::MAX).unwrap_err();
-    assert!(is_bad(err, None), "{err:?}");
+    assert!(is_bad(&err, None), "{err:?}");
 }
 
 #[test]
@@ -236,7 +254,11 @@ fn text_limit_counts_chars() {
 #[test]
 fn error_frame_from_decode_error() {
     let err = json_err(br#"{"type":"dance","req":4}"#);
-    let reply = ErrorFrame::new(err.req(), err.code(), err.reason());
+    let reply = ErrorFrame {
+        req: err.req(),
+        code: err.code(),
+        message: err.reason(),
+    };
     let json = serde_json::to_value(&reply).unwrap();
     assert_eq!(
         json,

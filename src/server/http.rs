@@ -158,6 +158,9 @@ mod tests {
         half_open.done(ip);
         half_open.done(ip);
         half_open.done(other);
-        assert!(half_open.by_source.lock().is_empty(), "no entry left behind");
+        assert!(
+            half_open.by_source.lock().is_empty(),
+            "no entry left behind"
+        );
     }
 }

@@ -132,7 +132,7 @@ impl Conn {
             Err(e) => Incoming::Bad(ErrorFrame {
                 req: e.req(),
                 code: e.code(),
-                message: e.reason().into(),
+                message: e.reason(),
             }),
         }
     }
