@@ -32,6 +32,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// 429 `rate_limited`: this address presented too many wrong tokens lately.
+    pub fn too_many_failed_logins() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many wrong tokens from this address: wait a minute before trying again",
+        )
+    }
+
     /// 500 `internal`: the server could not do it (never a client mistake).
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)

@@ -81,8 +81,35 @@ async fn authorize(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    admin.token.check(request.headers())?;
-    Ok(next.run(request).await)
+    let source = peer_ip(&request);
+    let now = admin.hub.clock.now_ms();
+    if let Some(ip) = source {
+        if !admin.hub.logins.allowed(ip, now) {
+            return Err(ApiError::too_many_failed_logins());
+        }
+    }
+    match admin.token.check(request.headers()) {
+        Err(e) => {
+            if let (Some(ip), true) = (source, e.status == axum::http::StatusCode::UNAUTHORIZED) {
+                admin.hub.logins.failed(ip, now);
+            }
+            Err(e)
+        }
+        Ok(()) => {
+            if let Some(ip) = source {
+                admin.hub.logins.succeeded(ip);
+            }
+            Ok(next.run(request).await)
+        }
+    }
+}
+
+/// The address a request came from (set by the server's accept loop).
+pub fn peer_ip<B>(request: &axum::http::Request<B>) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip())
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -72,3 +72,16 @@ pub const RETENTION_SUBMISSION_RECORDS_MAX: usize = 1_024;
 pub const ADMIN_PAGE_DEFAULT: usize = 100;
 /// The most an admin API page may hold; a larger `limit` is refused with 400 naming it.
 pub const ADMIN_PAGE_MAX: usize = 1_000;
+
+// --- Logins -------------------------------------------------------------------------------------
+
+/// Failed logins (operator `hello`, admin or console token) one source address may have within
+/// [`FAILED_LOGIN_WINDOW_MS`]; beyond them it is refused for [`LOGIN_BLOCK_MS`] without its
+/// token being looked at.
+pub const FAILED_LOGINS_MAX: u32 = 10;
+/// The window failed logins are counted in.
+pub const FAILED_LOGIN_WINDOW_MS: u64 = 60_000;
+/// How long a source address that failed too often is refused.
+pub const LOGIN_BLOCK_MS: u64 = 60_000;
+/// Source addresses with recent failures kept at most; beyond it, the oldest are forgotten.
+pub const LOGIN_SOURCES_TRACKED_MAX: usize = 100_000;

@@ -12,6 +12,7 @@
 pub mod consents;
 pub mod directory;
 pub mod live_config;
+pub mod login_guard;
 mod retention;
 mod start;
 
@@ -76,6 +77,8 @@ pub struct Hub {
     live: tokio::sync::Mutex<live_config::LiveConfig>,
     /// Server-wide counters and latency histograms (`/metrics`).
     pub metrics: Arc<Metrics>,
+    /// Failed logins per source address (operator hello, admin API, console reads).
+    pub logins: login_guard::LoginGuard,
     inboxes: Vec<ShardInbox>,
     /// Dialogs that moved to another shard's line.
     moved: Mutex<HashMap<DialogId, usize>>,

@@ -86,6 +86,7 @@ pub(super) fn start(
         clients: ClientRegistry::default(),
         limits: config.server.limits.clone(),
         clock,
+        logins: super::login_guard::LoginGuard::new(metrics.clone()),
         metrics,
         quick_answers: Mutex::new(crate::hub::directory::quick_answers(config)),
         live: tokio::sync::Mutex::new(live),

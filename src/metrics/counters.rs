@@ -64,6 +64,8 @@ pub struct Counters {
     errors: [AtomicU64; ERROR_CODES],
     /// Indexed by [`Cut`].
     connections_cut: [AtomicU64; Cut::ALL.len()],
+    login_failures: AtomicU64,
+    logins_refused: AtomicU64,
 }
 
 /// Why a connection was cut before it became a session.
@@ -162,6 +164,16 @@ impl Counters {
         bump(&self.errors[code as usize], 1);
     }
 
+    /// A wrong token was presented (operator, admin or console).
+    pub fn login_failed(&self) {
+        bump(&self.login_failures, 1);
+    }
+
+    /// A login was refused because its address failed too often.
+    pub fn login_refused(&self) {
+        bump(&self.logins_refused, 1);
+    }
+
     /// A connection was cut before it became a session.
     pub fn connection_cut(&self, why: Cut) {
         bump(&self.connections_cut[why as usize], 1);
@@ -188,6 +200,8 @@ impl Counters {
             kpi_alerts: read(&self.kpi_alerts),
             errors: std::array::from_fn(|i| read(&self.errors[i])),
             connections_cut: std::array::from_fn(|i| read(&self.connections_cut[i])),
+            login_failures: read(&self.login_failures),
+            logins_refused: read(&self.logins_refused),
         }
     }
 }
@@ -209,6 +223,8 @@ pub struct CountersSnapshot {
     pub kpi_alerts: u64,
     pub errors: [u64; ERROR_CODES],
     pub connections_cut: [u64; Cut::ALL.len()],
+    pub login_failures: u64,
+    pub logins_refused: u64,
 }
 
 impl CountersSnapshot {

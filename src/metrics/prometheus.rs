@@ -380,6 +380,18 @@ fn encode_counters(c: &CountersSnapshot, encoder: &mut DescriptorEncoder) -> fmt
         c.dialogs_closed,
     )?;
     counter(encoder, "kpi_alerts", "KPI alerts raised.", c.kpi_alerts)?;
+    counter(
+        encoder,
+        "login_failures",
+        "Wrong tokens presented (operator hello, admin API, console reads).",
+        c.login_failures,
+    )?;
+    counter(
+        encoder,
+        "logins_refused",
+        "Logins refused because their address presented too many wrong tokens.",
+        c.logins_refused,
+    )?;
     labelled(
         encoder,
         (

@@ -103,8 +103,12 @@ pub async fn serve<L>(
         let seen = pending.clone();
         let service = tower::ServiceExt::map_request(
             app.clone(),
-            move |request: axum::http::Request<hyper::body::Incoming>| {
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
                 seen.finish();
+                // Handlers that limit by source address read it from here.
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 request
             },
         );

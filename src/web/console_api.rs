@@ -8,7 +8,7 @@ use crate::admin::views::{DialogFilter, DialogView, StatsEntry};
 use crate::admin::ApiError;
 use crate::hub::Hub;
 use crate::routing::{OpIdx, Presence, Workday};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use serde::Serialize;
@@ -18,8 +18,28 @@ use std::sync::Arc;
 /// Open dialogs on the board at most (the oldest first); beyond them the board says how many.
 const BOARD_DIALOGS_MAX: usize = 200;
 
-/// The operator whose token the request carries.
-fn operator(hub: &Hub, headers: &HeaderMap) -> Result<OpIdx, ApiError> {
+/// The operator whose token the request carries; wrong tokens count against the address.
+fn operator(
+    hub: &Hub,
+    headers: &HeaderMap,
+    source: Option<std::net::IpAddr>,
+) -> Result<OpIdx, ApiError> {
+    let now = hub.clock.now_ms();
+    if let Some(ip) = source {
+        if !hub.logins.allowed(ip, now) {
+            return Err(ApiError::too_many_failed_logins());
+        }
+    }
+    let found = token_owner(hub, headers);
+    match (&found, source) {
+        (Err(_), Some(ip)) => hub.logins.failed(ip, now),
+        (Ok(_), Some(ip)) => hub.logins.succeeded(ip),
+        _ => {}
+    }
+    found
+}
+
+fn token_owner(hub: &Hub, headers: &HeaderMap) -> Result<OpIdx, ApiError> {
     let unauthorized =
         |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
     let token = headers
@@ -85,9 +105,10 @@ fn workday_name(w: Workday) -> &'static str {
 /// `GET /api/v1/console/directory`.
 pub async fn directory(
     State(hub): State<Arc<Hub>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<DirectoryView>, ApiError> {
-    let me = operator(&hub, &headers)?;
+    let me = operator(&hub, &headers, Some(peer.ip()))?;
     let dir = hub.directory();
     let info = &dir.operators[me.0 as usize];
     Ok(Json(DirectoryView {
@@ -153,9 +174,10 @@ pub struct Board {
 /// `GET /api/v1/console/board` (supervisors).
 pub async fn board(
     State(hub): State<Arc<Hub>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Board>, ApiError> {
-    let me = operator(&hub, &headers)?;
+    let me = operator(&hub, &headers, Some(peer.ip()))?;
     let dir = hub.directory();
     if !dir.operators[me.0 as usize].supervisor {
         return Err(ApiError::new(
