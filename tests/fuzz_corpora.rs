@@ -5,7 +5,10 @@
 
 use std::path::Path;
 
-fn replay(target: &str, run: fn(&[u8])) -> usize {
+/// One fuzz target's entry point.
+type Target = fn(&[u8]);
+
+fn replay(target: &str, run: Target) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut replayed = 0;
     for folder in ["corpus", "regressions"] {
@@ -26,7 +29,7 @@ fn replay(target: &str, run: fn(&[u8])) -> usize {
 #[test]
 fn every_corpus_input_is_handled_without_a_panic() {
     use switchboard::fuzzing::*;
-    let targets: [(&str, fn(&[u8])); 4] = [
+    let targets: [(&str, Target); 4] = [
         ("widget_frame", widget_frame),
         ("operator_frame", operator_frame),
         ("config_file", config_file),
