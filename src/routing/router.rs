@@ -115,6 +115,7 @@ impl Router {
             | Command::Accept { dialog, .. }
             | Command::Decline { dialog, .. }
             | Command::OperatorMessage { dialog, .. }
+            | Command::SupervisorRate { dialog, .. }
             | Command::Close { dialog, .. }
             | Command::Transfer { dialog, .. } => self.shard_of(*dialog),
             Command::Adopt(moved) => self.line_shard[moved.to_line.0 as usize],
@@ -215,25 +216,35 @@ impl Router {
         all
     }
 
-    /// Rebuilds open dialogs from records, each on the shard owning its line.
+    /// Rebuilds open dialogs from records (without messages), each on the shard owning its line.
     pub fn restore(&mut self, records: Vec<super::DialogRecord>, out: &mut Vec<Effect>) {
-        let mut per_shard: Vec<Vec<super::DialogRecord>> = vec![Vec::new(); self.shards.len()];
-        let seq_high = records.iter().map(|r| DialogId(r.id).seq()).max();
-        for shard in &mut self.shards {
+        self.restore_dialogs(records.into_iter().map(Into::into).collect(), out);
+    }
+
+    /// Rebuilds open dialogs with their conversations, each on the shard owning its line.
+    pub fn restore_dialogs(&mut self, dialogs: Vec<super::RestoredDialog>, out: &mut Vec<Effect>) {
+        let mut per_shard: Vec<Vec<super::RestoredDialog>> = vec![Vec::new(); self.shards.len()];
+        let seq_high = dialogs.iter().map(|d| DialogId(d.record.id).seq()).max();
+        for (index, shard) in self.shards.iter_mut().enumerate() {
             shard.continue_ids_after(seq_high.unwrap_or(0));
+            // A dialog that moved holds messages numbered by the shard it left.
+            let messages = dialogs
+                .iter()
+                .flat_map(|d| d.conversation.transcript.messages());
+            shard.continue_msg_ids_after(super::transcript::msg_seq_high(messages, index));
         }
-        for record in records {
-            let Some(line) = self.line(&record.line) else {
+        for dialog in dialogs {
+            let Some(line) = self.line(&dialog.record.line) else {
                 continue;
             };
             let shard = self.line_shard[line.0 as usize];
-            if DialogId(record.id).home_shard() != shard {
-                self.moved.insert(DialogId(record.id), shard);
+            if DialogId(dialog.record.id).home_shard() != shard {
+                self.moved.insert(DialogId(dialog.record.id), shard);
             }
-            per_shard[shard].push(record);
+            per_shard[shard].push(dialog);
         }
-        for (shard, records) in per_shard.into_iter().enumerate() {
-            self.shards[shard].restore(records, out);
+        for (shard, dialogs) in per_shard.into_iter().enumerate() {
+            self.shards[shard].restore(dialogs, out);
         }
     }
 

@@ -9,8 +9,7 @@
 
 use crate::protocol::{Author, ClientInfo};
 use crate::routing::record::DialogRecord;
-use crate::routing::{DialogId, LineIdx, OpIdx};
-use crate::shard::dialog_log::{DialogLog, Side, StoredMessage};
+use crate::routing::{Conversation, DialogId, Message, OpIdx, Side};
 use crate::store::Recovered;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -175,7 +174,7 @@ impl State {
 
 impl MessageRecord {
     /// The record of a stored message; `operator_id` names operators for the key's side.
-    pub fn new(m: &StoredMessage, operator_id: impl Fn(OpIdx) -> String) -> Self {
+    pub fn new(m: &Message, operator_id: impl Fn(OpIdx) -> String) -> Self {
         let key = m.key.as_ref().map(|(side, key)| {
             let side = match side {
                 Side::Client => None,
@@ -194,18 +193,18 @@ impl MessageRecord {
     }
 }
 
-/// Rebuilds a dialog's log from its stored messages.
-pub fn rebuild_log(
+/// Rebuilds an open dialog's conversation: `client` and the last `operator` from its durable
+/// record, the transcript from its stored messages (`(seq, bytes)` in seq order). A key whose
+/// operator is no longer configured is dropped (nobody can repeat it).
+pub fn rebuild_conversation(
     id: DialogId,
-    line: LineIdx,
-    client: Arc<str>,
-    info: ClientInfo,
+    client: ClientInfo,
     operator: Option<OpIdx>,
     messages: Vec<(u64, Vec<u8>)>,
     operator_index: &HashMap<Arc<str>, OpIdx>,
-) -> Result<DialogLog, PersistError> {
-    let mut log = DialogLog::new(id, line, client, info);
-    log.operator = operator;
+) -> Result<Conversation, PersistError> {
+    let mut conversation = Conversation::new(client);
+    conversation.operator = operator;
     for (seq, bytes) in messages {
         let m: MessageRecord =
             rmp_serde::from_slice(&bytes).map_err(|e| PersistError::Message {
@@ -220,7 +219,7 @@ pub fn rebuild_log(
             };
             Some((side, key))
         });
-        log.restore(StoredMessage {
+        conversation.transcript.restore(Message {
             seq,
             msg_id: m.msg_id,
             author: m.author,
@@ -230,7 +229,7 @@ pub fn rebuild_log(
             key,
         });
     }
-    Ok(log)
+    Ok(conversation)
 }
 
 /// The newest `limit` stored messages of `dialog` with `seq` below `before` (all without it),

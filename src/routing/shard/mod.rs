@@ -13,6 +13,7 @@
 
 mod client;
 mod dispatch;
+mod messages;
 mod operator_cmds;
 mod reconfigure;
 mod restore;
@@ -27,6 +28,7 @@ use super::operator::Operator;
 use crate::timers::TimerWheel;
 use std::collections::{HashMap, HashSet};
 
+pub use restore::RestoredDialog;
 pub use timers::TimerEvent;
 
 /// Per-client bookkeeping on one line.
@@ -51,6 +53,8 @@ pub struct Shard {
     wheel: TimerWheel<TimerEvent>,
     fired: Vec<(u64, TimerEvent)>,
     next_seq: u64,
+    /// The next message id sequence (`msg_id = next_msg << 8 | index`).
+    next_msg: u64,
     now_ms: u64,
     dirty: Vec<LineIdx>,
     skips_max: usize,
@@ -86,6 +90,7 @@ impl Shard {
             wheel: TimerWheel::new(now_ms),
             fired: Vec::new(),
             next_seq: 1,
+            next_msg: 1,
             now_ms,
             dirty: Vec::new(),
             skips_max,
@@ -104,13 +109,38 @@ impl Shard {
         command: Command,
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
+        // A repeated message key is answered before anything else: no timer, no effect.
+        let repeat = match &command {
+            Command::ClientMessage {
+                line,
+                client,
+                dialog,
+                key,
+                ..
+            } => self.client_repeat(*line, client, *dialog, key),
+            Command::OperatorMessage {
+                op, dialog, key, ..
+            } => {
+                if !self.dialogs.contains_key(dialog) {
+                    return Err(RoutingError::NotFound);
+                }
+                self.operator_repeat(*op, *dialog, key)
+            }
+            _ => None,
+        };
+        if let Some(reply) = repeat {
+            return Ok(reply);
+        }
         self.advance(now_ms, out);
         let result = match command {
             Command::ClientMessage {
                 line,
                 client,
                 dialog,
-            } => self.client_message(line, client, dialog, out),
+                info,
+                key,
+                text,
+            } => self.client_message(line, client, dialog, info, (key, text), out),
             Command::ClientClose { client, dialog } => self.client_close(&client, dialog, out),
             Command::ClientRate {
                 client,
@@ -120,7 +150,29 @@ impl Shard {
             } => self.client_rate(&client, dialog, like, comment, out),
             Command::Accept { op, dialog } => self.accept(op, dialog, out).map(|_| Reply::Done),
             Command::Decline { op, dialog } => self.decline(op, dialog, out),
-            Command::OperatorMessage { op, dialog } => self.operator_message(op, dialog, out),
+            Command::OperatorMessage {
+                op,
+                dialog,
+                key,
+                text,
+            } => self.operator_message(op, dialog, out).map(|took| {
+                let stored = self.store_operator_message(op, dialog, key, text);
+                let (msg_id, seq) = stored.expect("an accepted message has its dialog");
+                Reply::OperatorMessage {
+                    dialog,
+                    msg_id,
+                    seq,
+                    duplicate: false,
+                    took,
+                }
+            }),
+            Command::SupervisorRate { dialog, score } => match self.dialogs.get_mut(&dialog) {
+                Some(d) => {
+                    d.conversation.supervisor_score = Some(score);
+                    Ok(Reply::Done)
+                }
+                None => Err(RoutingError::NotFound),
+            },
             Command::Close { op, dialog } => self.operator_close(op, dialog, out),
             Command::Transfer { op, dialog, to } => self.transfer(op, dialog, to, out),
             Command::OperatorChanged { op } => {

@@ -30,8 +30,12 @@ fn answering_an_offer_takes_it_and_greeting_comes_first() {
         h.answer("a", d),
         Ok(Reply::OperatorMessage {
             dialog: d,
+            msg_id: 3 << 8,
+            seq: 3,
+            duplicate: false,
             took: true
-        })
+        }),
+        "after the client's message (1) and the greeting (2)"
     );
     assert_eq!(h.holder(d), Some(Holder::Active(h.op("a"))));
     let effects = h.take();
@@ -100,6 +104,8 @@ fn close_with_rating_waits_and_a_rating_closes() {
         dialog: d,
         like: true,
         comment: Some("quick and kind".into()),
+        line: h.line("l"),
+        operator: Some(h.op("a")),
     }));
     assert!(effects.iter().any(
         |e| matches!(e, Effect::Closed { dialog, reason: CloseReason::Rated, .. } if *dialog == d)
@@ -177,11 +183,7 @@ fn a_client_can_only_touch_its_own_dialog() {
     let d = h.client_says("l", "x");
     let line = h.line("l");
     assert_eq!(
-        h.run(Command::ClientMessage {
-            line,
-            client: "y".into(),
-            dialog: Some(d)
-        }),
+        h.run(client_message(line, "y", Some(d), "k", "mine?")),
         Err(RoutingError::Forbidden)
     );
     assert_eq!(
@@ -231,6 +233,9 @@ fn the_bot_gets_the_dialog_first_and_hands_off_to_the_queue() {
         h.answer("bot", d),
         Ok(Reply::OperatorMessage {
             dialog: d,
+            msg_id: 2 << 8,
+            seq: 2,
+            duplicate: false,
             took: false
         })
     );
@@ -245,6 +250,9 @@ fn the_bot_gets_the_dialog_first_and_hands_off_to_the_queue() {
         h.answer("bot", d),
         Ok(Reply::OperatorMessage {
             dialog: d,
+            msg_id: 3 << 8,
+            seq: 3,
+            duplicate: false,
             took: false
         }),
         "the bot stays until taken"

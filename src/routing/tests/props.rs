@@ -3,12 +3,21 @@
 //! step the invariants are recomputed from scratch (independently of the shard's counters):
 //! no capacity or line limit exceeded, counters equal a recount, no offer to an ineligible
 //! operator, and no dialog left queued while an operator is free and eligible for it.
+//!
+//! Messages are checked against a reference model ([`Model`]): clients and operators draw keys
+//! from a small common set, so repeats and equal keys on both sides are frequent. Each dialog's
+//! seqs are 1, 2, 3… with no gap; a repeated `(side, key)` answers with its first
+//! `(msg_id, seq)` and stores nothing; a client key never answers for an operator's (or the
+//! reverse); a msg id names one message only; `since(n)` is exactly the messages after `n`.
 
 use super::harness::*;
 use crate::config::CountMode;
 use crate::routing::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
+
+/// Keys senders draw from (shared by clients and operators).
+const KEYS: u8 = 4;
 
 const CONFIG: &str = r#"
 [[operators]]
@@ -76,10 +85,12 @@ const LINES: [&str; 4] = ["strict", "even", "all", "balanced"];
 #[derive(Clone, Debug)]
 enum Step {
     Presence(usize, u8),
-    Client(usize, u8),
+    /// A client on a line writes with one of [`KEYS`].
+    Client(usize, u8, u8),
     Accept(usize, usize),
     Decline(usize, usize),
-    Answer(usize, usize),
+    /// An operator writes in a dialog with one of [`KEYS`].
+    Answer(usize, usize, u8),
     Close(usize, usize),
     ClientClose(usize),
     TransferToOp(usize, usize, usize),
@@ -93,10 +104,10 @@ fn step() -> impl Strategy<Value = Step> {
     let pick = 0..64usize;
     prop_oneof![
         3 => (op.clone(), 0..3u8).prop_map(|(o, p)| Step::Presence(o, p)),
-        4 => (line.clone(), 0..8u8).prop_map(|(l, c)| Step::Client(l, c)),
+        4 => (line.clone(), 0..8u8, 0..KEYS).prop_map(|(l, c, k)| Step::Client(l, c, k)),
         3 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Accept(o, d)),
         1 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Decline(o, d)),
-        3 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Answer(o, d)),
+        3 => (op.clone(), pick.clone(), 0..KEYS).prop_map(|(o, d, k)| Step::Answer(o, d, k)),
         2 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Close(o, d)),
         1 => pick.clone().prop_map(Step::ClientClose),
         1 => (op.clone(), pick.clone(), op.clone()).prop_map(|(o, d, t)| Step::TransferToOp(o, d, t)),
@@ -109,6 +120,131 @@ struct World {
     h: Harness,
     /// Dialogs seen, with their client, for picking.
     dialogs: Vec<(DialogId, String)>,
+    model: Model,
+}
+
+/// The reference model of stored messages.
+#[derive(Default)]
+struct Model {
+    /// The first ack `(msg_id, seq)` of every key stored, by dialog and side.
+    acks: HashMap<(DialogId, Side, String), (u64, u64)>,
+    /// The message each msg id was given to: `(dialog, seq)`.
+    ids: HashMap<u64, (DialogId, u64)>,
+    /// What went wrong while applying a step (checked with the step).
+    error: Option<String>,
+}
+
+/// Every message stored in open dialogs, in total.
+fn stored(router: &Router) -> usize {
+    router
+        .shards()
+        .iter()
+        .flat_map(|s| s.dialogs())
+        .map(|d| d.conversation.transcript.len())
+        .sum()
+}
+
+impl Model {
+    /// Checks a message command's reply against the model; `text` is what was sent.
+    fn message(
+        &mut self,
+        h: &Harness,
+        side: Side,
+        key: &str,
+        text: &str,
+        before: (usize, usize),
+        reply: &Result<Reply, RoutingError>,
+    ) {
+        let (dialog, msg_id, seq, duplicate) = match reply {
+            Ok(Reply::ClientMessage {
+                dialog,
+                msg_id,
+                seq,
+                duplicate,
+                ..
+            })
+            | Ok(Reply::OperatorMessage {
+                dialog,
+                msg_id,
+                seq,
+                duplicate,
+                ..
+            }) => (*dialog, *msg_id, *seq, *duplicate),
+            _ => return,
+        };
+        let entry = (dialog, side, key.to_string());
+        let after = (stored(&h.router), h.out.len());
+        if duplicate {
+            if self.acks.get(&entry) != Some(&(msg_id, seq)) {
+                self.error = Some(format!(
+                    "repeat of {entry:?} acked {:?}, first ack {:?}",
+                    (msg_id, seq),
+                    self.acks.get(&entry)
+                ));
+            } else if after != before {
+                self.error = Some(format!(
+                    "repeat of {entry:?} stored or did something: {before:?} -> {after:?}"
+                ));
+            }
+            return;
+        }
+        if let Some(first) = self.acks.get(&entry) {
+            self.error = Some(format!(
+                "{entry:?} stored again as {:?} (first {first:?})",
+                (msg_id, seq)
+            ));
+            return;
+        }
+        self.acks.insert(entry, (msg_id, seq));
+        let message = h
+            .router
+            .dialog(dialog)
+            .and_then(|d| d.conversation.transcript.get(seq).cloned());
+        let expected = Some((msg_id, text.to_string(), Some((side, key.to_string()))));
+        let found = message.map(|m| (m.msg_id, m.text.to_string(), m.key));
+        if found != expected {
+            self.error = Some(format!("stored {found:?}, expected {expected:?}"));
+        }
+    }
+
+    /// Checks every transcript: open ones, and those that left with a close or a move.
+    fn check(&mut self, router: &Router, effects: &[Effect]) -> Result<(), TestCaseError> {
+        if let Some(error) = self.error.take() {
+            return Err(TestCaseError::fail(error));
+        }
+        let open = router
+            .shards()
+            .iter()
+            .flat_map(|s| s.dialogs())
+            .map(|d| (d.id, &d.conversation.transcript));
+        let left = effects.iter().filter_map(|e| match e {
+            Effect::Closed { finished, .. } => {
+                Some((finished.id, &finished.conversation.transcript))
+            }
+            Effect::MoveOut(moved) => Some((moved.id, &moved.conversation.transcript)),
+            _ => None,
+        });
+        for (dialog, transcript) in open.chain(left) {
+            let messages = transcript.messages();
+            for (i, m) in messages.iter().enumerate() {
+                prop_assert_eq!(m.seq, i as u64 + 1, "seq gap in {:?}", dialog);
+                let owner = *self.ids.entry(m.msg_id).or_insert((dialog, m.seq));
+                prop_assert_eq!(owner, (dialog, m.seq), "msg id {} given twice", m.msg_id);
+                if let Some((side, key)) = &m.key {
+                    prop_assert_eq!(
+                        transcript.seen(*side, key).map(|(_, seq)| seq).is_some(),
+                        true
+                    );
+                }
+            }
+            for n in 0..=transcript.last_seq() + 1 {
+                let expected: Vec<&Message> = messages.iter().filter(|m| m.seq > n).collect();
+                let since: Vec<&Message> = transcript.since(n).iter().collect();
+                prop_assert_eq!(since, expected, "since({}) in {:?}", n, dialog);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl World {
@@ -126,20 +262,38 @@ impl World {
                 let presence = [Presence::Online, Presence::Away, Presence::Offline][p as usize];
                 h.presence(OPS[o], presence);
             }
-            Step::Client(l, c) => {
+            Step::Client(l, c, k) => {
                 let client = format!("client{c}");
-                let d = h.client_says(LINES[l], &client);
+                let (key, text) = (format!("k{k}"), format!("from {client}, {}", h.fresh_key()));
+                let before = (stored(&h.router), h.out.len());
+                let reply = h.client_writes(LINES[l], &client, None, &key, &text);
+                self.model
+                    .message(h, Side::Client, &key, &text, before, &reply);
+                let Ok(Reply::ClientMessage { dialog: d, .. }) = reply else {
+                    panic!("a client can always write: {reply:?}")
+                };
                 if !self.dialogs.iter().any(|(id, _)| *id == d) {
                     self.dialogs.push((d, client));
                 }
             }
-            Step::Accept(o, i) | Step::Decline(o, i) | Step::Answer(o, i) | Step::Close(o, i) => {
+            Step::Answer(o, i, k) => {
+                let Some((d, _)) = self.pick(i) else { return };
+                let h = &mut self.h;
+                let (key, text) = (
+                    format!("k{k}"),
+                    format!("from {}, {}", OPS[o], h.fresh_key()),
+                );
+                let before = (stored(&h.router), h.out.len());
+                let reply = h.operator_writes(OPS[o], d, &key, &text);
+                let side = Side::Operator(h.op(OPS[o]));
+                self.model.message(h, side, &key, &text, before, &reply);
+            }
+            Step::Accept(o, i) | Step::Decline(o, i) | Step::Close(o, i) => {
                 let Some((d, _)) = self.pick(i) else { return };
                 let op = self.h.op(OPS[o]);
                 let command = match step {
                     Step::Accept(..) => Command::Accept { op, dialog: d },
                     Step::Decline(..) => Command::Decline { op, dialog: d },
-                    Step::Answer(..) => Command::OperatorMessage { op, dialog: d },
                     _ => Command::Close { op, dialog: d },
                 };
                 let _ = self.h.run(command);
@@ -178,6 +332,8 @@ impl World {
     fn check(&mut self, step: &Step) -> Result<(), TestCaseError> {
         let effects = self.h.take();
         let router = &self.h.router;
+        // 6. Messages agree with the reference model.
+        self.model.check(router, &effects)?;
         let ops = router.operators();
         let dialogs: Vec<&Dialog> = router.shards().iter().flat_map(|s| s.dialogs()).collect();
         // 1. Capacity: the load equals a recount and never exceeds capacity.
@@ -280,7 +436,7 @@ proptest! {
 
     #[test]
     fn random_streams_keep_every_invariant(steps in prop::collection::vec(step(), 1..80)) {
-        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new() };
+        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new(), model: Model::default() };
         for step in &steps {
             world.apply(step);
             world.check(step)?;
@@ -313,12 +469,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Exporting every open dialog and restoring into a fresh router rebuilds the same state:
-    /// the same records (holders, rounds, flags, deadlines), operator loads and line counters.
+    /// the same records (holders, rounds, flags, deadlines), conversations (transcripts and
+    /// keys), operator loads and line counters; new dialog and message ids are never reused.
     #[test]
     fn restore_rebuilds_the_same_state(steps in prop::collection::vec(step(), 1..60)) {
-        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new() };
+        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new(), model: Model::default() };
         for step in &steps {
             world.apply(step);
+            let effects = world.h.take();
+            world.model.check(&world.h.router, &effects)?;
         }
         let before = world.h.router.dialog_records();
         let config = crate::config::Config::from_toml_str(CONFIG).unwrap();
@@ -329,16 +488,31 @@ proptest! {
             new.cell.set_workday(state.workday);
         }
         let mut out = Vec::new();
-        fresh.restore(before.clone(), &mut out);
+        let restored = before.iter().map(|record| {
+            let conversation = world.h.router.dialog(DialogId(record.id)).expect("open").conversation.clone();
+            RestoredDialog { record: record.clone(), conversation }
+        });
+        fresh.restore_dialogs(restored.collect(), &mut out);
         prop_assert_eq!(fresh.dialog_records(), before.clone());
+        for record in &before {
+            let id = DialogId(record.id);
+            let (old, new) = (world.h.router.dialog(id).unwrap(), fresh.dialog(id).unwrap());
+            prop_assert_eq!(&old.conversation, &new.conversation, "conversation of {:?}", id);
+        }
         for (old, new) in world.h.router.operators().iter().zip(fresh.operators()) {
             prop_assert_eq!(old.cell.state().load, new.cell.state().load, "load of {}", old.id);
         }
         prop_assert_eq!(counters(&fresh), counters(&world.h.router));
         // And the restored router goes on working: a new dialog gets an id of its own.
         let line = fresh.line("strict").unwrap();
-        let reply = fresh.handle(world.h.now, Command::ClientMessage { line, client: "newcomer".into(), dialog: None }, &mut out);
-        let Ok(Reply::ClientMessage { dialog, created: true, .. }) = reply else { panic!("{reply:?}") };
+        let reply = fresh.handle(world.h.now, client_message(line, "newcomer", None, "k", "hi"), &mut out);
+        let Ok(Reply::ClientMessage { dialog, msg_id, created: true, .. }) = reply else { panic!("{reply:?}") };
         prop_assert!(!before.iter().any(|r| r.id == dialog.0), "restored ids are not reused");
+        // Only the messages of open dialogs are read back at a restore: those are not reused.
+        let restored_ids = before.iter().flat_map(|r| {
+            let d = world.h.router.dialog(DialogId(r.id)).unwrap();
+            d.conversation.transcript.messages().iter().map(|m| m.msg_id).collect::<Vec<_>>()
+        });
+        prop_assert!(!restored_ids.into_iter().any(|id| id == msg_id), "restored msg ids are not reused");
     }
 }
