@@ -10,12 +10,13 @@ use crate::config::Config;
 use crate::delivery::{ClientRegistry, OperatorFeeds};
 use crate::hub::live_config::LiveConfig;
 use crate::hub::{Directory, Hub, ShardInbox};
-use crate::routing::{setup, transcript, DialogId, Mailbox, OpIdx, RestoredDialog, Shard};
+use crate::routing::{
+    setup, transcript, DialogId, Mailbox, OpIdx, Placement, RestoredDialog, Shard,
+};
 use crate::shard::ShardTask;
 use crate::store::records::{self, LogEvent, ReadError, State};
 use crate::store::{Record, Store, StoreError};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -132,7 +133,7 @@ fn new_hub(
         quick_answers: Mutex::new(crate::hub::directory::quick_answers(config)),
         live: tokio::sync::Mutex::new(live),
         inboxes,
-        moved: Mutex::new(HashMap::new()),
+        placement: Mutex::new(Placement::new(runtime.shards)),
         moved_count: std::sync::atomic::AtomicUsize::new(0),
         directory: arc_swap::ArcSwap::from_pointee(directory),
         store: runtime.store,
@@ -216,10 +217,8 @@ fn start_shards(
         let ids: Vec<DialogId> = mine.iter().map(|d| DialogId(d.record.id)).collect();
         let mut out = Vec::new();
         core.restore(mine, &mut out);
-        for id in ids {
-            if id.home_shard() % shards != index && core.dialog(id).is_some() {
-                hub.note_moved(id, index);
-            }
+        for id in ids.into_iter().filter(|id| core.dialog(*id).is_some()) {
+            hub.place(id, index);
         }
         let mut task = ShardTask::new(index, core, hub.clone());
         task.out = out;

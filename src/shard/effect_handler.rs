@@ -7,6 +7,7 @@ use crate::config::QueueMode;
 use crate::protocol::{
     common, operator, widget, Author, MessageView, OperatorOut, PresenceState, Score, WidgetOut,
 };
+use crate::routing::FollowUp;
 use crate::routing::{
     CloseReason, DialogId, Effect, FinishedDialog, KpiKind, LineIdx, MovedDialog, OpIdx,
     RevokeReason,
@@ -53,6 +54,11 @@ impl ShardTask {
     fn apply(&mut self, effect: Effect) {
         if let Some(dialog) = touched_by(&effect) {
             self.touch(dialog);
+        }
+        // What other shards must hear (the same rules the Router follows in tests).
+        let follow_up = FollowUp::of(&effect, |line| self.hub.shard_of_line(line));
+        if let Some(follow_up) = &follow_up {
+            self.hub.follow(follow_up);
         }
         let counters = &self.hub.metrics.counters;
         match effect {
@@ -122,7 +128,12 @@ impl ShardTask {
                 operator,
             } => self.on_rated(dialog, like, comment, line, operator),
             Effect::LineChanged { .. } => {}
-            Effect::MoveOut(moved) => self.on_move_out(moved),
+            Effect::MoveOut(moved) => {
+                let Some(FollowUp::Adopt { shard, .. }) = follow_up else {
+                    unreachable!("a move is adopted elsewhere")
+                };
+                self.on_move_out(moved, shard);
+            }
             Effect::Closed {
                 dialog,
                 reason,
@@ -134,9 +145,8 @@ impl ShardTask {
                     reason: Some(format!("{missed} offers in a row were not taken")),
                 });
                 self.outbox.publish(op, frame);
-                self.outbox.changed_elsewhere(op, self.index);
             }
-            Effect::OperatorFreed { op } => self.outbox.changed_elsewhere(op, self.index),
+            Effect::OperatorFreed { .. } => {}
             Effect::KpiAlert {
                 dialog,
                 notify,
@@ -149,6 +159,9 @@ impl ShardTask {
                     self.io.entry(dialog).or_default().record(decision, max);
                 }
             }
+        }
+        if let Some(FollowUp::OperatorChanged { op }) = follow_up {
+            self.outbox.changed_elsewhere(op, self.index);
         }
     }
 
@@ -226,9 +239,7 @@ impl ShardTask {
         }
     }
 
-    fn on_move_out(&mut self, moved: Box<MovedDialog>) {
-        let target = self.hub.shard_of_line(moved.to_line);
-        self.hub.note_moved(moved.id, target);
+    fn on_move_out(&mut self, moved: Box<MovedDialog>, target: usize) {
         // Its messages so far are written with this batch; the new shard writes the rest.
         let mut io = self.io.remove(&moved.id).unwrap_or_default();
         let messages = moved.conversation.transcript.messages();
@@ -241,7 +252,6 @@ impl ShardTask {
 
     fn on_closed(&mut self, dialog: DialogId, reason: CloseReason, finished: &FinishedDialog) {
         self.hub.metrics.counters.dialog_closed();
-        self.hub.forget_moved(dialog);
         self.stats.finished(finished);
         let mut io = self.io.remove(&dialog).unwrap_or_default();
         let messages = finished.conversation.transcript.messages();

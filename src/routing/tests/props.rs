@@ -9,6 +9,8 @@
 //! seqs are 1, 2, 3… with no gap; a repeated `(side, key)` answers with its first
 //! `(msg_id, seq)` and stores nothing; a client key never answers for an operator's (or the
 //! reverse); a msg id names one message only; `since(n)` is exactly the messages after `n`.
+//! Dialogs that move between the two shards are found through `routing::placement`, the
+//! forwarding rules the server's hub uses too.
 
 use super::harness::*;
 use crate::config::CountMode;
@@ -334,6 +336,12 @@ impl World {
         let router = &self.h.router;
         // 6. Messages agree with the reference model.
         self.model.check(router, &effects)?;
+        // 7. The placement (the server's forwarding rules) finds every open dialog where it is.
+        for (index, shard) in router.shards().iter().enumerate() {
+            for d in shard.dialogs() {
+                prop_assert_eq!(router.shard_of(d.id), index, "{:?} after {:?}", d.id, step);
+            }
+        }
         let ops = router.operators();
         let dialogs: Vec<&Dialog> = router.shards().iter().flat_map(|s| s.dialogs()).collect();
         // 1. Capacity: the load equals a recount and never exceeds capacity.
