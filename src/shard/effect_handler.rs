@@ -69,11 +69,7 @@ impl ShardTask {
                 op,
                 first,
                 response_ms,
-            } => {
-                if let Some(d) = self.core.dialog(dialog) {
-                    self.stats.answered(d.line, op, first, response_ms);
-                }
-            }
+            } => self.on_answered(dialog, op, first, response_ms),
             Effect::Offered {
                 dialog,
                 line,
@@ -83,13 +79,7 @@ impl ShardTask {
             } => self.on_offered(dialog, line, op, deadline_ms, mode),
             Effect::Revoked { dialog, op, reason } => self.on_revoked(dialog, op, reason),
             Effect::Assigned { dialog, line, op } => self.on_assigned(dialog, line, op),
-            Effect::BotLeft { dialog, op } => {
-                let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
-                    dialog_id: dialog.0,
-                    reason: RevokeReason::Taken,
-                });
-                self.outbox.publish(op, frame);
-            }
+            Effect::BotLeft { dialog, op } => self.on_revoked(dialog, op, RevokeReason::Taken),
             Effect::Text {
                 dialog,
                 text,
@@ -112,14 +102,7 @@ impl ShardTask {
                 // gets the text.
                 self.deliver_to(dialog, &client, None, view, None);
             }
-            Effect::RatingRequested { dialog } => {
-                if let Some(d) = self.core.dialog(dialog) {
-                    let frame = WidgetOut::RatingRequest(widget::RatingRequest {
-                        dialog_id: dialog.0,
-                    });
-                    self.outbox.send_client(&d.client, Arc::new(frame));
-                }
-            }
+            Effect::RatingRequested { dialog } => self.on_rating_requested(dialog),
             Effect::Rated {
                 dialog,
                 like,
@@ -139,13 +122,7 @@ impl ShardTask {
                 reason,
                 finished,
             } => self.on_closed(dialog, reason, &finished),
-            Effect::OperatorPaused { op, missed } => {
-                let frame = OperatorOut::Status(operator::StatusChanged {
-                    state: PresenceState::Away,
-                    reason: Some(format!("{missed} offers in a row were not taken")),
-                });
-                self.outbox.publish(op, frame);
-            }
+            Effect::OperatorPaused { op, missed } => self.on_operator_paused(op, missed),
             Effect::OperatorFreed { .. } => {}
             Effect::KpiAlert {
                 dialog,
@@ -153,15 +130,41 @@ impl ShardTask {
                 kind,
                 text,
             } => self.on_kpi_alert(dialog, notify, kind, text),
-            Effect::Decided { dialog, decision } => {
-                if self.core.dialog(dialog).is_some() {
-                    let max = self.hub.limits.decisions_per_dialog_max;
-                    self.io.entry(dialog).or_default().record(decision, max);
-                }
-            }
+            Effect::Decided { dialog, decision } => self.on_decided(dialog, decision),
         }
         if let Some(FollowUp::OperatorChanged { op }) = follow_up {
             self.outbox.changed_elsewhere(op, self.index);
+        }
+    }
+
+    fn on_answered(&mut self, dialog: DialogId, op: OpIdx, first: bool, response_ms: u64) {
+        if let Some(d) = self.core.dialog(dialog) {
+            self.stats.answered(d.line, op, first, response_ms);
+        }
+    }
+
+    fn on_rating_requested(&mut self, dialog: DialogId) {
+        if let Some(d) = self.core.dialog(dialog) {
+            let frame = WidgetOut::RatingRequest(widget::RatingRequest {
+                dialog_id: dialog.0,
+            });
+            self.outbox.send_client(&d.client, Arc::new(frame));
+        }
+    }
+
+    fn on_operator_paused(&mut self, op: OpIdx, missed: u64) {
+        let frame = OperatorOut::Status(operator::StatusChanged {
+            state: PresenceState::Away,
+            reason: Some(format!("{missed} offers in a row were not taken")),
+        });
+        self.outbox.publish(op, frame);
+    }
+
+    /// Keeps a routing decision of an open dialog for the admin API.
+    fn on_decided(&mut self, dialog: DialogId, decision: crate::routing::Decision) {
+        if self.core.dialog(dialog).is_some() {
+            let max = self.hub.limits.decisions_per_dialog_max;
+            self.io.entry(dialog).or_default().record(decision, max);
         }
     }
 
