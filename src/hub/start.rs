@@ -27,8 +27,11 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// What the store holds could not be read back (the store failed, or a record is corrupt).
-    #[error("{path}: {source}")]
-    Read { path: String, source: ReadError },
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: ReadError,
+    },
 }
 
 /// What the hub is started with, besides the configuration.
@@ -80,13 +83,13 @@ fn recover(store: Option<&Store>) -> Result<State, StartError> {
         return Ok(State::default());
     };
     State::fold(&store.recover()?).map_err(|e| StartError::Read {
-        path: store.path().display().to_string(),
+        path: store.path().to_path_buf(),
         source: e.into(),
     })
 }
 
 fn read_error(hub: &Hub, source: ReadError) -> StartError {
-    let path = hub.store.as_ref().map(|s| s.path().display().to_string());
+    let path = hub.store.as_ref().map(|s| s.path().to_path_buf());
     StartError::Read {
         path: path.unwrap_or_default(),
         source,
@@ -241,5 +244,84 @@ fn start_background(hub: &Arc<Hub>, config: &Config) {
             Arc::downgrade(hub),
             retention.as_ms(),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::Router;
+    use crate::store::records::{DurableDialog, PersistError};
+    use crate::store::StoreOptions;
+
+    const CONFIG: &str = "[[operators]]\nid = \"a\"\nname = \"A\"\n\n[[lines]]\nid = \"l\"\nname = \"L\"\n[lines.queue]\nmembers = [\"a\"]\n";
+
+    /// Submits `records` and waits until they are durable.
+    fn write(store: &Store, records: Vec<Record>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = Box::new(move |result: Result<u64, StoreError>| {
+            let _ = tx.send(result.map(|_| ()));
+        });
+        store.submit(records, done).unwrap();
+        rx.recv().unwrap().unwrap();
+    }
+
+    /// A start that meets a stored message it cannot decode refuses with a typed cause naming
+    /// the message (not a flattened string).
+    #[tokio::test]
+    async fn an_unreadable_message_refuses_the_start_naming_it() {
+        let dir = std::env::temp_dir().join(format!("switchboard-start-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Config::from_toml_str(CONFIG).unwrap();
+        let mut router = Router::new(&config, 1, 1_000);
+        let line = router.line("l").unwrap();
+        let command = crate::routing::Command::ClientMessage {
+            line,
+            client: "x".into(),
+            dialog: None,
+            info: Default::default(),
+            key: "k".into(),
+            text: "hi".into(),
+        };
+        router.handle(1_000, command, &mut Vec::new()).unwrap();
+        let record = router.dialog_records().remove(0);
+        let dialog = record.id;
+        let state = DurableDialog {
+            record,
+            client: Default::default(),
+            operator: None,
+        };
+        let store = Store::open(&dir, StoreOptions::default()).unwrap();
+        write(
+            &store,
+            vec![
+                Record::Log(records::encode(&LogEvent::Dialog(Box::new(state)))),
+                Record::Message {
+                    dialog,
+                    seq: 1,
+                    bytes: vec![0xc1],
+                },
+            ],
+        );
+        let clock = Arc::new(crate::clock::ManualClock::new(2_000));
+        let started = Hub::start(&config, 1, clock, Some(store));
+        let error = started.err().expect("the start is refused");
+        let StartError::Read { path, source } = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(path, &dir.join(crate::store::FILE_NAME));
+        assert!(
+            matches!(
+                source,
+                ReadError::Decode(PersistError::Message { dialog: d, seq: 1, .. }) if *d == dialog
+            ),
+            "{error}"
+        );
+        assert!(
+            std::error::Error::source(source).is_some(),
+            "the decoder's error is kept"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -96,24 +96,27 @@ pub struct MessageRecord {
     pub key: Option<(Option<String>, String)>,
 }
 
-/// Why stored bytes could not be read.
+/// Why stored bytes could not be read: which record, and the decoder's own error.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
-    #[error("log record at position {position} cannot be read: {reason}")]
-    Log { position: u64, reason: String },
+    #[error("log record at position {position} cannot be read: {source}")]
+    Log {
+        position: u64,
+        source: rmp_serde::decode::Error,
+    },
     #[error("the snapshot cannot be read: {0}")]
-    Snapshot(String),
-    #[error("message {seq} of dialog {dialog} cannot be read: {reason}")]
+    Snapshot(#[source] rmp_serde::decode::Error),
+    #[error("message {seq} of dialog {dialog} cannot be read: {source}")]
     Message {
         dialog: u64,
         seq: u64,
-        reason: String,
+        source: rmp_serde::decode::Error,
     },
-    #[error("the consent of client {client} on line {line} cannot be read: {reason}")]
+    #[error("the consent of client {client} on line {line} cannot be read: {source}")]
     Consent {
         line: String,
         client: String,
-        reason: String,
+        source: rmp_serde::decode::Error,
     },
 }
 
@@ -156,15 +159,13 @@ impl State {
     /// The newest snapshot plus every log record after it.
     pub fn fold(recovered: &Recovered) -> Result<State, PersistError> {
         let mut state = match &recovered.snapshot {
-            Some((_, bytes)) => {
-                rmp_serde::from_slice(bytes).map_err(|e| PersistError::Snapshot(e.to_string()))?
-            }
+            Some((_, bytes)) => rmp_serde::from_slice(bytes).map_err(PersistError::Snapshot)?,
             None => State::default(),
         };
         for (position, bytes) in &recovered.log {
             let event: LogEvent = rmp_serde::from_slice(bytes).map_err(|e| PersistError::Log {
                 position: *position,
-                reason: e.to_string(),
+                source: e,
             })?;
             state.apply(event);
         }
@@ -210,7 +211,7 @@ pub fn rebuild_conversation(
             rmp_serde::from_slice(&bytes).map_err(|e| PersistError::Message {
                 dialog: id.0,
                 seq,
-                reason: e.to_string(),
+                source: e,
             })?;
         let key = m.key.and_then(|(side, key)| {
             let side = match side {
@@ -248,7 +249,7 @@ pub fn stored_page(
                 rmp_serde::from_slice(bytes).map_err(|e| PersistError::Message {
                     dialog,
                     seq: *seq,
-                    reason: e.to_string(),
+                    source: e,
                 })?;
             Ok(crate::protocol::MessageView {
                 dialog_id: dialog,
