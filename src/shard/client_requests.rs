@@ -7,7 +7,7 @@ use super::requests::{ClientState, Refusal, Stored};
 use super::ShardTask;
 use crate::config::bounds::TYPING_PREVIEW_INTERVAL_MS;
 use crate::protocol::{operator, ClientInfo, OperatorOut};
-use crate::routing::{transcript, ClientId, Command, DialogId, Holder, LineIdx, Reply};
+use crate::routing::{transcript, ClientId, Command, DialogId, Holder, LineIdx};
 
 impl ShardTask {
     pub(super) fn client_state(
@@ -57,30 +57,7 @@ impl ShardTask {
             key,
             text: text.into(),
         };
-        let reply = self.core.handle(now, command, &mut self.out);
-        let (stored, duplicate, audience) = match reply {
-            Ok(Reply::ClientMessage {
-                dialog,
-                msg_id,
-                seq,
-                duplicate,
-                audience,
-                ..
-            }) => (
-                Stored {
-                    dialog,
-                    msg_id,
-                    seq,
-                },
-                duplicate,
-                audience,
-            ),
-            Ok(_) => unreachable!("a client message answers with its dialog"),
-            Err(e) => {
-                self.apply_effects();
-                return Err(e.into());
-            }
-        };
+        let (stored, duplicate, audience) = self.message_through_core(now, command)?;
         if duplicate {
             return Ok(stored);
         }

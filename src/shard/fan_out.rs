@@ -1,14 +1,55 @@
 //! Fan-out of one stored message: to the dialog's operators (numbered feed events) and to the
 //! widget (with the name the line's `operator_display` allows), plus the messages shown with an
-//! offer. Everything goes through the batch's outbox, so it leaves only after the commit.
+//! offer; and a message command through the core (its ack, or that it repeats a key).
+//! Everything goes through the batch's outbox, so it leaves only after the commit.
 
+use super::requests::{Refusal, Stored};
 use super::ShardTask;
 use crate::config::bounds::OFFER_MESSAGES_MAX;
 use crate::protocol::{operator, Author, MessageView, OperatorOut, WidgetOut};
-use crate::routing::{transcript, ClientId, DialogId, LineIdx, OpIdx};
+use crate::routing::{transcript, ClientId, Command, DialogId, LineIdx, OpIdx, Reply};
 use std::sync::Arc;
 
 impl ShardTask {
+    /// A client or operator message command through the core: its ack, whether it repeats an
+    /// earlier key (then nothing else happened), and the operators who see it now. A refusal
+    /// comes back after the effects of the step are applied.
+    pub(super) fn message_through_core(
+        &mut self,
+        now: u64,
+        command: Command,
+    ) -> Result<(Stored, bool, Vec<OpIdx>), Refusal> {
+        let (dialog, msg_id, seq, duplicate, audience) =
+            match self.core.handle(now, command, &mut self.out) {
+                Ok(Reply::ClientMessage {
+                    dialog,
+                    msg_id,
+                    seq,
+                    duplicate,
+                    audience,
+                    ..
+                }) => (dialog, msg_id, seq, duplicate, audience),
+                Ok(Reply::OperatorMessage {
+                    dialog,
+                    msg_id,
+                    seq,
+                    duplicate,
+                    ..
+                }) => (dialog, msg_id, seq, duplicate, Vec::new()),
+                Ok(other) => unreachable!("a message answers with its ack, not {other:?}"),
+                Err(e) => {
+                    self.apply_effects();
+                    return Err(e.into());
+                }
+            };
+        let stored = Stored {
+            dialog,
+            msg_id,
+            seq,
+        };
+        Ok((stored, duplicate, audience))
+    }
+
     /// Message `seq` of the open `dialog` as the wire shows it.
     pub(super) fn message_view(&self, dialog: DialogId, seq: u64) -> Option<MessageView> {
         let d = self.core.dialog(dialog)?;

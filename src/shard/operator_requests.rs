@@ -6,7 +6,7 @@
 use super::requests::{OperatorAction, Refusal, Stored};
 use super::ShardTask;
 use crate::protocol::{DialogSummary, ErrorCode};
-use crate::routing::{transcript, Command, DialogId, OpIdx, Reply};
+use crate::routing::{transcript, Command, DialogId, OpIdx};
 use crate::store::records;
 
 impl ShardTask {
@@ -27,27 +27,7 @@ impl ShardTask {
             key,
             text: text.into(),
         };
-        let (stored, duplicate) = match self.core.handle(now, command, &mut self.out) {
-            Ok(Reply::OperatorMessage {
-                dialog,
-                msg_id,
-                seq,
-                duplicate,
-                ..
-            }) => (
-                Stored {
-                    dialog,
-                    msg_id,
-                    seq,
-                },
-                duplicate,
-            ),
-            Ok(_) => unreachable!("an operator message answers with its dialog"),
-            Err(e) => {
-                self.apply_effects();
-                return Err(e.into());
-            }
-        };
+        let (stored, duplicate, _) = self.message_through_core(now, command)?;
         if duplicate {
             return Ok(stored);
         }

@@ -84,28 +84,37 @@ pub(super) fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Co
 
 /// The operator's presence changed: every shard re-reads it.
 fn presence(gw: &Gateway, op: OpIdx, req: Option<u64>, state: PresenceState) -> Dispatched {
-    let hub = &gw.hub;
-    hub.directory().operators[op.0 as usize]
-        .cell
-        .set_presence(match state {
-            PresenceState::Online => Presence::Online,
-            PresenceState::Away => Presence::Away,
-            PresenceState::Offline => Presence::Offline,
-        });
-    hub.operator_changed(op);
-    now(ack(req, None))
+    let presence = match state {
+        PresenceState::Online => Presence::Online,
+        PresenceState::Away => Presence::Away,
+        PresenceState::Offline => Presence::Offline,
+    };
+    changed(gw, op, req, |cell| {
+        cell.set_presence(presence);
+    })
 }
 
 /// The operator's workday started, paused or ended: every shard re-reads it.
 fn workday(gw: &Gateway, op: OpIdx, req: Option<u64>, action: WorkdayAction) -> Dispatched {
+    let workday = match action {
+        WorkdayAction::Start => Workday::Started,
+        WorkdayAction::Pause => Workday::Paused,
+        WorkdayAction::End => Workday::Ended,
+    };
+    changed(gw, op, req, |cell| {
+        cell.set_workday(workday);
+    })
+}
+
+/// Changes the operator's shared cell in place and tells every shard.
+fn changed(
+    gw: &Gateway,
+    op: OpIdx,
+    req: Option<u64>,
+    change: impl FnOnce(&crate::routing::OperatorCell),
+) -> Dispatched {
     let hub = &gw.hub;
-    hub.directory().operators[op.0 as usize]
-        .cell
-        .set_workday(match action {
-            WorkdayAction::Start => Workday::Started,
-            WorkdayAction::Pause => Workday::Paused,
-            WorkdayAction::End => Workday::Ended,
-        });
+    change(&hub.directory().operators[op.0 as usize].cell);
     hub.operator_changed(op);
     now(ack(req, None))
 }

@@ -19,6 +19,20 @@ fn refused(req: Option<u64>, r: Refusal) -> WidgetOut {
     })
 }
 
+/// A shard's answer to request `req`: `ok()` when done, the refusal, or shutting down when the
+/// shard task is gone.
+fn answered(
+    req: Option<u64>,
+    answer: Option<Result<(), Refusal>>,
+    ok: impl FnOnce() -> WidgetOut,
+) -> WidgetOut {
+    match answer {
+        Some(Ok(())) => ok(),
+        Some(Err(r)) => refused(req, r),
+        None => WidgetOut::Error(shutting_down(req)),
+    }
+}
+
 impl Widget {
     /// Answers one frame (`None` when the answer comes later, or never).
     pub(super) async fn handle(
@@ -157,11 +171,7 @@ impl Widget {
                 }
             })
             .await;
-        match answer {
-            Some(Ok(())) => ack(req, Some(dialog), None),
-            Some(Err(r)) => refused(req, r),
-            None => WidgetOut::Error(shutting_down(req)),
-        }
+        answered(req, answer, || ack(req, Some(dialog), None))
     }
 
     /// The client closes its open dialog.
@@ -180,13 +190,9 @@ impl Widget {
                 }
             })
             .await;
-        match answer {
-            Some(Ok(())) => {
-                self.dialog = None;
-                ack(req, Some(dialog), None)
-            }
-            Some(Err(r)) => refused(req, r),
-            None => WidgetOut::Error(shutting_down(req)),
-        }
+        answered(req, answer, || {
+            self.dialog = None;
+            ack(req, Some(dialog), None)
+        })
     }
 }
