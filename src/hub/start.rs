@@ -254,7 +254,17 @@ mod tests {
     use crate::store::records::{DurableDialog, PersistError};
     use crate::store::StoreOptions;
 
-    const CONFIG: &str = "[[operators]]\nid = \"a\"\nname = \"A\"\n\n[[lines]]\nid = \"l\"\nname = \"L\"\n[lines.queue]\nmembers = [\"a\"]\n";
+    const CONFIG: &str = r#"
+[[operators]]
+id = "a"
+name = "A"
+
+[[lines]]
+id = "l"
+name = "L"
+[lines.queue]
+members = ["a"]
+"#;
 
     /// Submits `records` and waits until they are durable.
     fn write(store: &Store, records: Vec<Record>) {

@@ -1,15 +1,22 @@
 //! A shard: the single owner of a set of lines and of every open dialog on them.
 //!
-//! Sans-IO: [`Shard::handle`] takes the time and one [`Command`], fires the timers that fell
-//! due, applies the command, refills every line whose situation changed, and appends
-//! [`Effect`]s. It never blocks, sleeps, reads a clock or touches a socket or disk. The only
-//! state shared with other shards is each operator's lock-free cell (`reserve`); everything else
-//! here is owned exclusively, so no lock is taken on the dispatch path.
+//! Sans-IO: [`Shard::handle`] takes the time and one [`Command`], answers a repeated message
+//! key at once (nothing else happens), fires the timers that fell due, applies the command
+//! (storing messages in their dialog's transcript, numbered here), refills every line whose
+//! situation changed, and appends [`Effect`]s. It never blocks, sleeps, reads a clock or
+//! touches a socket or disk. The only state shared with other shards is each operator's
+//! lock-free cell (`reserve`); everything else here is owned exclusively, so no lock is taken
+//! on the dispatch path.
 //!
 //! Invariants (checked by the property tests): a line counter equals the number of dialogs in
 //! that slot; no reservation exceeds an operator's capacity or a line limit; a waiting dialog is
 //! never left queued while an operator is free and eligible for it; every armed timer belongs to
-//! a live dialog or line and is cancelled when its reason goes away.
+//! a live dialog or line and is cancelled when its reason goes away; each dialog's seqs run
+//! 1, 2, 3… and no message id is handed out twice.
+//!
+//! Files: `client` and `operator_cmds` (the commands), `messages` (message ids, repeats, stored
+//! messages and automatic texts), `dispatch` (offers), `transition` (holder changes, closing),
+//! `timers`, `reconfigure`, `restore` (records and conversations back into a shard).
 
 mod client;
 mod dispatch;

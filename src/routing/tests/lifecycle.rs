@@ -299,3 +299,62 @@ fn route_off_hours_routes_anyway_but_still_tells_the_client() {
     h.take();
     assert_eq!(h.offered(d).as_deref(), Some("a"));
 }
+
+#[test]
+fn a_repeated_message_key_gets_its_first_ack_and_changes_nothing() {
+    let mut h = Harness::new(&config(
+        "members = [\"a\"]",
+        "[lines.auto]\ngreeting_text = \"Hi!\"",
+    ));
+    h.online(&["a"]);
+    let first = h.client_writes("l", "x", None, "k1", "hello").unwrap();
+    let Reply::ClientMessage {
+        dialog,
+        msg_id,
+        seq: 1,
+        duplicate: false,
+        created: true,
+        ..
+    } = first
+    else {
+        panic!("{first:?}")
+    };
+    h.take();
+    // Even with a timer due, a repeat is answered before anything else happens.
+    h.now += 3_600_000;
+    assert_eq!(
+        h.client_writes("l", "x", None, "k1", "hello again"),
+        Ok(Reply::ClientMessage {
+            dialog,
+            msg_id,
+            seq: 1,
+            duplicate: true,
+            created: false,
+            audience: Vec::new(),
+        })
+    );
+    assert_eq!(h.take(), Vec::new(), "a repeat has no effect");
+    h.now -= 3_600_000;
+    // The operator's key of the same text is another sender's: stored.
+    let reply = h.operator_writes("a", dialog, "k1", "hi there").unwrap();
+    assert!(
+        matches!(
+            reply,
+            Reply::OperatorMessage {
+                seq: 3,
+                duplicate: false,
+                took: true,
+                ..
+            }
+        ),
+        "{reply:?}"
+    );
+    let transcript = &h.router.dialog(dialog).unwrap().conversation.transcript;
+    let said: Vec<(u64, &str)> = transcript
+        .messages()
+        .iter()
+        .map(|m| (m.seq, &*m.text))
+        .collect();
+    assert_eq!(said, vec![(1, "hello"), (2, "Hi!"), (3, "hi there")]);
+    assert_eq!(transcript.seen(Side::Client, "k1"), Some((msg_id, 1)));
+}

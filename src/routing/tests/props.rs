@@ -127,6 +127,14 @@ struct World {
 }
 
 impl World {
+    fn new() -> Self {
+        World {
+            h: Harness::with_shards(CONFIG, 2),
+            dialogs: Vec::new(),
+            model: Model::default(),
+        }
+    }
+
     fn pick(&self, i: usize) -> Option<(DialogId, String)> {
         if self.dialogs.is_empty() {
             return None;
@@ -321,7 +329,7 @@ proptest! {
 
     #[test]
     fn random_streams_keep_every_invariant(steps in prop::collection::vec(step(), 1..80)) {
-        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new(), model: Model::default() };
+        let mut world = World::new();
         for step in &steps {
             world.apply(step);
             world.check(step)?;
@@ -358,7 +366,7 @@ proptest! {
     /// keys), operator loads and line counters; new dialog and message ids are never reused.
     #[test]
     fn restore_rebuilds_the_same_state(steps in prop::collection::vec(step(), 1..60)) {
-        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new(), model: Model::default() };
+        let mut world = World::new();
         for step in &steps {
             world.apply(step);
             let effects = world.h.take();
@@ -374,7 +382,8 @@ proptest! {
         }
         let mut out = Vec::new();
         let restored = before.iter().map(|record| {
-            let conversation = world.h.router.dialog(DialogId(record.id)).expect("open").conversation.clone();
+            let open = world.h.router.dialog(DialogId(record.id)).expect("open");
+            let conversation = open.conversation.clone();
             RestoredDialog { record: record.clone(), conversation }
         });
         fresh.restore_dialogs(restored.collect(), &mut out);
@@ -390,14 +399,18 @@ proptest! {
         prop_assert_eq!(counters(&fresh), counters(&world.h.router));
         // And the restored router goes on working: a new dialog gets an id of its own.
         let line = fresh.line("strict").unwrap();
-        let reply = fresh.handle(world.h.now, client_message(line, "newcomer", None, "k", "hi"), &mut out);
-        let Ok(Reply::ClientMessage { dialog, msg_id, created: true, .. }) = reply else { panic!("{reply:?}") };
+        let command = client_message(line, "newcomer", None, "k", "hi");
+        let reply = fresh.handle(world.h.now, command, &mut out);
+        let Ok(Reply::ClientMessage { dialog, msg_id, created: true, .. }) = reply else {
+            panic!("{reply:?}")
+        };
         prop_assert!(!before.iter().any(|r| r.id == dialog.0), "restored ids are not reused");
         // Only the messages of open dialogs are read back at a restore: those are not reused.
         let restored_ids = before.iter().flat_map(|r| {
             let d = world.h.router.dialog(DialogId(r.id)).unwrap();
             d.conversation.transcript.messages().iter().map(|m| m.msg_id).collect::<Vec<_>>()
         });
-        prop_assert!(!restored_ids.into_iter().any(|id| id == msg_id), "restored msg ids are not reused");
+        let reused = restored_ids.into_iter().any(|id| id == msg_id);
+        prop_assert!(!reused, "restored msg ids are not reused");
     }
 }
