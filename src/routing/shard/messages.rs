@@ -6,7 +6,7 @@
 
 use super::Shard;
 use crate::protocol::Author;
-use crate::routing::api::{AutoText, Effect, Reply};
+use crate::routing::api::{AutoText, Command, Effect, Reply, RoutingError};
 use crate::routing::ids::{ClientId, DialogId, LineIdx, OpIdx};
 use crate::routing::transcript::{Draft, Side};
 use std::sync::Arc;
@@ -64,8 +64,31 @@ impl Shard {
         });
     }
 
+    /// The answer to a message command that repeats a key already stored (or, for an operator,
+    /// names no open dialog); `None` when the command must run.
+    pub(super) fn repeat(&self, command: &Command) -> Option<Result<Reply, RoutingError>> {
+        match command {
+            Command::ClientMessage {
+                line,
+                client,
+                dialog,
+                key,
+                ..
+            } => self.client_repeat(*line, client, *dialog, key).map(Ok),
+            Command::OperatorMessage {
+                op, dialog, key, ..
+            } => {
+                if !self.dialogs.contains_key(dialog) {
+                    return Some(Err(RoutingError::NotFound));
+                }
+                self.operator_repeat(*op, *dialog, key).map(Ok)
+            }
+            _ => None,
+        }
+    }
+
     /// The first ack of a client message whose key the client's open dialog already stored.
-    pub(super) fn client_repeat(
+    fn client_repeat(
         &self,
         line: LineIdx,
         client: &ClientId,
@@ -90,7 +113,7 @@ impl Shard {
     }
 
     /// The first ack of an operator message whose key `op` already used in `dialog`.
-    pub(super) fn operator_repeat(&self, op: OpIdx, dialog: DialogId, key: &str) -> Option<Reply> {
+    fn operator_repeat(&self, op: OpIdx, dialog: DialogId, key: &str) -> Option<Reply> {
         let (msg_id, seq) = self
             .dialogs
             .get(&dialog)?

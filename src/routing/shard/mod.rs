@@ -117,26 +117,8 @@ impl Shard {
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
         // A repeated message key is answered before anything else: no timer, no effect.
-        let repeat = match &command {
-            Command::ClientMessage {
-                line,
-                client,
-                dialog,
-                key,
-                ..
-            } => self.client_repeat(*line, client, *dialog, key),
-            Command::OperatorMessage {
-                op, dialog, key, ..
-            } => {
-                if !self.dialogs.contains_key(dialog) {
-                    return Err(RoutingError::NotFound);
-                }
-                self.operator_repeat(*op, *dialog, key)
-            }
-            _ => None,
-        };
-        if let Some(reply) = repeat {
-            return Ok(reply);
+        if let Some(answer) = self.repeat(&command) {
+            return answer;
         }
         self.advance(now_ms, out);
         let result = match command {
