@@ -53,6 +53,9 @@ fn bench_pick(c: &mut Criterion) {
                     line,
                     client: format!("warm{i}").into(),
                     dialog: None,
+                    info: Default::default(),
+                    key: "m".into(),
+                    text: "hello".into(),
                 },
                 &mut out,
             );
@@ -89,6 +92,9 @@ fn bench_cycle(c: &mut Criterion) {
                     line,
                     client: client.clone(),
                     dialog: None,
+                    info: Default::default(),
+                    key: "m".into(),
+                    text: "hello".into(),
                 },
                 &mut out,
             );

@@ -24,7 +24,8 @@
 //!   directory of operators and lines, resume tokens, the live configuration, start-up, snapshots.
 //! - [`shard`]: the task around one `routing::Shard`: inbox loop, requests, effects turned into
 //!   frames and records, commit then release.
-//! - [`routing`]: the sans-IO core (lines, dialogs, queue modes, limits, timers, decisions).
+//! - [`routing`]: the sans-IO core (lines, dialogs and their transcripts: message numbering,
+//!   idempotency keys, participants; queue modes, limits, timers, decisions).
 //! - [`store`]: the only redb user: log, snapshots, messages, record encoding, consents.
 //! - [`delivery`]: bounded session queues, per-operator event feeds, the widget client registry.
 //! - [`kpi`]: response-time rules of one dialog, per-shard statistics, merged views.

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use serde_json::json;
 
 fn metric(text: &str, name: &str) -> u64 {
     text.lines()
@@ -44,4 +45,52 @@ async fn too_many_wrong_admin_tokens_from_one_address_are_refused_for_a_while() 
     let text = Http::with_token(&server, None).get("/metrics").await.text;
     assert_eq!(metric(&text, "switchboard_login_failures_total"), 10);
     assert!(metric(&text, "switchboard_logins_refused_total") >= 2);
+}
+
+#[tokio::test]
+async fn a_hello_with_someone_elses_client_id_and_no_token_starts_a_client_of_its_own() {
+    let server = Server::start(
+        "client-ids",
+        &Config::new()
+            .operators(&["anna"])
+            .line(line("support", "even", &["anna"], "30s")),
+    );
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut victim = Widget::join(&server, "support", "victim").await;
+    let ack = victim.say("m1", "my card number is …").await;
+    let dialog = field_u64(&ack, "dialog_id");
+    anna.offered(dialog).await;
+    anna.accept(dialog).await;
+
+    // Someone who knows (or guesses) the id, without the victim's resume token.
+    let mut intruder = Widget::connect(
+        &server,
+        json!({"type": "hello", "line": "support", "client_id": "victim", "last_seq": 0}),
+        Enc::Json,
+    )
+    .await;
+    assert_ne!(intruder.client_id(), "victim", "{}", intruder.welcome);
+    assert!(
+        intruder.welcome.get("dialog_id").is_none(),
+        "the intruder must not see the victim's dialog: {}",
+        intruder.welcome
+    );
+    anna.say(dialog, "a1", "your card is blocked").await;
+    victim.operator_said("your card is blocked").await;
+    intruder
+        .assert_none_within(QUIET, "the victim's messages", |f| {
+            frame_type(f) == "message"
+        })
+        .await;
+
+    // The victim's own token still resumes the victim's dialog.
+    let mut resumed = Widget::connect(
+        &server,
+        json!({"type": "hello", "line": "support", "resume_token": victim.resume_token(), "last_seq": 0}),
+        Enc::Json,
+    )
+    .await;
+    assert_eq!(resumed.client_id(), "victim");
+    assert_eq!(resumed.welcome["dialog_id"], dialog);
+    resumed.operator_said("your card is blocked").await;
 }

@@ -5,7 +5,6 @@
 use crate::kpi::stats::{KpiView, ShardStats};
 use crate::protocol::{ClientInfo, DialogState};
 use crate::routing::{Dialog, Holder, Kpi, LineIdx, OpIdx};
-use crate::shard::dialog_log::DialogLog;
 use crate::store::records::ClosedDialog;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -124,12 +123,7 @@ fn rating(like: Option<bool>) -> Option<&'static str> {
 
 impl DialogView {
     /// An open dialog (without its decisions); `op_id` names operators by index.
-    pub fn open(
-        d: &Dialog,
-        log: Option<&DialogLog>,
-        line_id: &str,
-        op_id: &dyn Fn(OpIdx) -> String,
-    ) -> Self {
+    pub fn open(d: &Dialog, line_id: &str, op_id: &dyn Fn(OpIdx) -> String) -> Self {
         let offered_to = match &d.holder {
             Holder::Offered(op) => vec![op_id(*op)],
             Holder::OfferedAll(ops) => ops.iter().map(|o| op_id(*o)).collect(),
@@ -145,19 +139,13 @@ impl DialogView {
             state: state_of(&d.holder),
             operator,
             offered_to,
-            client: log.map(|l| l.info.clone()).unwrap_or_else(|| ClientInfo {
-                client_id: d.client.to_string(),
-                name: None,
-                email: None,
-                phone: None,
-                contact_id: None,
-            }),
+            client: d.conversation.client.clone(),
             created_ts: d.created_ms as i64,
             closed_ts: None,
             close_reason: None,
             kpi: DialogKpi::new(&d.kpi, d.ever_answered),
-            rating: rating(log.and_then(|l| l.rating)),
-            supervisor_score: log.and_then(|l| l.supervisor_score),
+            rating: rating(d.conversation.rating),
+            supervisor_score: d.conversation.supervisor_score,
             messages_deleted: false,
             decisions: None,
         }

@@ -38,7 +38,7 @@ impl ConsentView {
             rmp_serde::from_slice(bytes).map_err(|e| PersistError::Consent {
                 line: line.to_string(),
                 client: client.to_string(),
-                reason: e.to_string(),
+                source: e,
             })?;
         Ok(ConsentView {
             line: line.to_string(),

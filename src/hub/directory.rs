@@ -136,7 +136,7 @@ impl Directory {
                 LineInfo {
                     id: rules.id.clone(),
                     name: rules.name.clone(),
-                    shard: i % shards,
+                    shard: crate::routing::placement::shard_of_line(i, shards),
                     display: c.operator_display,
                     overrides,
                     typing_preview: c.typing_preview,

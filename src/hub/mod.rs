@@ -1,6 +1,7 @@
 //! The hub: what every session and shard task shares, and nothing else. Shard inboxes (a
 //! [`Mailbox`] and a wake-up each) with `post` / `ask` / `request`; which shard owns a line or a
-//! dialog (dialogs that moved are tracked apart); the [`Directory`] of operators and lines;
+//! dialog (decided by `routing::placement`, the forwarding rules the tests' `Router` follows
+//! too; dialogs that moved are tracked apart); the [`Directory`] of operators and lines;
 //! resume tokens; the live configuration (`live_config`); start-up from the store (`start`);
 //! snapshots; history retention; consent answers; and the fail-stop switch ([`Hub::fail`]).
 //!
@@ -13,6 +14,7 @@ pub mod consents;
 pub mod directory;
 pub mod live_config;
 pub mod login_guard;
+mod resume_tokens;
 mod retention;
 mod start;
 
@@ -31,6 +33,7 @@ use crate::config::bounds::{SNAPSHOT_CHECK_INTERVAL, SNAPSHOT_EVERY_LOG_RECORDS}
 use crate::config::{Config, Limits};
 use crate::delivery::{ClientRegistry, OperatorFeeds};
 use crate::metrics::Metrics;
+use crate::routing::placement::{self, FollowUp, Placement};
 use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx};
 use crate::shard::{Refusal, ShardRequest};
 use crate::store::records;
@@ -54,8 +57,7 @@ async fn write_durably(store: &Store, records: Vec<Record>) -> Result<u64, Store
     rx.await.map_err(|_| StoreError::Stopped)?
 }
 
-/// A client and its line, by the SHA-256 of a resume token.
-type ResumeTokens = HashMap<[u8; 32], (Arc<str>, Arc<str>)>;
+use resume_tokens::ResumeTokens;
 
 /// A shard task's inbox.
 pub struct ShardInbox {
@@ -80,9 +82,9 @@ pub struct Hub {
     /// Failed logins per source address (operator hello, admin API, console reads).
     pub logins: login_guard::LoginGuard,
     inboxes: Vec<ShardInbox>,
-    /// Dialogs that moved to another shard's line.
-    moved: Mutex<HashMap<DialogId, usize>>,
-    /// Entries in `moved`, readable without its lock.
+    /// Where dialogs that moved to another shard's line are (`routing::placement`).
+    placement: Mutex<Placement>,
+    /// Dialogs in `placement` away from home, readable without its lock.
     moved_count: std::sync::atomic::AtomicUsize,
     /// Where state is made durable; `None` runs in memory only (tests of routing alone).
     pub store: Option<Store>,
@@ -142,27 +144,32 @@ impl Hub {
 
     /// The shard holding `dialog` now.
     pub fn shard_of_dialog(&self, dialog: DialogId) -> usize {
-        let home = dialog.home_shard() % self.inboxes.len();
-        // Moves between shards are rare: skip the shared map's lock while there are none.
+        // Moves between shards are rare: skip the shared placement's lock while there are none.
         if self.moved_count.load(Ordering::Acquire) == 0 {
-            return home;
+            return placement::home_shard(dialog, self.inboxes.len());
         }
-        self.moved.lock().get(&dialog).copied().unwrap_or(home)
+        self.placement.lock().shard_of_dialog(dialog)
     }
 
-    pub(crate) fn note_moved(&self, dialog: DialogId, shard: usize) {
-        let mut moved = self.moved.lock();
-        moved.insert(dialog, shard);
-        self.moved_count.store(moved.len(), Ordering::Release);
+    /// Notes that `dialog` is on `shard` (restored there).
+    pub(crate) fn place(&self, dialog: DialogId, shard: usize) {
+        let mut placement = self.placement.lock();
+        placement.place(dialog, shard);
+        self.moved_count.store(placement.moved(), Ordering::Release);
     }
 
-    pub(crate) fn forget_moved(&self, dialog: DialogId) {
-        if self.moved_count.load(Ordering::Acquire) == 0 {
-            return;
+    /// Applies what a shard's effect changes about where dialogs are (the shard task delivers
+    /// the follow-up itself).
+    pub(crate) fn follow(&self, follow_up: &FollowUp) {
+        match follow_up {
+            FollowUp::OperatorChanged { .. } => return,
+            // Nothing moved: nothing to forget, and no lock taken per closed dialog.
+            FollowUp::Forget { .. } if self.moved_count.load(Ordering::Acquire) == 0 => return,
+            _ => {}
         }
-        let mut moved = self.moved.lock();
-        moved.remove(&dialog);
-        self.moved_count.store(moved.len(), Ordering::Release);
+        let mut placement = self.placement.lock();
+        placement.apply(follow_up);
+        self.moved_count.store(placement.moved(), Ordering::Release);
     }
 
     /// Posts `msg` to shard `shard`.
@@ -211,7 +218,7 @@ impl Hub {
         let hash = sha256(&token);
         self.resume
             .lock()
-            .insert(hash, (client.clone(), line.clone()));
+            .insert(hash, client.clone(), line.clone());
         if let Some(store) = &self.store {
             let event = records::LogEvent::Token {
                 hash,
@@ -234,7 +241,12 @@ impl Hub {
 
     /// The client and line of a resume token.
     pub fn redeem(&self, token: &str) -> Option<(Arc<str>, Arc<str>)> {
-        self.resume.lock().get(&sha256(token)).cloned()
+        self.resume.lock().get(&sha256(token))
+    }
+
+    /// Whether `client` has a resume token: a `hello` without one may not take its id.
+    pub fn client_has_token(&self, client: &str) -> bool {
+        self.resume.lock().knows(client)
     }
 
     /// Writes a snapshot when enough log records were committed since the last one; ends with

@@ -1,22 +1,23 @@
 //! Starting the hub: read back what the store holds (newest snapshot + the log after it),
-//! rebuild every shard's open dialogs and their message logs, continue message ids, dialog ids
+//! rebuild every shard's open dialogs with their conversations, continue message ids, dialog ids
 //! and operator event sequences past everything already handed out, and start the shard tasks.
 //! Timers that fell due while the process was down fire at the shards' first tick; every
 //! operator starts offline, so offers to them move on at once.
 
+use super::resume_tokens::ResumeTokens;
 use crate::clock::Clock;
 use crate::config::bounds::OPERATOR_EVENTS_KEPT_MAX;
 use crate::config::Config;
 use crate::delivery::{ClientRegistry, OperatorFeeds};
 use crate::hub::live_config::LiveConfig;
-use crate::hub::{Hub, ShardInbox};
-use crate::routing::{DialogId, LineIdx, Mailbox, OpIdx, Shard};
-use crate::shard::dialog_log::DialogLog;
+use crate::hub::{Directory, Hub, ShardInbox};
+use crate::routing::{
+    setup, transcript, DialogId, Mailbox, OpIdx, Placement, RestoredDialog, Shard,
+};
 use crate::shard::ShardTask;
-use crate::store::records::{self, LogEvent, PersistError, State};
+use crate::store::records::{self, LogEvent, ReadError, State};
 use crate::store::{Record, Store, StoreError};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -26,8 +27,20 @@ use tokio::sync::Notify;
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{path}: {source}")]
-    Persist { path: String, source: PersistError },
+    /// What the store holds could not be read back (the store failed, or a record is corrupt).
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: ReadError,
+    },
+}
+
+/// What the hub is started with, besides the configuration.
+struct Runtime {
+    shards: usize,
+    clock: Arc<dyn Clock>,
+    store: Option<Store>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub(super) fn start(
@@ -38,18 +51,7 @@ pub(super) fn start(
     metrics: Arc<crate::metrics::Metrics>,
 ) -> Result<Arc<Hub>, StartError> {
     let shards = shards.clamp(1, crate::routing::ids::SHARDS_MAX);
-    let path = store
-        .as_ref()
-        .map(|s| s.path().display().to_string())
-        .unwrap_or_default();
-    let persist_error = |source| StartError::Persist {
-        path: path.clone(),
-        source,
-    };
-    let state = match &store {
-        Some(store) => State::fold(&store.recover()?).map_err(persist_error)?,
-        None => State::default(),
-    };
+    let state = recover(store.as_ref())?;
     let epoch = state.epoch + 1;
     if let Some(store) = &store {
         store.submit(
@@ -62,148 +64,270 @@ pub(super) fn start(
         eprintln!("switchboard: {warning}");
     }
     let (routing, directory) = live.directories(shards);
-    let config = &live.slotted();
-    let now = clock.now_ms();
-    let resume = state
-        .tokens
-        .iter()
-        .map(|(hash, client, line)| {
-            (
-                *hash,
-                (
-                    Arc::<str>::from(client.as_str()),
-                    Arc::<str>::from(line.as_str()),
-                ),
-            )
+    let config = live.slotted();
+    let runtime = Runtime {
+        shards,
+        clock,
+        store,
+        metrics,
+    };
+    let hub = new_hub(&config, live, directory, &routing, runtime, &state, epoch);
+    let dialogs = restored_dialogs(&hub, &state).map_err(|source| read_error(&hub, source))?;
+    start_shards(&hub, &routing, &config, dialogs, state.dialog_seq_high);
+    start_background(&hub, &config);
+    Ok(hub)
+}
+
+/// The newest snapshot plus the log after it (nothing without a store).
+fn recover(store: Option<&Store>) -> Result<State, StartError> {
+    let Some(store) = store else {
+        return Ok(State::default());
+    };
+    State::fold(&store.recover()?).map_err(|e| StartError::Read {
+        path: store.path().to_path_buf(),
+        source: e.into(),
+    })
+}
+
+fn read_error(hub: &Hub, source: ReadError) -> StartError {
+    let path = hub.store.as_ref().map(|s| s.path().to_path_buf());
+    StartError::Read {
+        path: path.unwrap_or_default(),
+        source,
+    }
+}
+
+/// The shared hub: inboxes, directory, feeds continuing this run's epoch, resume tokens.
+fn new_hub(
+    config: &Config,
+    live: LiveConfig,
+    directory: Directory,
+    routing: &setup::Directory,
+    runtime: Runtime,
+    state: &State,
+    epoch: u64,
+) -> Arc<Hub> {
+    let resume =
+        ResumeTokens::from_entries(state.tokens.iter().map(|(hash, client, line)| {
+            (*hash, Arc::from(client.as_str()), Arc::from(line.as_str()))
+        }));
+    let feeds = OperatorFeeds::new(
+        routing.operators.len(),
+        OPERATOR_EVENTS_KEPT_MAX,
+        epoch << 32,
+    );
+    let inboxes = (0..runtime.shards)
+        .map(|_| ShardInbox {
+            mailbox: Mailbox::new(),
+            notify: Notify::new(),
         })
         .collect();
-    let hub = Arc::new(Hub {
-        feeds: OperatorFeeds::new(
-            routing.operators.len(),
-            OPERATOR_EVENTS_KEPT_MAX,
-            epoch << 32,
-        ),
+    Arc::new(Hub {
+        feeds,
         clients: ClientRegistry::default(),
         limits: config.server.limits.clone(),
-        clock,
-        logins: super::login_guard::LoginGuard::new(metrics.clone()),
-        metrics,
+        clock: runtime.clock,
+        logins: super::login_guard::LoginGuard::new(runtime.metrics.clone()),
+        metrics: runtime.metrics,
         quick_answers: Mutex::new(crate::hub::directory::quick_answers(config)),
         live: tokio::sync::Mutex::new(live),
-        inboxes: (0..shards)
-            .map(|_| ShardInbox {
-                mailbox: Mailbox::new(),
-                notify: Notify::new(),
-            })
-            .collect(),
-        moved: Mutex::new(HashMap::new()),
+        inboxes,
+        placement: Mutex::new(Placement::new(runtime.shards)),
         moved_count: std::sync::atomic::AtomicUsize::new(0),
         directory: arc_swap::ArcSwap::from_pointee(directory),
-        store,
+        store: runtime.store,
         epoch,
         resume: Mutex::new(resume),
         committed_position: AtomicU64::new(0),
         failure: Default::default(),
         failure_notify: Default::default(),
         logged_since_snapshot: AtomicU64::new(0),
-    });
-    let line_count = routing.lines.len();
-    for index in 0..shards {
+    })
+}
+
+/// Every open dialog whose line still exists, with its conversation read from the store, by the
+/// shard owning its line.
+fn restored_dialogs(hub: &Hub, state: &State) -> Result<Vec<(usize, RestoredDialog)>, ReadError> {
+    let dir = hub.directory();
+    let mut restored = Vec::new();
+    for d in state.dialogs.values() {
+        let Some(line) = dir.line_index.get(d.record.line.as_str()) else {
+            continue;
+        };
+        let id = DialogId(d.record.id);
+        let messages = match &hub.store {
+            Some(store) => store.messages(id.0, 0, u64::MAX, usize::MAX)?,
+            None => Vec::new(),
+        };
+        let operator = d
+            .operator
+            .as_deref()
+            .and_then(|o| dir.operator_index.get(o).copied());
+        let conversation = records::rebuild_conversation(
+            id,
+            d.client.clone(),
+            operator,
+            messages,
+            &dir.operator_index,
+        )?;
+        let dialog = RestoredDialog {
+            record: d.record.clone(),
+            conversation,
+        };
+        restored.push((hub.shard_of_line(*line), dialog));
+    }
+    Ok(restored)
+}
+
+/// Builds each shard's routing core from its restored dialogs and spawns its task.
+fn start_shards(
+    hub: &Arc<Hub>,
+    routing: &setup::Directory,
+    config: &Config,
+    dialogs: Vec<(usize, RestoredDialog)>,
+    dialog_seq_high: u64,
+) {
+    let shards = hub.shards();
+    // A dialog that moved holds messages numbered by the shard it left: every shard continues
+    // after its own ids in all of them.
+    let msg_high: Vec<u64> = (0..shards)
+        .map(|index| {
+            let messages = dialogs
+                .iter()
+                .flat_map(|(_, d)| d.conversation.transcript.messages());
+            transcript::msg_seq_high(messages, index)
+        })
+        .collect();
+    let mut per_shard: Vec<Vec<RestoredDialog>> = (0..shards).map(|_| Vec::new()).collect();
+    for (shard, dialog) in dialogs {
+        per_shard[shard].push(dialog);
+    }
+    for (index, mine) in per_shard.into_iter().enumerate() {
         let mut core = Shard::new(
             index as u8,
             routing.operators.clone(),
             routing.lines_for_shard(index, shards),
-            line_count,
-            now,
+            routing.lines.len(),
+            hub.clock.now_ms(),
             config.server.limits.decision_skips_max,
         );
-        let mine: Vec<&records::DurableDialog> = state
-            .dialogs
-            .values()
-            .filter(|d| {
-                hub.directory()
-                    .line_index
-                    .get(d.record.line.as_str())
-                    .is_some_and(|l| hub.shard_of_line(*l) == index)
-            })
-            .collect();
-        core.continue_ids_after(state.dialog_seq_high);
+        core.continue_ids_after(dialog_seq_high);
+        core.continue_msg_ids_after(msg_high[index]);
+        let ids: Vec<DialogId> = mine.iter().map(|d| DialogId(d.record.id)).collect();
         let mut out = Vec::new();
-        core.restore(mine.iter().map(|d| d.record.clone()).collect(), &mut out);
-        let (logs, next_msg) = restore_logs(&hub, &core, &mine, index).map_err(persist_error)?;
-        for d in &mine {
-            let id = DialogId(d.record.id);
-            if DialogId(d.record.id).home_shard() % shards != index && core.dialog(id).is_some() {
-                hub.note_moved(id, index);
-            }
+        core.restore(mine, &mut out);
+        for id in ids.into_iter().filter(|id| core.dialog(*id).is_some()) {
+            hub.place(id, index);
         }
-        let mut task = ShardTask::new(index, core, hub.clone(), logs, next_msg);
+        let mut task = ShardTask::new(index, core, hub.clone());
         task.out = out;
         tokio::spawn(task.run());
     }
-    if hub.store.is_some() {
-        // Everyone is offline after a start: offers to them move on, grace periods begin.
-        for op in 0..hub.directory().operators.len() {
-            hub.operator_changed(OpIdx(op as u32));
-        }
-        tokio::spawn(Hub::snapshot_when_due(Arc::downgrade(&hub)));
-        if let Some(retention) = config.server.history_retention {
-            tokio::spawn(Hub::keep_history_retention(
-                Arc::downgrade(&hub),
-                retention.as_ms(),
-            ));
-        }
-    }
-    Ok(hub)
 }
 
-/// Message logs of the restored dialogs, and the next message id sequence for this shard.
-fn restore_logs(
-    hub: &Hub,
-    core: &Shard,
-    dialogs: &[&records::DurableDialog],
-    index: usize,
-) -> Result<(HashMap<DialogId, DialogLog>, u64), PersistError> {
-    let mut logs = HashMap::new();
-    let mut next_msg = 1;
-    let Some(store) = &hub.store else {
-        return Ok((logs, next_msg));
-    };
-    for d in dialogs {
-        let id = DialogId(d.record.id);
-        let Some(dialog) = core.dialog(id) else {
-            continue;
-        };
-        let messages =
-            store
-                .messages(id.0, 0, u64::MAX, usize::MAX)
-                .map_err(|e| PersistError::Message {
-                    dialog: id.0,
-                    seq: 0,
-                    reason: e.to_string(),
-                })?;
-        for (_, bytes) in &messages {
-            if let Ok(m) = rmp_serde::from_slice::<records::MessageRecord>(bytes) {
-                if (m.msg_id & 0xFF) as usize == index {
-                    next_msg = next_msg.max((m.msg_id >> 8) + 1);
-                }
-            }
-        }
-        let operator = d
-            .operator
-            .as_deref()
-            .and_then(|o| hub.directory().operator_index.get(o).copied());
-        let line: LineIdx = dialog.line;
-        let log = records::rebuild_log(
-            id,
-            line,
-            dialog.client.clone(),
-            d.client.clone(),
-            operator,
-            messages,
-            &hub.directory().operator_index,
-        )?;
-        logs.insert(id, log);
+/// After a start from a store: every operator offline, snapshots and history retention running.
+fn start_background(hub: &Arc<Hub>, config: &Config) {
+    if hub.store.is_none() {
+        return;
     }
-    Ok((logs, next_msg))
+    // Everyone is offline after a start: offers to them move on, grace periods begin.
+    for op in 0..hub.directory().operators.len() {
+        hub.operator_changed(OpIdx(op as u32));
+    }
+    tokio::spawn(Hub::snapshot_when_due(Arc::downgrade(hub)));
+    if let Some(retention) = config.server.history_retention {
+        tokio::spawn(Hub::keep_history_retention(
+            Arc::downgrade(hub),
+            retention.as_ms(),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::Router;
+    use crate::store::records::{DurableDialog, PersistError};
+    use crate::store::StoreOptions;
+
+    const CONFIG: &str = r#"
+[[operators]]
+id = "a"
+name = "A"
+
+[[lines]]
+id = "l"
+name = "L"
+[lines.queue]
+members = ["a"]
+"#;
+
+    /// Submits `records` and waits until they are durable.
+    fn write(store: &Store, records: Vec<Record>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = Box::new(move |result: Result<u64, StoreError>| {
+            let _ = tx.send(result.map(|_| ()));
+        });
+        store.submit(records, done).unwrap();
+        rx.recv().unwrap().unwrap();
+    }
+
+    /// A start that meets a stored message it cannot decode refuses with a typed cause naming
+    /// the message (not a flattened string).
+    #[tokio::test]
+    async fn an_unreadable_message_refuses_the_start_naming_it() {
+        let dir = std::env::temp_dir().join(format!("switchboard-start-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Config::from_toml_str(CONFIG).unwrap();
+        let mut router = Router::new(&config, 1, 1_000);
+        let line = router.line("l").unwrap();
+        let command = crate::routing::Command::ClientMessage {
+            line,
+            client: "x".into(),
+            dialog: None,
+            info: Default::default(),
+            key: "k".into(),
+            text: "hi".into(),
+        };
+        router.handle(1_000, command, &mut Vec::new()).unwrap();
+        let record = router.dialog_records().remove(0);
+        let dialog = record.id;
+        let state = DurableDialog {
+            record,
+            client: Default::default(),
+            operator: None,
+        };
+        let store = Store::open(&dir, StoreOptions::default()).unwrap();
+        write(
+            &store,
+            vec![
+                Record::Log(records::encode(&LogEvent::Dialog(Box::new(state)))),
+                Record::Message {
+                    dialog,
+                    seq: 1,
+                    bytes: vec![0xc1],
+                },
+            ],
+        );
+        let clock = Arc::new(crate::clock::ManualClock::new(2_000));
+        let started = Hub::start(&config, 1, clock, Some(store));
+        let error = started.err().expect("the start is refused");
+        let StartError::Read { path, source } = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(path, &dir.join(crate::store::FILE_NAME));
+        assert!(
+            matches!(
+                source,
+                ReadError::Decode(PersistError::Message { dialog: d, seq: 1, .. }) if *d == dialog
+            ),
+            "{error}"
+        );
+        assert!(
+            std::error::Error::source(source).is_some(),
+            "the decoder's error is kept"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

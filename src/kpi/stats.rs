@@ -160,6 +160,7 @@ mod tests {
             ever_answered: false,
             holder: None,
             kpi: Kpi::default(),
+            conversation: Default::default(),
         });
         a.merge(&b);
         let line_view = a.lines[&line].view();

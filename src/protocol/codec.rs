@@ -13,6 +13,8 @@
 //! bytes are an error) nested at most [`NESTING_DEPTH_MAX`] deep. JSON cannot exhaust the stack
 //! either: typed fields nest at most 4 deep by their types (and serde_json stops recursion at
 //! 128), and ignored fields are skipped by serde_json without recursion.
+//!
+//! [`NESTING_DEPTH_MAX`]: crate::config::bounds::NESTING_DEPTH_MAX
 
 use super::error_code::ErrorCode;
 use super::frame::{Frame, FrameHead};

@@ -50,7 +50,7 @@ pub struct OperatorView {
 }
 
 /// The client of a dialog as shown to an operator.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientInfo {
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,20 +6,26 @@
 
 use super::decision::Decision;
 use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use super::transcript::Conversation;
 use crate::config::QueueMode;
+use crate::protocol::ClientInfo;
 pub use crate::protocol::{CloseReason, KpiKind, RevokeReason};
 use std::sync::Arc;
 
 /// An input to a shard.
 #[derive(Clone, Debug)]
 pub enum Command {
-    /// A client wrote on `line`. `dialog` is the dialog the widget believes is open (if any);
-    /// without one, or when it is closed, the client's open dialog on the line is used or a new
-    /// one starts.
+    /// A client wrote `text` on `line`. `dialog` is the dialog the widget believes is open (if
+    /// any); without one, or when it is closed, the client's open dialog on the line is used or
+    /// a new one starts (described by `info`). A `key` the open dialog already stored from the
+    /// client is a repeat: the reply is the first ack, nothing is stored and nothing happens.
     ClientMessage {
         line: LineIdx,
         client: ClientId,
         dialog: Option<DialogId>,
+        info: ClientInfo,
+        key: String,
+        text: Arc<str>,
     },
     /// The client closed its dialog from the widget.
     ClientClose { client: ClientId, dialog: DialogId },
@@ -35,8 +41,16 @@ pub enum Command {
     Accept { op: OpIdx, dialog: DialogId },
     /// An operator passes an offer on.
     Decline { op: OpIdx, dialog: DialogId },
-    /// An operator (or bot) wrote in a dialog; takes it if it was only offered.
-    OperatorMessage { op: OpIdx, dialog: DialogId },
+    /// An operator (or bot) wrote `text` in a dialog; takes it if it was only offered. A `key`
+    /// this operator already used in the dialog is a repeat (first ack, nothing stored).
+    OperatorMessage {
+        op: OpIdx,
+        dialog: DialogId,
+        key: String,
+        text: Arc<str>,
+    },
+    /// A supervisor scored an open dialog (the caller checked the role).
+    SupervisorRate { dialog: DialogId, score: u8 },
     /// The holder closes the dialog.
     Close { op: OpIdx, dialog: DialogId },
     /// The holder (or a supervisor) hands the dialog on.
@@ -71,6 +85,8 @@ pub struct MovedDialog {
     pub waiting_since_ms: Option<u64>,
     pub ever_answered: bool,
     pub kpi: super::Kpi,
+    /// Its messages and people, carried to the adopting shard.
+    pub conversation: Conversation,
 }
 
 /// What is known of a dialog when it closes.
@@ -85,6 +101,8 @@ pub struct FinishedDialog {
     /// The operator who held it last (not a mere offer).
     pub holder: Option<OpIdx>,
     pub kpi: super::Kpi,
+    /// Its messages (the unsaved ones are still to be written), people and ratings.
+    pub conversation: Conversation,
 }
 
 /// The successful result of a command.
@@ -92,14 +110,25 @@ pub struct FinishedDialog {
 pub enum Reply {
     /// Done; nothing to report.
     Done,
-    /// A client message landed in `dialog`; `audience` are the operators who see it now.
+    /// A client message landed in `dialog` as `(msg_id, seq)`; `audience` are the operators
+    /// who see it now. A `duplicate` is the first ack of a repeated key (nothing else happened).
     ClientMessage {
         dialog: DialogId,
+        msg_id: u64,
+        seq: u64,
+        duplicate: bool,
         created: bool,
         audience: Vec<OpIdx>,
     },
-    /// An operator message landed in `dialog`; `took` when it took the dialog.
-    OperatorMessage { dialog: DialogId, took: bool },
+    /// An operator message landed in `dialog` as `(msg_id, seq)`; `took` when it took the
+    /// dialog. A `duplicate` is the first ack of a repeated key (nothing else happened).
+    OperatorMessage {
+        dialog: DialogId,
+        msg_id: u64,
+        seq: u64,
+        duplicate: bool,
+        took: bool,
+    },
 }
 
 /// Why a command was refused. Maps one-to-one to protocol error codes.
@@ -174,21 +203,29 @@ pub enum Effect {
     },
     /// The bot no longer takes part (a human took the dialog).
     BotLeft { dialog: DialogId, op: OpIdx },
-    /// Send an automatic text to the client (and the dialog's operators), persisted as `system`.
+    /// An automatic text stored as message `(msg_id, seq)` (author `system`, at `ts`): send it
+    /// to `client` and the dialog's operators.
     Text {
         dialog: DialogId,
         kind: AutoText,
         text: Arc<str>,
+        client: ClientId,
+        msg_id: u64,
+        seq: u64,
+        ts: i64,
     },
     /// No operator answered within `unanswered_after`.
     MarkedUnanswered { dialog: DialogId },
     /// Ask the client for a rating.
     RatingRequested { dialog: DialogId },
-    /// The client rated, with an optional comment.
+    /// The client rated, with an optional comment, on `line`; `operator` (the last assigned)
+    /// is told.
     Rated {
         dialog: DialogId,
         like: bool,
         comment: Option<String>,
+        line: LineIdx,
+        operator: Option<OpIdx>,
     },
     /// The dialog moved to another line of this shard.
     LineChanged {

@@ -4,8 +4,11 @@
 //! `Holder` is the state (`queued` = `None` with a queue place, `offered`, `active`, `closing`,
 //! bot). A dialog's [`Slot`] is derived from it, never stored, so line counters cannot drift:
 //! the shard changes a holder only through `Shard::transition`, which moves the counters.
+//! The dialog also owns its [`Conversation`] (transcript and participants), so one map holds
+//! everything about an open dialog.
 
 use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use super::transcript::Conversation;
 use crate::kpi::Kpi;
 use crate::timers::TimerKey;
 
@@ -125,6 +128,8 @@ pub struct Dialog {
     pub sent: Sent,
     pub timers: [Option<TimerKey>; TimerKind::COUNT],
     pub kpi: Kpi,
+    /// Its messages, the client's details, the last operator and the ratings.
+    pub conversation: Conversation,
 }
 
 impl Dialog {
@@ -149,6 +154,7 @@ impl Dialog {
             sent: Sent::default(),
             timers: [None; TimerKind::COUNT],
             kpi: Kpi::default(),
+            conversation: Conversation::default(),
         }
     }
 

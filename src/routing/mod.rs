@@ -8,10 +8,13 @@
 //! commands to shards through a [`Mailbox`]. Both primitives are model-checked in `loom-tests/`.
 //!
 //! Files: `reserve` and `mailbox` (the concurrent primitives), `dialog` (state and slots),
-//! `line` (rules, counters, FIFO), `operator` (a shard's view of one operator), `kpi` (response-time figures), `strategy`
-//! (even / balanced / strict / all), `decision` (explainable routing), `shard/` (commands,
-//! dispatch, transitions, timers), `router` (several shards on one thread), `setup` (config →
-//! state), `api` (commands, effects, errors).
+//! `transcript` (a dialog's numbered messages, idempotency keys and participants), `line`
+//! (rules, counters, FIFO), `operator` (a shard's view of one operator), `strategy` (even /
+//! balanced / strict / all), `decision` (explainable routing), `shard/` (commands, messages,
+//! dispatch, transitions, timers, restore), `placement` (which shard owns a line or dialog, and
+//! what an effect asks of other shards: the server's forwarding rules), `router` (several
+//! shards on one thread, forwarding by `placement`), `setup`
+//! (config → state), `record` (a dialog as durable data), `api` (commands, effects, errors).
 
 // Sans-IO: time comes in as an argument, never from a clock (see clippy.toml).
 #![deny(clippy::disallowed_methods)]
@@ -23,6 +26,7 @@ pub mod ids;
 pub mod line;
 pub mod mailbox;
 pub mod operator;
+pub mod placement;
 pub mod record;
 pub mod reserve;
 pub mod router;
@@ -31,6 +35,7 @@ pub mod shard;
 pub mod strategy;
 mod texts;
 mod time;
+pub mod transcript;
 
 #[cfg(test)]
 mod tests;
@@ -44,7 +49,9 @@ pub use decision::{Decision, Outcome, Skip, Wait};
 pub use dialog::{Dialog, Holder, Slot, TimerKind};
 pub use ids::{ClientId, DialogId, LineIdx, OpIdx};
 pub use mailbox::{Mailbox, Park};
+pub use placement::{FollowUp, Placement};
 pub use record::{DialogRecord, HolderRecord};
 pub use reserve::{Need, OperatorCell, OperatorState, Presence, Workday};
 pub use router::Router;
-pub use shard::Shard;
+pub use shard::{RestoredDialog, Shard};
+pub use transcript::{Conversation, Message, Side, Transcript};

@@ -2,14 +2,16 @@
 //! that owns its line or dialog and carries cross-shard consequences (a dialog moving to another
 //! shard's line, an operator freed or paused) to the other shards before returning.
 //!
-//! The server runs each shard on its own task and does the same forwarding through mailboxes;
-//! this single-threaded form drives the core in tests, property tests and benches with exactly
-//! the same shard code.
+//! The server runs each shard on its own task and delivers the same follow-ups through
+//! mailboxes; both take the decisions from one piece of code, [`placement`](super::placement)
+//! (which shard owns a line or a dialog, what an effect asks of other shards), so tests,
+//! property tests and benches drive the server's forwarding rules with the same shard code.
 
 use super::api::{Command, Effect, Reply, RoutingError};
 use super::dialog::Dialog;
 use super::ids::{DialogId, LineIdx, OpIdx, SHARDS_MAX};
 use super::operator::Operator;
+use super::placement::{shard_of_line, FollowUp, Placement};
 use super::reserve::{Presence, Workday};
 use super::setup::Directory;
 use super::shard::Shard;
@@ -20,8 +22,8 @@ use std::sync::Arc;
 /// Several shards behind one `handle`.
 pub struct Router {
     shards: Vec<Shard>,
-    line_shard: Vec<usize>,
-    moved: HashMap<DialogId, usize>,
+    line_count: usize,
+    placement: Placement,
     operators: Vec<Operator>,
     operator_index: HashMap<Arc<str>, OpIdx>,
     line_index: HashMap<Arc<str>, LineIdx>,
@@ -34,7 +36,6 @@ impl Router {
         let directory = Directory::build(config);
         let skips_max = config.server.limits.decision_skips_max;
         let line_count = directory.lines.len();
-        let line_shard = (0..line_count).map(|i| i % shards).collect();
         let shard_list = (0..shards)
             .map(|s| {
                 let lines = directory.lines_for_shard(s, shards);
@@ -50,8 +51,8 @@ impl Router {
             .collect();
         Router {
             shards: shard_list,
-            line_shard,
-            moved: HashMap::new(),
+            line_count,
+            placement: Placement::new(shards),
             operators: directory.operators,
             operator_index: directory.operator_index,
             line_index: directory.line_index,
@@ -80,10 +81,13 @@ impl Router {
 
     /// The shard holding `dialog` now.
     pub fn shard_of(&self, dialog: DialogId) -> usize {
-        self.moved
-            .get(&dialog)
-            .copied()
-            .unwrap_or_else(|| dialog.home_shard())
+        self.placement.shard_of_dialog(dialog)
+    }
+
+    /// The shard owning `line` (`None` for an unknown line).
+    fn line_shard(&self, line: LineIdx) -> Option<usize> {
+        let line = line.0 as usize;
+        (line < self.line_count).then(|| shard_of_line(line, self.shards.len()))
     }
 
     /// An open dialog.
@@ -104,10 +108,7 @@ impl Router {
             Command::ClientMessage { line, dialog, .. } => {
                 match dialog.filter(|d| self.dialog(*d).is_some()) {
                     Some(d) => self.shard_of(d),
-                    None => *self
-                        .line_shard
-                        .get(line.0 as usize)
-                        .ok_or(RoutingError::NotFound)?,
+                    None => self.line_shard(*line).ok_or(RoutingError::NotFound)?,
                 }
             }
             Command::ClientClose { dialog, .. }
@@ -115,9 +116,12 @@ impl Router {
             | Command::Accept { dialog, .. }
             | Command::Decline { dialog, .. }
             | Command::OperatorMessage { dialog, .. }
+            | Command::SupervisorRate { dialog, .. }
             | Command::Close { dialog, .. }
             | Command::Transfer { dialog, .. } => self.shard_of(*dialog),
-            Command::Adopt(moved) => self.line_shard[moved.to_line.0 as usize],
+            Command::Adopt(moved) => self
+                .line_shard(moved.to_line)
+                .ok_or(RoutingError::NotFound)?,
             Command::OperatorChanged { .. } | Command::Tick => {
                 for shard in 0..self.shards.len() {
                     self.run(shard, now_ms, command.clone(), out)?;
@@ -130,7 +134,7 @@ impl Router {
             ..
         } = &command
         {
-            if line.0 as usize >= self.line_shard.len() {
+            if self.line_shard(*line).is_none() {
                 return Err(RoutingError::NotFound);
             }
         }
@@ -165,20 +169,22 @@ impl Router {
         effects: &[Effect],
         queue: &mut VecDeque<(usize, Command)>,
     ) {
+        let shards = self.shards.len();
         for effect in effects {
-            match effect {
-                Effect::MoveOut(moved) => {
-                    let target = self.line_shard[moved.to_line.0 as usize];
-                    self.moved.insert(moved.id, target);
-                    queue.push_back((target, Command::Adopt(moved.clone())));
+            let Some(follow_up) =
+                FollowUp::of(effect, |line| shard_of_line(line.0 as usize, shards))
+            else {
+                continue;
+            };
+            self.placement.apply(&follow_up);
+            match (follow_up, effect) {
+                (FollowUp::Adopt { shard, .. }, Effect::MoveOut(moved)) => {
+                    queue.push_back((shard, Command::Adopt(moved.clone())));
                 }
-                Effect::OperatorFreed { op } | Effect::OperatorPaused { op, .. } => {
-                    for shard in (0..self.shards.len()).filter(|s| *s != source) {
-                        queue.push_back((shard, Command::OperatorChanged { op: *op }));
+                (FollowUp::OperatorChanged { op }, _) => {
+                    for shard in (0..shards).filter(|s| *s != source) {
+                        queue.push_back((shard, Command::OperatorChanged { op }));
                     }
-                }
-                Effect::Closed { dialog, .. } => {
-                    self.moved.remove(dialog);
                 }
                 _ => {}
             }
@@ -215,25 +221,35 @@ impl Router {
         all
     }
 
-    /// Rebuilds open dialogs from records, each on the shard owning its line.
+    /// Rebuilds open dialogs from records (without messages), each on the shard owning its line.
     pub fn restore(&mut self, records: Vec<super::DialogRecord>, out: &mut Vec<Effect>) {
-        let mut per_shard: Vec<Vec<super::DialogRecord>> = vec![Vec::new(); self.shards.len()];
-        let seq_high = records.iter().map(|r| DialogId(r.id).seq()).max();
-        for shard in &mut self.shards {
+        self.restore_dialogs(records.into_iter().map(Into::into).collect(), out);
+    }
+
+    /// Rebuilds open dialogs with their conversations, each on the shard owning its line.
+    pub fn restore_dialogs(&mut self, dialogs: Vec<super::RestoredDialog>, out: &mut Vec<Effect>) {
+        let mut per_shard: Vec<Vec<super::RestoredDialog>> = vec![Vec::new(); self.shards.len()];
+        let seq_high = dialogs.iter().map(|d| DialogId(d.record.id).seq()).max();
+        for (index, shard) in self.shards.iter_mut().enumerate() {
             shard.continue_ids_after(seq_high.unwrap_or(0));
+            // A dialog that moved holds messages numbered by the shard it left.
+            let messages = dialogs
+                .iter()
+                .flat_map(|d| d.conversation.transcript.messages());
+            shard.continue_msg_ids_after(super::transcript::msg_seq_high(messages, index));
         }
-        for record in records {
-            let Some(line) = self.line(&record.line) else {
+        for dialog in dialogs {
+            let Some(shard) = self
+                .line(&dialog.record.line)
+                .and_then(|l| self.line_shard(l))
+            else {
                 continue;
             };
-            let shard = self.line_shard[line.0 as usize];
-            if DialogId(record.id).home_shard() != shard {
-                self.moved.insert(DialogId(record.id), shard);
-            }
-            per_shard[shard].push(record);
+            self.placement.place(DialogId(dialog.record.id), shard);
+            per_shard[shard].push(dialog);
         }
-        for (shard, records) in per_shard.into_iter().enumerate() {
-            self.shards[shard].restore(records, out);
+        for (shard, dialogs) in per_shard.into_iter().enumerate() {
+            self.shards[shard].restore(dialogs, out);
         }
     }
 

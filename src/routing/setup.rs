@@ -59,7 +59,7 @@ impl Directory {
         self.lines
             .iter()
             .enumerate()
-            .filter(|(i, _)| i % shards == shard)
+            .filter(|(i, _)| super::placement::shard_of_line(*i, shards) == shard)
             .map(|(i, rules)| Line::new(LineIdx(i as u32), rules.clone()))
             .collect()
     }

@@ -15,7 +15,6 @@ impl ShardTask {
         let op_id = |op: OpIdx| dir.operators[op.0 as usize].id.to_string();
         Some(DialogView::open(
             d,
-            self.logs.get(&id),
             &dir.lines[d.line.0 as usize].id,
             &op_id,
         ))
@@ -43,8 +42,8 @@ impl ShardTask {
     pub(super) fn admin_dialog(&self, id: DialogId) -> Option<DialogView> {
         let dir = self.hub.directory();
         let mut view = self.view(id)?;
-        let decisions = self.logs.get(&id).map(|log| {
-            log.decisions
+        let decisions = self.io.get(&id).map(|io| {
+            io.decisions
                 .iter()
                 .map(|decision| DecisionView {
                     ts: decision.at_ms as i64,

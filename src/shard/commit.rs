@@ -2,43 +2,33 @@
 //! touched dialogs, their new messages, closings) as one store submission, and hands the batch's
 //! outbox to the store's completion, so nothing is published or acknowledged before it is durable.
 
+use super::dialog_io::DialogIo;
 use super::ShardTask;
 use crate::hub::Hub;
-use crate::routing::DialogId;
+use crate::routing::{DialogId, Message};
 use crate::store::records::{self, DurableDialog, LogEvent, MessageRecord};
 use crate::store::{Record, StoreError};
 use std::sync::atomic::Ordering;
 
 impl ShardTask {
-    /// Queues the messages of `dialog` not yet in the store.
+    /// Queues the messages of the open `dialog` not yet in the store.
     pub(super) fn save_messages(&mut self, dialog: DialogId) {
-        let Some(log) = self.logs.get_mut(&dialog) else {
+        let Some(d) = self.core.dialog(dialog) else {
             return;
         };
-        if self.hub.store.is_none() {
-            log.saved = log.messages.len();
-            return;
-        }
-        let dir = self.hub.directory();
-        for m in &log.messages[log.saved..] {
-            let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
-            self.pending.push(Record::Message {
-                dialog: dialog.0,
-                seq: m.seq,
-                bytes: records::encode(&record),
-            });
-        }
-        log.saved = log.messages.len();
+        let io = self.io.entry(dialog).or_default();
+        let messages = d.conversation.transcript.messages();
+        save_new_messages(&self.hub, &mut self.pending, dialog, io, messages);
     }
 
     /// The durable state of an open dialog.
     pub(super) fn dialog_state(&self, id: DialogId) -> Option<DurableDialog> {
         let record = self.core.dialog_record(id)?;
-        let log = self.logs.get(&id)?;
+        let talk = &self.core.dialog(id)?.conversation;
         Some(DurableDialog {
             record,
-            client: log.info.clone(),
-            operator: log
+            client: talk.client.clone(),
+            operator: talk
                 .operator
                 .map(|op| self.hub.directory().operators[op.0 as usize].id.to_string()),
         })
@@ -123,6 +113,29 @@ impl ShardTask {
         }
         records
     }
+}
+
+/// Queues `messages[io.saved..]` of `dialog` for the store (none without one) and notes them
+/// saved.
+pub(super) fn save_new_messages(
+    hub: &Hub,
+    pending: &mut Vec<Record>,
+    dialog: DialogId,
+    io: &mut DialogIo,
+    messages: &[Message],
+) {
+    if hub.store.is_some() {
+        let dir = hub.directory();
+        for m in messages.get(io.saved..).unwrap_or_default() {
+            let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
+            pending.push(Record::Message {
+                dialog: dialog.0,
+                seq: m.seq,
+                bytes: records::encode(&record),
+            });
+        }
+    }
+    io.saved = messages.len();
 }
 
 /// Records how long each released client message took from arrival to delivery.

@@ -1,6 +1,7 @@
 //! Routing one request from the inbox to the code that answers it; every answer goes into the
 //! batch's outbox.
 
+use super::dialog_io::DialogIo;
 use super::requests::{Refusal, ShardRequest};
 use super::ShardTask;
 use crate::protocol::{widget, WidgetOut};
@@ -57,7 +58,7 @@ impl ShardTask {
                 let result =
                     self.core
                         .handle(now, Command::ClientClose { client, dialog }, &mut self.out);
-                self.apply_effects(now);
+                self.apply_effects();
                 let answer = result.map(|_| ()).map_err(Refusal::from);
                 self.outbox.reply(reply, answer);
             }
@@ -78,7 +79,7 @@ impl ShardTask {
                     },
                     &mut self.out,
                 );
-                self.apply_effects(now);
+                self.apply_effects();
                 let answer = result.map(|_| ()).map_err(Refusal::from);
                 self.outbox.reply(reply, answer);
             }
@@ -114,11 +115,11 @@ impl ShardTask {
                     .core
                     .dialog(dialog)
                     .is_some_and(|d| d.holder_op() == Some(op));
-                if let (true, Some(log)) = (holds, self.logs.get(&dialog)) {
+                if let (true, Some(d)) = (holds, self.core.dialog(dialog)) {
                     let frame = WidgetOut::OperatorTyping(widget::OperatorTyping {
                         dialog_id: dialog.0,
                     });
-                    self.outbox.send_client(&log.client, Arc::new(frame));
+                    self.outbox.send_client(&d.client, Arc::new(frame));
                 }
             }
             ShardRequest::History {
@@ -148,7 +149,7 @@ impl ShardTask {
                 let _ = self
                     .core
                     .handle(now, Command::OperatorChanged { op }, &mut self.out);
-                self.apply_effects(now);
+                self.apply_effects();
             }
             ShardRequest::Stop => {}
             ShardRequest::Reconfigure {
@@ -159,7 +160,7 @@ impl ShardTask {
                 let shards = self.hub.shards();
                 self.core
                     .reconfigure(now, ops, &lines, shards, &retired, &mut self.out);
-                self.apply_effects(now);
+                self.apply_effects();
             }
             ShardRequest::AdminDialogs { filter, reply } => {
                 let _ = reply.send(self.admin_dialogs(filter));
@@ -171,7 +172,7 @@ impl ShardTask {
                 let _ = reply.send(self.report());
             }
             ShardRequest::Export { reply } => {
-                let mut ids: Vec<DialogId> = self.logs.keys().copied().collect();
+                let mut ids: Vec<DialogId> = self.core.dialogs().map(|d| d.id).collect();
                 ids.sort_unstable();
                 let states = ids
                     .into_iter()
@@ -180,14 +181,17 @@ impl ShardTask {
                 self.outbox
                     .reply(reply, (states, self.core.dialog_seq_high()));
             }
-            ShardRequest::Adopt { moved, log } => {
+            ShardRequest::Adopt { moved, io } => {
                 let id = moved.id;
-                if let Some(mut log) = log {
-                    log.line = moved.to_line;
-                    self.logs.insert(id, *log);
-                }
+                // Every message so far was saved by the shard it left.
+                let saved = moved.conversation.transcript.len();
+                let mut io = io.map_or_else(DialogIo::default, |io| *io);
+                io.saved = saved;
                 let _ = self.core.handle(now, Command::Adopt(moved), &mut self.out);
-                self.apply_effects(now);
+                if self.core.dialog(id).is_some() {
+                    self.io.insert(id, io);
+                }
+                self.apply_effects();
             }
             _ => unreachable!("widget and operator requests are answered before"),
         }

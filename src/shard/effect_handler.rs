@@ -1,16 +1,18 @@
 //! Turning the routing core's effects into frames and follow-ups: offers, revokes and
-//! assignments to operator feeds; automatic texts stored and delivered like any message;
-//! rating requests, ratings, closings and KPI alerts; cross-shard notices and dialog moves.
+//! assignments to operator feeds; automatic texts (numbered by the core) delivered like any
+//! message; rating requests, ratings, closings (with the conversation that leaves in
+//! `Effect::Closed`) and KPI alerts; cross-shard notices and dialog moves.
 
 use crate::config::QueueMode;
 use crate::protocol::{
-    common, operator, widget, Author, ClientInfo, OperatorOut, PresenceState, Score, WidgetOut,
+    common, operator, widget, Author, MessageView, OperatorOut, PresenceState, Score, WidgetOut,
 };
+use crate::routing::FollowUp;
 use crate::routing::{
     CloseReason, DialogId, Effect, FinishedDialog, KpiKind, LineIdx, MovedDialog, OpIdx,
     RevokeReason,
 };
-use crate::shard::dialog_log::DialogLog;
+use crate::shard::commit::save_new_messages;
 use crate::shard::requests::ShardRequest;
 use crate::shard::ShardTask;
 use crate::store::records;
@@ -42,16 +44,21 @@ fn touched_by(effect: &Effect) -> Option<crate::routing::DialogId> {
 
 impl ShardTask {
     /// Applies every effect produced since the last call.
-    pub(super) fn apply_effects(&mut self, now: u64) {
+    pub(super) fn apply_effects(&mut self) {
         let effects = std::mem::take(&mut self.out);
         for effect in effects {
-            self.apply(now, effect);
+            self.apply(effect);
         }
     }
 
-    fn apply(&mut self, now: u64, effect: Effect) {
+    fn apply(&mut self, effect: Effect) {
         if let Some(dialog) = touched_by(&effect) {
             self.touch(dialog);
+        }
+        // What other shards must hear (the same rules the Router follows in tests).
+        let follow_up = FollowUp::of(&effect, |line| self.hub.shard_of_line(line));
+        if let Some(follow_up) = &follow_up {
+            self.hub.follow(follow_up);
         }
         let counters = &self.hub.metrics.counters;
         match effect {
@@ -62,11 +69,7 @@ impl ShardTask {
                 op,
                 first,
                 response_ms,
-            } => {
-                if let Some(d) = self.core.dialog(dialog) {
-                    self.stats.answered(d.line, op, first, response_ms);
-                }
-            }
+            } => self.on_answered(dialog, op, first, response_ms),
             Effect::Offered {
                 dialog,
                 line,
@@ -76,65 +79,92 @@ impl ShardTask {
             } => self.on_offered(dialog, line, op, deadline_ms, mode),
             Effect::Revoked { dialog, op, reason } => self.on_revoked(dialog, op, reason),
             Effect::Assigned { dialog, line, op } => self.on_assigned(dialog, line, op),
-            Effect::BotLeft { dialog, op } => {
-                let frame = OperatorOut::DialogRevoked(operator::DialogRevoked {
+            Effect::BotLeft { dialog, op } => self.on_revoked(dialog, op, RevokeReason::Taken),
+            Effect::Text {
+                dialog,
+                text,
+                client,
+                msg_id,
+                seq,
+                ts,
+                ..
+            } => {
+                let view = MessageView {
                     dialog_id: dialog.0,
-                    reason: RevokeReason::Taken,
-                });
-                self.outbox.publish(op, frame);
-            }
-            Effect::Text { dialog, text, .. } => {
-                let msg_id = self.next_msg_id();
-                let Some(log) = self.logs.get_mut(&dialog) else {
-                    return;
+                    seq,
+                    msg_id,
+                    author: Author::System,
+                    name: None,
+                    text: text.to_string(),
+                    ts,
                 };
-                let view = log.append(msg_id, Author::System, None, text, now as i64, None);
-                self.deliver(dialog, view, None);
+                // The dialog may have closed in the same step (idle close): the widget still
+                // gets the text.
+                self.deliver_to(dialog, &client, None, view, None);
             }
-            Effect::RatingRequested { dialog } => {
-                if let Some(log) = self.logs.get(&dialog) {
-                    let frame = WidgetOut::RatingRequest(widget::RatingRequest {
-                        dialog_id: dialog.0,
-                    });
-                    self.outbox.send_client(&log.client, Arc::new(frame));
-                }
-            }
+            Effect::RatingRequested { dialog } => self.on_rating_requested(dialog),
             Effect::Rated {
                 dialog,
                 like,
                 comment,
-            } => self.on_rated(dialog, like, comment),
-            Effect::LineChanged { dialog, to, .. } => {
-                if let Some(log) = self.logs.get_mut(&dialog) {
-                    log.line = to;
-                }
+                line,
+                operator,
+            } => self.on_rated(dialog, like, comment, line, operator),
+            Effect::LineChanged { .. } => {}
+            Effect::MoveOut(moved) => {
+                let Some(FollowUp::Adopt { shard, .. }) = follow_up else {
+                    unreachable!("a move is adopted elsewhere")
+                };
+                self.on_move_out(moved, shard);
             }
-            Effect::MoveOut(moved) => self.on_move_out(moved),
             Effect::Closed {
                 dialog,
                 reason,
                 finished,
             } => self.on_closed(dialog, reason, &finished),
-            Effect::OperatorPaused { op, missed } => {
-                let frame = OperatorOut::Status(operator::StatusChanged {
-                    state: PresenceState::Away,
-                    reason: Some(format!("{missed} offers in a row were not taken")),
-                });
-                self.outbox.publish(op, frame);
-                self.outbox.changed_elsewhere(op, self.index);
-            }
-            Effect::OperatorFreed { op } => self.outbox.changed_elsewhere(op, self.index),
+            Effect::OperatorPaused { op, missed } => self.on_operator_paused(op, missed),
+            Effect::OperatorFreed { .. } => {}
             Effect::KpiAlert {
                 dialog,
                 notify,
                 kind,
                 text,
             } => self.on_kpi_alert(dialog, notify, kind, text),
-            Effect::Decided { dialog, decision } => {
-                if let Some(log) = self.logs.get_mut(&dialog) {
-                    log.record(decision, self.hub.limits.decisions_per_dialog_max);
-                }
-            }
+            Effect::Decided { dialog, decision } => self.on_decided(dialog, decision),
+        }
+        if let Some(FollowUp::OperatorChanged { op }) = follow_up {
+            self.outbox.changed_elsewhere(op, self.index);
+        }
+    }
+
+    fn on_answered(&mut self, dialog: DialogId, op: OpIdx, first: bool, response_ms: u64) {
+        if let Some(d) = self.core.dialog(dialog) {
+            self.stats.answered(d.line, op, first, response_ms);
+        }
+    }
+
+    fn on_rating_requested(&mut self, dialog: DialogId) {
+        if let Some(d) = self.core.dialog(dialog) {
+            let frame = WidgetOut::RatingRequest(widget::RatingRequest {
+                dialog_id: dialog.0,
+            });
+            self.outbox.send_client(&d.client, Arc::new(frame));
+        }
+    }
+
+    fn on_operator_paused(&mut self, op: OpIdx, missed: u64) {
+        let frame = OperatorOut::Status(operator::StatusChanged {
+            state: PresenceState::Away,
+            reason: Some(format!("{missed} offers in a row were not taken")),
+        });
+        self.outbox.publish(op, frame);
+    }
+
+    /// Keeps a routing decision of an open dialog for the admin API.
+    fn on_decided(&mut self, dialog: DialogId, decision: crate::routing::Decision) {
+        if self.core.dialog(dialog).is_some() {
+            let max = self.hub.limits.decisions_per_dialog_max;
+            self.io.entry(dialog).or_default().record(decision, max);
         }
     }
 
@@ -148,16 +178,10 @@ impl ShardTask {
     ) {
         self.hub.metrics.counters.offer();
         let client = self
-            .logs
-            .get(&dialog)
-            .map(|l| l.info.clone())
-            .unwrap_or_else(|| ClientInfo {
-                client_id: String::new(),
-                name: None,
-                email: None,
-                phone: None,
-                contact_id: None,
-            });
+            .core
+            .dialog(dialog)
+            .map(|d| d.conversation.client.clone())
+            .unwrap_or_default();
         let frame = OperatorOut::DialogOffered(operator::DialogOffered {
             dialog_id: dialog.0,
             line: self.hub.directory().lines[line.0 as usize].id.to_string(),
@@ -190,23 +214,25 @@ impl ShardTask {
             line: dir.lines[line.0 as usize].id.to_string(),
         });
         self.outbox.publish(op, frame);
-        if let Some(log) = self.logs.get_mut(&dialog) {
-            log.operator = Some(op);
+        if let Some(d) = self.core.dialog(dialog) {
             let joined = WidgetOut::OperatorJoined(widget::OperatorJoined {
                 dialog_id: dialog.0,
                 operator: dir.operator_view(line, op),
             });
-            self.outbox.send_client(&log.client, Arc::new(joined));
+            self.outbox.send_client(&d.client, Arc::new(joined));
         }
     }
 
-    fn on_rated(&mut self, dialog: DialogId, like: bool, comment: Option<String>) {
-        let Some(log) = self.logs.get_mut(&dialog) else {
-            return;
-        };
-        log.rating = Some(like);
-        self.stats.rated(log.line, log.operator, like);
-        if let Some(op) = log.operator {
+    fn on_rated(
+        &mut self,
+        dialog: DialogId,
+        like: bool,
+        comment: Option<String>,
+        line: LineIdx,
+        operator: Option<OpIdx>,
+    ) {
+        self.stats.rated(line, operator, like);
+        if let Some(op) = operator {
             let frame = OperatorOut::Rating(operator::Rating {
                 dialog_id: dialog.0,
                 score: if like { Score::Like } else { Score::Dislike },
@@ -216,28 +242,27 @@ impl ShardTask {
         }
     }
 
-    fn on_move_out(&mut self, moved: Box<MovedDialog>) {
-        let target = self.hub.shard_of_line(moved.to_line);
-        self.hub.note_moved(moved.id, target);
+    fn on_move_out(&mut self, moved: Box<MovedDialog>, target: usize) {
         // Its messages so far are written with this batch; the new shard writes the rest.
-        self.save_messages(moved.id);
+        let mut io = self.io.remove(&moved.id).unwrap_or_default();
+        let messages = moved.conversation.transcript.messages();
+        save_new_messages(&self.hub, &mut self.pending, moved.id, &mut io, messages);
         self.touched.remove(&moved.id);
         self.written.remove(&moved.id);
-        let log = self.logs.remove(&moved.id).map(Box::new);
-        self.outbox.post(target, ShardRequest::Adopt { moved, log });
+        let io = Some(Box::new(io));
+        self.outbox.post(target, ShardRequest::Adopt { moved, io });
     }
 
     fn on_closed(&mut self, dialog: DialogId, reason: CloseReason, finished: &FinishedDialog) {
         self.hub.metrics.counters.dialog_closed();
-        self.hub.forget_moved(dialog);
         self.stats.finished(finished);
-        self.save_messages(dialog);
+        let mut io = self.io.remove(&dialog).unwrap_or_default();
+        let messages = finished.conversation.transcript.messages();
+        save_new_messages(&self.hub, &mut self.pending, dialog, &mut io, messages);
         self.touched.remove(&dialog);
         self.closed.push(dialog);
-        if let Some(log) = self.logs.remove(&dialog) {
-            self.keep_closed(&log, finished, reason);
-            self.tell_closed(&log, reason);
-        }
+        self.keep_closed(finished, reason);
+        self.tell_closed(finished, reason);
     }
 
     fn on_kpi_alert(&mut self, dialog: DialogId, notify: OpIdx, kind: KpiKind, text: String) {
@@ -255,41 +280,42 @@ impl ShardTask {
     }
 
     /// Writes the closed dialog's summary (with this batch) for the admin API.
-    fn keep_closed(&mut self, log: &DialogLog, finished: &FinishedDialog, reason: CloseReason) {
+    fn keep_closed(&mut self, finished: &FinishedDialog, reason: CloseReason) {
         let dir = self.hub.directory();
+        let talk = &finished.conversation;
         let summary = records::ClosedDialog {
-            id: log.id.0,
+            id: finished.id.0,
             line: dir.lines[finished.line.0 as usize].id.to_string(),
-            client: log.info.clone(),
+            client: talk.client.clone(),
             operator: finished
                 .holder
-                .or(log.operator)
+                .or(talk.operator)
                 .map(|op| dir.operators[op.0 as usize].id.to_string()),
             created_ms: finished.created_ms,
             closed_ms: finished.closed_ms,
             reason: reason.as_str().to_string(),
             ever_answered: finished.ever_answered,
             kpi: finished.kpi,
-            rating: log.rating,
-            supervisor_score: log.supervisor_score,
+            rating: talk.rating,
+            supervisor_score: talk.supervisor_score,
             messages_deleted: false,
         };
         self.pending.push(Record::Dialog {
-            dialog: log.id.0,
+            dialog: finished.id.0,
             bytes: records::encode(&summary),
         });
     }
 
-    fn tell_closed(&mut self, log: &DialogLog, reason: CloseReason) {
+    fn tell_closed(&mut self, finished: &FinishedDialog, reason: CloseReason) {
         let closed = common::DialogClosed {
-            dialog_id: log.id.0,
+            dialog_id: finished.id.0,
             reason,
         };
         self.outbox.send_client(
-            &log.client,
+            &finished.client,
             Arc::new(WidgetOut::DialogClosed(closed.clone())),
         );
-        if let Some(op) = log.operator {
+        if let Some(op) = finished.conversation.operator {
             self.outbox.publish(op, OperatorOut::DialogClosed(closed));
         }
     }

@@ -1,25 +1,81 @@
 //! Fan-out of one stored message: to the dialog's operators (numbered feed events) and to the
 //! widget (with the name the line's `operator_display` allows), plus the messages shown with an
-//! offer. Everything goes through the batch's outbox, so it leaves only after the commit.
+//! offer; and a message command through the core (its ack, or that it repeats a key).
+//! Everything goes through the batch's outbox, so it leaves only after the commit.
 
+use super::requests::{Refusal, Stored};
 use super::ShardTask;
 use crate::config::bounds::OFFER_MESSAGES_MAX;
-use crate::protocol::{operator, Author, OperatorOut, WidgetOut};
-use crate::routing::{DialogId, OpIdx};
+use crate::protocol::{operator, Author, MessageView, OperatorOut, WidgetOut};
+use crate::routing::{transcript, ClientId, Command, DialogId, LineIdx, OpIdx, Reply};
 use std::sync::Arc;
 
 impl ShardTask {
-    /// Sends a stored message to the widget and to the dialog's operators except `from`.
-    pub(super) fn deliver(
+    /// A client or operator message command through the core: its ack, whether it repeats an
+    /// earlier key (then nothing else happened), and the operators who see it now. A refusal
+    /// comes back after the effects of the step are applied.
+    pub(super) fn message_through_core(
         &mut self,
-        dialog: DialogId,
-        view: crate::protocol::MessageView,
-        from: Option<OpIdx>,
-    ) {
-        let Some(log) = self.logs.get(&dialog) else {
+        now: u64,
+        command: Command,
+    ) -> Result<(Stored, bool, Vec<OpIdx>), Refusal> {
+        let (dialog, msg_id, seq, duplicate, audience) =
+            match self.core.handle(now, command, &mut self.out) {
+                Ok(Reply::ClientMessage {
+                    dialog,
+                    msg_id,
+                    seq,
+                    duplicate,
+                    audience,
+                    ..
+                }) => (dialog, msg_id, seq, duplicate, audience),
+                Ok(Reply::OperatorMessage {
+                    dialog,
+                    msg_id,
+                    seq,
+                    duplicate,
+                    ..
+                }) => (dialog, msg_id, seq, duplicate, Vec::new()),
+                Ok(other) => unreachable!("a message answers with its ack, not {other:?}"),
+                Err(e) => {
+                    self.apply_effects();
+                    return Err(e.into());
+                }
+            };
+        let stored = Stored {
+            dialog,
+            msg_id,
+            seq,
+        };
+        Ok((stored, duplicate, audience))
+    }
+
+    /// Message `seq` of the open `dialog` as the wire shows it.
+    pub(super) fn message_view(&self, dialog: DialogId, seq: u64) -> Option<MessageView> {
+        let d = self.core.dialog(dialog)?;
+        Some(d.conversation.transcript.get(seq)?.view(dialog))
+    }
+
+    /// Sends a stored message of an open dialog to the widget and to the dialog's operators
+    /// except `from`.
+    pub(super) fn deliver(&mut self, dialog: DialogId, view: MessageView, from: Option<OpIdx>) {
+        let Some(d) = self.core.dialog(dialog) else {
             return;
         };
-        let (client, line) = (log.client.clone(), log.line);
+        let (client, line) = (d.client.clone(), d.line);
+        self.deliver_to(dialog, &client, Some(line), view, from);
+    }
+
+    /// Sends a stored message to `client` and to the operators who see `dialog` now (none once
+    /// it closed) except `from`; `line` names operators as its `operator_display` allows.
+    pub(super) fn deliver_to(
+        &mut self,
+        dialog: DialogId,
+        client: &ClientId,
+        line: Option<LineIdx>,
+        view: MessageView,
+        from: Option<OpIdx>,
+    ) {
         let audience = self
             .core
             .dialog(dialog)
@@ -34,25 +90,29 @@ impl ShardTask {
             if matches!(view.author, Author::Operator | Author::Bot) {
                 // The widget sees the name the line's operator_display allows.
                 view.name = from
-                    .and_then(|op| self.hub.directory().operator_view(line, op))
+                    .zip(line)
+                    .and_then(|(op, line)| self.hub.directory().operator_view(line, op))
                     .map(|v| v.name);
             }
             self.outbox
-                .send_client(&client, Arc::new(WidgetOut::Message(view)));
+                .send_client(client, Arc::new(WidgetOut::Message(view)));
         }
     }
 
     /// The last messages to show with an offer.
-    pub(super) fn offer_messages(&self, dialog: DialogId) -> Vec<crate::protocol::MessageView> {
-        self.logs
-            .get(&dialog)
-            .map(|log| log.page(None, OFFER_MESSAGES_MAX))
+    pub(super) fn offer_messages(&self, dialog: DialogId) -> Vec<MessageView> {
+        self.core
+            .dialog(dialog)
+            .map(|d| {
+                let page = d.conversation.transcript.page(None, OFFER_MESSAGES_MAX);
+                transcript::views(dialog, page)
+            })
             .unwrap_or_default()
     }
 }
 
 /// A stored message as an operator `message` frame.
-pub(super) fn to_operator_message(view: crate::protocol::MessageView) -> operator::OperatorMessage {
+pub(super) fn to_operator_message(view: MessageView) -> operator::OperatorMessage {
     operator::OperatorMessage {
         dialog_id: view.dialog_id,
         dialog_seq: view.seq,

@@ -1,18 +1,20 @@
 //! One shard's task around its sans-IO [`Shard`]: drains the inbox, applies each request at the
-//! clock's time, keeps the messages of its open dialogs, and sleeps until the next request, timer
-//! or typing-preview flush. The only code that mutates a shard.
+//! clock's time, turns the effects into frames and records, and sleeps until the next request,
+//! timer or typing-preview flush. The only code that mutates a shard. The dialogs themselves
+//! (messages, numbering, idempotency, participants) are the core's; this task keeps only their
+//! I/O state (`dialog_io`).
 //!
 //! Files follow a request's path: `dispatch` (which code answers it), `client_requests` and
 //! `operator_requests` (the answers), `effect_handler` (routing effects into frames and
 //! records), `fan_out` (one message to its audience), `outbox` (everything held until the
 //! commit), `commit` (the batch's records, then release), `admin_answers` (read-only views),
-//! `dialog_log` (an open dialog's messages), `requests` (what sessions may ask).
+//! `dialog_io` (typing previews, what is stored, decisions), `requests` (what sessions may ask).
 //! Must never: release anything before its batch is durable, or block on I/O.
 
 mod admin_answers;
 mod client_requests;
 mod commit;
-pub mod dialog_log;
+pub mod dialog_io;
 mod dispatch;
 mod effect_handler;
 mod fan_out;
@@ -25,7 +27,7 @@ use crate::hub::Hub;
 use crate::kpi::stats::ShardStats;
 use crate::routing::{Command, DialogId, Effect, Park, Shard};
 use crate::store::Record;
-use dialog_log::DialogLog;
+use dialog_io::DialogIo;
 use outbox::Outbox;
 pub use requests::{ClientState, OperatorAction, Refusal, ShardRequest, Stored};
 use std::collections::{BTreeSet, HashMap};
@@ -36,7 +38,8 @@ use std::time::Duration;
 pub struct ShardTask {
     pub(super) index: usize,
     pub(super) core: Shard,
-    pub(super) logs: HashMap<DialogId, DialogLog>,
+    /// I/O state of open dialogs (created when first needed).
+    pub(super) io: HashMap<DialogId, DialogIo>,
     pub(super) hub: Arc<Hub>,
     pub(super) out: Vec<Effect>,
     pub(super) typing_due: BTreeSet<(u64, DialogId)>,
@@ -55,22 +58,19 @@ pub struct ShardTask {
     pub(super) arrivals: Vec<std::time::Instant>,
     /// This shard's batches submitted to the store whose release has not run yet.
     in_flight: Arc<AtomicUsize>,
-    next_msg: u64,
 }
 
 impl ShardTask {
-    /// A shard task with restored dialog logs; message ids continue after `next_msg`.
-    pub fn new(
-        index: usize,
-        core: Shard,
-        hub: Arc<Hub>,
-        logs: HashMap<DialogId, DialogLog>,
-        next_msg: u64,
-    ) -> Self {
+    /// A shard task around `core`, whose restored dialogs' messages are all in the store.
+    pub fn new(index: usize, core: Shard, hub: Arc<Hub>) -> Self {
+        let io = core
+            .dialogs()
+            .map(|d| (d.id, DialogIo::stored(d.conversation.transcript.len())))
+            .collect();
         Self {
             index,
             core,
-            logs,
+            io,
             hub,
             out: Vec::new(),
             typing_due: BTreeSet::new(),
@@ -82,7 +82,6 @@ impl ShardTask {
             arrivals: Vec::new(),
             written: HashMap::new(),
             in_flight: Arc::default(),
-            next_msg: next_msg.max(1),
         }
     }
 
@@ -139,24 +138,18 @@ impl ShardTask {
         self.touched.insert(dialog);
     }
 
-    pub(super) fn next_msg_id(&mut self) -> u64 {
-        let id = self.next_msg << 8 | self.index as u64;
-        self.next_msg += 1;
-        id
-    }
-
     fn tick(&mut self, now: u64) {
         let _ = self.core.handle(now, Command::Tick, &mut self.out);
-        self.apply_effects(now);
+        self.apply_effects();
         while let Some(&(at, dialog)) = self.typing_due.first() {
             if at > now {
                 break;
             }
             self.typing_due.remove(&(at, dialog));
             if let Some(text) = self
-                .logs
+                .io
                 .get_mut(&dialog)
-                .and_then(|l| l.typing.pending.take())
+                .and_then(|io| io.typing.pending.take())
             {
                 self.send_preview(now, dialog, text);
             }

@@ -1,12 +1,12 @@
-//! A shard answering operator sessions: messages (idempotent by `client_msg_id`), actions on a
-//! dialog (accept, decline, close, transfer, supervisor rating), history pages (open dialogs from
-//! memory, closed ones from the store) and the operator's dialog list.
+//! A shard answering operator sessions: messages (numbered, and recognised as a repeat by
+//! `client_msg_id`, in the routing core), actions on a dialog (accept, decline, close, transfer,
+//! supervisor rating), history pages (open dialogs from memory, closed ones from the store) and
+//! the operator's dialog list.
 
-use super::dialog_log::Side;
 use super::requests::{OperatorAction, Refusal, Stored};
 use super::ShardTask;
-use crate::protocol::{Author, DialogSummary, ErrorCode};
-use crate::routing::{Command, DialogId, OpIdx};
+use crate::protocol::{DialogSummary, ErrorCode};
+use crate::routing::{transcript, Command, DialogId, OpIdx};
 use crate::store::records;
 
 impl ShardTask {
@@ -18,50 +18,25 @@ impl ShardTask {
         key: String,
         text: String,
     ) -> Result<Stored, Refusal> {
-        let log = self
-            .logs
-            .get(&dialog)
-            .ok_or(Refusal::new(ErrorCode::NotFound, "no such dialog"))?;
-        if let Some((msg_id, seq)) = log.seen(Side::Operator(op), &key) {
-            return Ok(Stored {
-                dialog,
-                msg_id,
-                seq,
-            });
+        if self.core.dialog(dialog).is_none() {
+            return Err(Refusal::new(ErrorCode::NotFound, "no such dialog"));
         }
-        if let Err(e) =
-            self.core
-                .handle(now, Command::OperatorMessage { op, dialog }, &mut self.out)
-        {
-            self.apply_effects(now);
-            return Err(e.into());
-        }
-        let info = &self.hub.directory().operators[op.0 as usize];
-        let author = if info.bot {
-            Author::Bot
-        } else {
-            Author::Operator
-        };
-        let name = Some(info.name.clone());
-        let msg_id = self.next_msg_id();
-        let log = self.logs.get_mut(&dialog).expect("checked above");
-        let view = log.append(
-            msg_id,
-            author,
-            name,
-            text.into(),
-            now as i64,
-            Some((Side::Operator(op), key)),
-        );
-        self.touch(dialog);
-        let stored = Stored {
+        let command = Command::OperatorMessage {
+            op,
             dialog,
-            msg_id,
-            seq: view.seq,
+            key,
+            text: text.into(),
         };
+        let (stored, duplicate, _) = self.message_through_core(now, command)?;
+        if duplicate {
+            return Ok(stored);
+        }
+        self.touch(dialog);
         // Effects first, so the widget learns who joined before it sees their message.
-        self.apply_effects(now);
-        self.deliver(dialog, view, Some(op));
+        self.apply_effects();
+        if let Some(view) = self.message_view(dialog, stored.seq) {
+            self.deliver(dialog, view, Some(op));
+        }
         Ok(stored)
     }
 
@@ -84,16 +59,14 @@ impl ShardTask {
                         "only supervisors rate dialogs",
                     ));
                 }
-                let log = self
-                    .logs
-                    .get_mut(&dialog)
-                    .ok_or(Refusal::new(ErrorCode::NotFound, "no such open dialog"))?;
-                log.supervisor_score = Some(score);
-                return Ok(());
+                if self.core.dialog(dialog).is_none() {
+                    return Err(Refusal::new(ErrorCode::NotFound, "no such open dialog"));
+                }
+                Command::SupervisorRate { dialog, score }
             }
         };
         let result = self.core.handle(now, command, &mut self.out);
-        self.apply_effects(now);
+        self.apply_effects();
         result.map(|_| ()).map_err(Refusal::from)
     }
 
@@ -104,20 +77,20 @@ impl ShardTask {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<crate::protocol::MessageView>, Refusal> {
-        let Some(log) = self.logs.get(&dialog) else {
+        let Some(d) = self.core.dialog(dialog) else {
             return self.stored_history(op, dialog, before, limit);
         };
-        let sees = self
-            .core
-            .dialog(dialog)
-            .is_some_and(|d| d.audience().contains(&op) || d.holder_op() == Some(op));
+        let sees = d.audience().contains(&op) || d.holder_op() == Some(op);
         if !sees && !self.hub.directory().operators[op.0 as usize].supervisor {
             return Err(Refusal::new(
                 ErrorCode::Forbidden,
                 "this dialog is not yours",
             ));
         }
-        Ok(log.page(before, limit))
+        Ok(transcript::views(
+            dialog,
+            d.conversation.transcript.page(before, limit),
+        ))
     }
 
     /// History of a dialog that is no longer open, read from the store: for supervisors and for
@@ -163,14 +136,13 @@ impl ShardTask {
             .into_iter()
             .filter_map(|id| {
                 let d = self.core.dialog(id)?;
-                let log = self.logs.get(&id)?;
                 let state = crate::admin::views::state_of(&d.holder);
                 Some(DialogSummary {
                     dialog_id: id.0,
                     line: self.hub.directory().lines[d.line.0 as usize].id.to_string(),
                     state,
-                    client: log.info.clone(),
-                    last_seq: log.last_seq(),
+                    client: d.conversation.client.clone(),
+                    last_seq: d.conversation.transcript.last_seq(),
                     deadline_ts: self
                         .core
                         .timer_deadline(id, crate::routing::TimerKind::Transfer)

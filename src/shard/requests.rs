@@ -5,7 +5,7 @@ use crate::protocol::{ClientInfo, DialogSummary, ErrorCode, MessageView, Operato
 use crate::routing::{
     ClientId, DialogId, LineIdx, MovedDialog, OpIdx, RoutingError, TransferTarget,
 };
-use crate::shard::dialog_log::DialogLog;
+use crate::shard::dialog_io::DialogIo;
 use std::borrow::Cow;
 use tokio::sync::oneshot;
 
@@ -136,9 +136,10 @@ pub enum ShardRequest {
     OperatorChanged {
         op: OpIdx,
     },
+    /// A dialog moving in from another shard, with its I/O state there.
     Adopt {
         moved: Box<MovedDialog>,
-        log: Option<Box<DialogLog>>,
+        io: Option<Box<DialogIo>>,
     },
     /// Ends the shard task (after its last batch is handed to the store).
     Stop,

@@ -1,7 +1,8 @@
 //! The store's one error type, and the only translation of redb's errors into it.
 //!
 //! Every error about the file names its path. Errors are `Clone` because one failed commit is
-//! reported to every `done` of its batch. The errors a busy caller meets on the hot path
+//! reported to every `done` of its batch (redb's and the OS's own errors are shared behind an
+//! `Arc`; only damage found by redb's checks, which it reports as text, is a message). The errors a busy caller meets on the hot path
 //! (`Overloaded`, `Stopped`, `RecordTooLarge`, `SubmitTooLarge`) do not allocate.
 //!
 //! [`classify`] decides which redb failures are fatal (the writer stops) and which concern one
@@ -36,9 +37,16 @@ pub enum StoreError {
         #[source]
         source: Arc<std::io::Error>,
     },
-    /// Any other redb failure (for one batch or one read).
-    #[error("{}: storage error: {message}", path.display())]
-    Storage { path: PathBuf, message: String },
+    /// Any other redb failure (for one batch or one read), kept as redb reported it.
+    #[error("{}: storage error: {source}", path.display())]
+    Storage {
+        path: PathBuf,
+        #[source]
+        source: Arc<redb::Error>,
+    },
+    /// The log's position counter would overflow: nothing more can be logged.
+    #[error("{}: log positions exhausted", path.display())]
+    LogPositionsExhausted { path: PathBuf },
     /// A `Snapshot` record claims a log position the log has not reached, or is older than the
     /// snapshot already stored: its whole submission is refused, the rest of the batch commits.
     #[error("{}: snapshot covering log position {covers} refused: the log ends at {last_position} and the stored snapshot covers {stored_covers}", path.display())]
@@ -112,14 +120,14 @@ pub(super) fn classify(path: &Path, error: redb::Error) -> Classified {
         | redb::Error::Backend(_)) => Classified {
             error: StoreError::Storage {
                 path,
-                message: e.to_string(),
+                source: Arc::new(e),
             },
             fatal: true,
         },
         other => Classified {
             error: StoreError::Storage {
                 path,
-                message: other.to_string(),
+                source: Arc::new(other),
             },
             fatal: false,
         },

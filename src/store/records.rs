@@ -9,8 +9,7 @@
 
 use crate::protocol::{Author, ClientInfo};
 use crate::routing::record::DialogRecord;
-use crate::routing::{DialogId, LineIdx, OpIdx};
-use crate::shard::dialog_log::{DialogLog, Side, StoredMessage};
+use crate::routing::{Conversation, DialogId, Message, OpIdx, Side};
 use crate::store::Recovered;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -97,24 +96,27 @@ pub struct MessageRecord {
     pub key: Option<(Option<String>, String)>,
 }
 
-/// Why stored bytes could not be read.
+/// Why stored bytes could not be read: which record, and the decoder's own error.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
-    #[error("log record at position {position} cannot be read: {reason}")]
-    Log { position: u64, reason: String },
+    #[error("log record at position {position} cannot be read: {source}")]
+    Log {
+        position: u64,
+        source: rmp_serde::decode::Error,
+    },
     #[error("the snapshot cannot be read: {0}")]
-    Snapshot(String),
-    #[error("message {seq} of dialog {dialog} cannot be read: {reason}")]
+    Snapshot(#[source] rmp_serde::decode::Error),
+    #[error("message {seq} of dialog {dialog} cannot be read: {source}")]
     Message {
         dialog: u64,
         seq: u64,
-        reason: String,
+        source: rmp_serde::decode::Error,
     },
-    #[error("the consent of client {client} on line {line} cannot be read: {reason}")]
+    #[error("the consent of client {client} on line {line} cannot be read: {source}")]
     Consent {
         line: String,
         client: String,
-        reason: String,
+        source: rmp_serde::decode::Error,
     },
 }
 
@@ -157,15 +159,13 @@ impl State {
     /// The newest snapshot plus every log record after it.
     pub fn fold(recovered: &Recovered) -> Result<State, PersistError> {
         let mut state = match &recovered.snapshot {
-            Some((_, bytes)) => {
-                rmp_serde::from_slice(bytes).map_err(|e| PersistError::Snapshot(e.to_string()))?
-            }
+            Some((_, bytes)) => rmp_serde::from_slice(bytes).map_err(PersistError::Snapshot)?,
             None => State::default(),
         };
         for (position, bytes) in &recovered.log {
             let event: LogEvent = rmp_serde::from_slice(bytes).map_err(|e| PersistError::Log {
                 position: *position,
-                reason: e.to_string(),
+                source: e,
             })?;
             state.apply(event);
         }
@@ -175,7 +175,7 @@ impl State {
 
 impl MessageRecord {
     /// The record of a stored message; `operator_id` names operators for the key's side.
-    pub fn new(m: &StoredMessage, operator_id: impl Fn(OpIdx) -> String) -> Self {
+    pub fn new(m: &Message, operator_id: impl Fn(OpIdx) -> String) -> Self {
         let key = m.key.as_ref().map(|(side, key)| {
             let side = match side {
                 Side::Client => None,
@@ -194,24 +194,24 @@ impl MessageRecord {
     }
 }
 
-/// Rebuilds a dialog's log from its stored messages.
-pub fn rebuild_log(
+/// Rebuilds an open dialog's conversation: `client` and the last `operator` from its durable
+/// record, the transcript from its stored messages (`(seq, bytes)` in seq order). A key whose
+/// operator is no longer configured is dropped (nobody can repeat it).
+pub fn rebuild_conversation(
     id: DialogId,
-    line: LineIdx,
-    client: Arc<str>,
-    info: ClientInfo,
+    client: ClientInfo,
     operator: Option<OpIdx>,
     messages: Vec<(u64, Vec<u8>)>,
     operator_index: &HashMap<Arc<str>, OpIdx>,
-) -> Result<DialogLog, PersistError> {
-    let mut log = DialogLog::new(id, line, client, info);
-    log.operator = operator;
+) -> Result<Conversation, PersistError> {
+    let mut conversation = Conversation::new(client);
+    conversation.operator = operator;
     for (seq, bytes) in messages {
         let m: MessageRecord =
             rmp_serde::from_slice(&bytes).map_err(|e| PersistError::Message {
                 dialog: id.0,
                 seq,
-                reason: e.to_string(),
+                source: e,
             })?;
         let key = m.key.and_then(|(side, key)| {
             let side = match side {
@@ -220,7 +220,7 @@ pub fn rebuild_log(
             };
             Some((side, key))
         });
-        log.restore(StoredMessage {
+        conversation.transcript.restore(Message {
             seq,
             msg_id: m.msg_id,
             author: m.author,
@@ -230,7 +230,7 @@ pub fn rebuild_log(
             key,
         });
     }
-    Ok(log)
+    Ok(conversation)
 }
 
 /// The newest `limit` stored messages of `dialog` with `seq` below `before` (all without it),
@@ -249,7 +249,7 @@ pub fn stored_page(
                 rmp_serde::from_slice(bytes).map_err(|e| PersistError::Message {
                     dialog,
                     seq: *seq,
-                    reason: e.to_string(),
+                    source: e,
                 })?;
             Ok(crate::protocol::MessageView {
                 dialog_id: dialog,

@@ -260,9 +260,8 @@ impl Writer {
                     Record::Log(_) => match position.checked_add(1) {
                         Some(next) => position = next,
                         None => {
-                            verdict = Err(StoreError::Storage {
+                            verdict = Err(StoreError::LogPositionsExhausted {
                                 path: self.path.clone(),
-                                message: "log positions exhausted".to_string(),
                             });
                             break;
                         }

@@ -2,7 +2,8 @@
 //! replayed over the configuration file at every start.
 //!
 //! - `body`: a `PUT` body (JSON, the same keys as the file's table) → a typed object.
-//! - `apply`: one change → the new whole [`Config`], checked by the same `validate` as the file;
+//! - `apply`: one change → the new whole [`Config`](crate::config::Config), checked by the same
+//!   `validate` as the file;
 //!   `replay` folds a stored list over the file's config, skipping what no longer applies.
 //! - `compact`: shortens a stored list without changing what it replays to.
 //!

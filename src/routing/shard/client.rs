@@ -3,18 +3,25 @@
 
 use super::Shard;
 use crate::kpi;
+use crate::protocol::ClientInfo;
 use crate::routing::api::{AutoText, CloseReason, Effect, Reply, RoutingError};
 use crate::routing::decision::{Outcome, SkipLog};
 use crate::routing::dialog::{Dialog, Holder, TimerKind};
 use crate::routing::ids::{ClientId, DialogId, LineIdx};
 use crate::routing::reserve::Need;
+use crate::routing::transcript::Conversation;
+use std::sync::Arc;
 
 impl Shard {
+    /// The client's message `(key, text)`: stored first (before any greeting or automatic
+    /// text it causes), then routed.
     pub(super) fn client_message(
         &mut self,
         line: LineIdx,
         client: ClientId,
         hint: Option<DialogId>,
+        info: ClientInfo,
+        (key, text): (String, Arc<str>),
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
         if self.lines.get(line.0 as usize).is_none_or(Option::is_none) {
@@ -41,10 +48,16 @@ impl Shard {
             }
         }
         let created = current.is_none();
-        let id = match current {
-            Some(id) => id,
-            None => self.open_dialog(line, client, out),
+        let (id, first_contact) = match current {
+            Some(id) => (id, false),
+            None => self.create_dialog(line, client, info, out),
         };
+        let (msg_id, seq) = self
+            .store_client_message(id, key, text)
+            .expect("the dialog is open");
+        if created {
+            self.start_dialog(id, first_contact, out);
+        }
         self.client_wrote(id, created, out);
         let audience = self
             .dialogs
@@ -53,17 +66,22 @@ impl Shard {
             .unwrap_or_default();
         Ok(Reply::ClientMessage {
             dialog: id,
+            msg_id,
+            seq,
+            duplicate: false,
             created,
             audience,
         })
     }
 
-    fn open_dialog(
+    /// A new dialog of `client` on `line_idx`; returns it and whether it is the client's first.
+    fn create_dialog(
         &mut self,
         line_idx: LineIdx,
         client: ClientId,
+        info: ClientInfo,
         out: &mut Vec<Effect>,
-    ) -> DialogId {
+    ) -> (DialogId, bool) {
         let now = self.now_ms;
         let id = self.new_dialog_id();
         let arrival = self.line_mut(line_idx).next_arrival();
@@ -71,21 +89,26 @@ impl Shard {
         entry.open = Some(id);
         entry.dialogs_started += 1;
         let first_contact = entry.dialogs_started == 1;
-        self.dialogs
-            .insert(id, Dialog::new(id, line_idx, client.clone(), arrival, now));
+        let mut dialog = Dialog::new(id, line_idx, client.clone(), arrival, now);
+        dialog.conversation = Conversation::new(info);
+        self.dialogs.insert(id, dialog);
         out.push(Effect::DialogOpened {
             dialog: id,
             line: line_idx,
             client,
         });
-        let rules = &self.line_ref(line_idx).rules;
-        if let Some(text) = rules.greeting.clone() {
-            out.push(Effect::Text {
-                dialog: id,
-                kind: AutoText::Greeting,
-                text,
-            });
+        (id, first_contact)
+    }
+
+    /// A new dialog's greeting, timers, and its bot or place in the queue.
+    fn start_dialog(&mut self, id: DialogId, first_contact: bool, out: &mut Vec<Effect>) {
+        let now = self.now_ms;
+        let line_idx = self.dialogs[&id].line;
+        let arrival = self.dialogs[&id].arrival;
+        if let Some(text) = self.line_ref(line_idx).rules.greeting.clone() {
+            self.say(id, AutoText::Greeting, text, out);
         }
+        let rules = &self.line_ref(line_idx).rules;
         let unanswered = rules.unanswered_after_ms;
         let silence = rules.silence_close_ms;
         let kpi_first = rules
@@ -109,7 +132,9 @@ impl Shard {
                 .transition(id, Holder::Bot(bot.op), Need::Online, out)
                 .is_ok()
             {
-                self.dialogs.get_mut(&id).expect("live").bot = Some(bot.op);
+                let d = self.dialogs.get_mut(&id).expect("live");
+                d.bot = Some(bot.op);
+                d.conversation.operator = Some(bot.op);
                 self.arm(id, TimerKind::BotHandoff, now + bot.handoff_ms);
                 let decision = SkipLog::new(0).decide(now, Outcome::ToBot(bot.op));
                 out.push(Effect::Decided {
@@ -121,7 +146,7 @@ impl Shard {
                     line: line_idx,
                     op: bot.op,
                 });
-                return id;
+                return;
             }
         }
         if let Some(after) = escalation {
@@ -129,7 +154,6 @@ impl Shard {
         }
         self.line_mut(line_idx).queue.insert(arrival, id);
         self.mark_dirty(line_idx);
-        id
     }
 
     fn client_wrote(&mut self, id: DialogId, created: bool, out: &mut Vec<Effect>) {
@@ -139,11 +163,7 @@ impl Shard {
         if !d.sent.off_hours && !rules.is_open(now) {
             if let Some(text) = rules.off_hours_text.clone() {
                 self.dialogs.get_mut(&id).expect("live").sent.off_hours = true;
-                out.push(Effect::Text {
-                    dialog: id,
-                    kind: AutoText::OffHours,
-                    text,
-                });
+                self.say(id, AutoText::OffHours, text, out);
             }
         }
         if created {
@@ -201,12 +221,17 @@ impl Shard {
                 "the dialog is not awaiting a rating",
             ));
         }
+        let line = d.line;
+        let d = self.dialogs.get_mut(&id).expect("live");
+        d.conversation.rating = Some(like);
         out.push(Effect::Rated {
             dialog: id,
             like,
             comment,
+            line,
+            operator: d.conversation.operator,
         });
-        if self.line_ref(d.line).rules.close_on_rating {
+        if self.line_ref(line).rules.close_on_rating {
             self.finish(id, CloseReason::Rated, out);
         }
         Ok(Reply::Done)

@@ -241,10 +241,6 @@ impl Shard {
             return;
         };
         self.dialogs.get_mut(&id).expect("live").sent.no_operators = true;
-        out.push(Effect::Text {
-            dialog: id,
-            kind: AutoText::NoOperators,
-            text,
-        });
+        self.say(id, AutoText::NoOperators, text, out);
     }
 }

@@ -1,18 +1,26 @@
 //! A shard: the single owner of a set of lines and of every open dialog on them.
 //!
-//! Sans-IO: [`Shard::handle`] takes the time and one [`Command`], fires the timers that fell
-//! due, applies the command, refills every line whose situation changed, and appends
-//! [`Effect`]s. It never blocks, sleeps, reads a clock or touches a socket or disk. The only
-//! state shared with other shards is each operator's lock-free cell (`reserve`); everything else
-//! here is owned exclusively, so no lock is taken on the dispatch path.
+//! Sans-IO: [`Shard::handle`] takes the time and one [`Command`], answers a repeated message
+//! key at once (nothing else happens), fires the timers that fell due, applies the command
+//! (storing messages in their dialog's transcript, numbered here), refills every line whose
+//! situation changed, and appends [`Effect`]s. It never blocks, sleeps, reads a clock or
+//! touches a socket or disk. The only state shared with other shards is each operator's
+//! lock-free cell (`reserve`); everything else here is owned exclusively, so no lock is taken
+//! on the dispatch path.
 //!
 //! Invariants (checked by the property tests): a line counter equals the number of dialogs in
 //! that slot; no reservation exceeds an operator's capacity or a line limit; a waiting dialog is
 //! never left queued while an operator is free and eligible for it; every armed timer belongs to
-//! a live dialog or line and is cancelled when its reason goes away.
+//! a live dialog or line and is cancelled when its reason goes away; each dialog's seqs run
+//! 1, 2, 3… and no message id is handed out twice.
+//!
+//! Files: `client` and `operator_cmds` (the commands), `messages` (message ids, repeats, stored
+//! messages and automatic texts), `dispatch` (offers), `transition` (holder changes, closing),
+//! `timers`, `reconfigure`, `restore` (records and conversations back into a shard).
 
 mod client;
 mod dispatch;
+mod messages;
 mod operator_cmds;
 mod reconfigure;
 mod restore;
@@ -27,6 +35,7 @@ use super::operator::Operator;
 use crate::timers::TimerWheel;
 use std::collections::{HashMap, HashSet};
 
+pub use restore::RestoredDialog;
 pub use timers::TimerEvent;
 
 /// Per-client bookkeeping on one line.
@@ -51,6 +60,8 @@ pub struct Shard {
     wheel: TimerWheel<TimerEvent>,
     fired: Vec<(u64, TimerEvent)>,
     next_seq: u64,
+    /// The next message id sequence (`msg_id = next_msg << 8 | index`).
+    next_msg: u64,
     now_ms: u64,
     dirty: Vec<LineIdx>,
     skips_max: usize,
@@ -86,6 +97,7 @@ impl Shard {
             wheel: TimerWheel::new(now_ms),
             fired: Vec::new(),
             next_seq: 1,
+            next_msg: 1,
             now_ms,
             dirty: Vec::new(),
             skips_max,
@@ -104,13 +116,20 @@ impl Shard {
         command: Command,
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
+        // A repeated message key is answered before anything else: no timer, no effect.
+        if let Some(answer) = self.repeat(&command) {
+            return answer;
+        }
         self.advance(now_ms, out);
         let result = match command {
             Command::ClientMessage {
                 line,
                 client,
                 dialog,
-            } => self.client_message(line, client, dialog, out),
+                info,
+                key,
+                text,
+            } => self.client_message(line, client, dialog, info, (key, text), out),
             Command::ClientClose { client, dialog } => self.client_close(&client, dialog, out),
             Command::ClientRate {
                 client,
@@ -120,7 +139,29 @@ impl Shard {
             } => self.client_rate(&client, dialog, like, comment, out),
             Command::Accept { op, dialog } => self.accept(op, dialog, out).map(|_| Reply::Done),
             Command::Decline { op, dialog } => self.decline(op, dialog, out),
-            Command::OperatorMessage { op, dialog } => self.operator_message(op, dialog, out),
+            Command::OperatorMessage {
+                op,
+                dialog,
+                key,
+                text,
+            } => self.operator_message(op, dialog, out).map(|took| {
+                let stored = self.store_operator_message(op, dialog, key, text);
+                let (msg_id, seq) = stored.expect("an accepted message has its dialog");
+                Reply::OperatorMessage {
+                    dialog,
+                    msg_id,
+                    seq,
+                    duplicate: false,
+                    took,
+                }
+            }),
+            Command::SupervisorRate { dialog, score } => match self.dialogs.get_mut(&dialog) {
+                Some(d) => {
+                    d.conversation.supervisor_score = Some(score);
+                    Ok(Reply::Done)
+                }
+                None => Err(RoutingError::NotFound),
+            },
             Command::Close { op, dialog } => self.operator_close(op, dialog, out),
             Command::Transfer { op, dialog, to } => self.transfer(op, dialog, to, out),
             Command::OperatorChanged { op } => {

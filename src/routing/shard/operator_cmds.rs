@@ -76,6 +76,11 @@ impl Shard {
         d.tried.clear();
         d.sent.queued_decision = false;
         self.ops[op.0 as usize].cell.clear_missed();
+        self.dialogs
+            .get_mut(&id)
+            .expect("live")
+            .conversation
+            .operator = Some(op);
         out.push(Effect::Assigned {
             dialog: id,
             line,
@@ -128,12 +133,13 @@ impl Shard {
         }
     }
 
+    /// `op` wrote in `id`: whether that took the dialog (the message is stored by the caller).
     pub(super) fn operator_message(
         &mut self,
         op: OpIdx,
         id: DialogId,
         out: &mut Vec<Effect>,
-    ) -> Result<Reply, RoutingError> {
+    ) -> Result<bool, RoutingError> {
         let d = self.live(id)?;
         if !self.line_ref(d.line).rules.active {
             return Err(RoutingError::LineInactive);
@@ -141,36 +147,20 @@ impl Shard {
         let is_bot = self.ops[op.0 as usize].bot;
         match &d.holder {
             Holder::Active(o) if *o == op => {}
-            Holder::Bot(o) if *o == op => {
-                return Ok(Reply::OperatorMessage {
-                    dialog: id,
-                    took: false,
-                })
-            }
-            _ if is_bot && d.bot == Some(op) => {
-                return Ok(Reply::OperatorMessage {
-                    dialog: id,
-                    took: false,
-                })
-            }
+            Holder::Bot(o) if *o == op => return Ok(false),
+            _ if is_bot && d.bot == Some(op) => return Ok(false),
             Holder::Closing(o) if *o == op => {
                 return Err(RoutingError::InvalidState("the dialog is closed"))
             }
             _ if d.is_offered_to(op) => {
                 self.take(id, op, out)?;
                 self.answer(id, op, out);
-                return Ok(Reply::OperatorMessage {
-                    dialog: id,
-                    took: true,
-                });
+                return Ok(true);
             }
             _ => return Err(RoutingError::Forbidden),
         }
         self.answer(id, op, out);
-        Ok(Reply::OperatorMessage {
-            dialog: id,
-            took: false,
-        })
+        Ok(false)
     }
 
     /// The holder wrote: KPI figures, timers, count slot.
@@ -360,6 +350,7 @@ impl Shard {
             waiting_since_ms: d.waiting_since_ms,
             ever_answered: d.ever_answered,
             kpi: d.kpi,
+            conversation: d.conversation,
         })));
     }
 
@@ -386,6 +377,7 @@ impl Shard {
         d.waiting_since_ms = moved.waiting_since_ms;
         d.ever_answered = moved.ever_answered;
         d.kpi = moved.kpi;
+        d.conversation = moved.conversation;
         self.dialogs.insert(moved.id, d);
         self.arm_line_timers(moved.id);
         self.line_mut(line).queue.insert(arrival, moved.id);

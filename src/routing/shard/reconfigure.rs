@@ -31,7 +31,7 @@ impl Shard {
         }
         let shards = shards.max(1);
         for (i, rules) in lines.iter().enumerate() {
-            if i % shards != usize::from(self.index) {
+            if crate::routing::placement::shard_of_line(i, shards) != usize::from(self.index) {
                 continue;
             }
             let idx = LineIdx(i as u32);

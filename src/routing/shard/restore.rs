@@ -13,6 +13,25 @@ use crate::routing::dialog::{Dialog, Holder, Sent, TimerKind};
 use crate::routing::ids::{DialogId, LineIdx, OpIdx};
 use crate::routing::record::{DialogRecord, HolderRecord};
 use crate::routing::reserve::Need;
+use crate::routing::transcript::{msg_seq_high, Conversation};
+
+/// An open dialog read back from the store: its routing record and its conversation (the
+/// caller resolved operator ids in message keys and the last operator to indexes).
+#[derive(Clone, Debug)]
+pub struct RestoredDialog {
+    pub record: DialogRecord,
+    pub conversation: Conversation,
+}
+
+impl From<DialogRecord> for RestoredDialog {
+    /// A record without messages or client details.
+    fn from(record: DialogRecord) -> Self {
+        Self {
+            record,
+            conversation: Conversation::default(),
+        }
+    }
+}
 
 impl Shard {
     fn op_id(&self, op: OpIdx) -> String {
@@ -103,15 +122,18 @@ impl Shard {
             .collect()
     }
 
-    /// Rebuilds open dialogs from records (into a shard that has none of them yet). Effects of
-    /// dialogs that could not keep their holder go to `out`.
-    pub fn restore(&mut self, records: Vec<DialogRecord>, out: &mut Vec<Effect>) {
-        for record in records {
-            self.restore_one(record, out);
+    /// Rebuilds open dialogs (into a shard that has none of them yet); new message ids continue
+    /// after the restored ones this shard handed out. Effects of dialogs that could not keep
+    /// their holder go to `out`.
+    pub fn restore(&mut self, dialogs: Vec<RestoredDialog>, out: &mut Vec<Effect>) {
+        for dialog in dialogs {
+            let messages = dialog.conversation.transcript.messages();
+            self.continue_msg_ids_after(msg_seq_high(messages, usize::from(self.index)));
+            self.restore_one(dialog.record, dialog.conversation, out);
         }
     }
 
-    fn restore_one(&mut self, r: DialogRecord, out: &mut Vec<Effect>) {
+    fn restore_one(&mut self, r: DialogRecord, conversation: Conversation, out: &mut Vec<Effect>) {
         let Some(line) = self.line_by_id(&r.line) else {
             return;
         };
@@ -129,6 +151,7 @@ impl Shard {
         d.cursor = r.cursor;
         d.escalation = r.escalation;
         d.bot = r.bot.as_deref().and_then(|o| self.op_by_id(o));
+        d.conversation = conversation;
         let [no_operators, off_hours, unanswered, queued_decision] = r.sent;
         d.sent = Sent {
             no_operators,

@@ -164,22 +164,14 @@ impl Shard {
         let line = d.line;
         out.push(Effect::MarkedUnanswered { dialog: id });
         if let Some(text) = self.line_ref(line).rules.unanswered_text.clone() {
-            out.push(Effect::Text {
-                dialog: id,
-                kind: AutoText::Unanswered,
-                text,
-            });
+            self.say(id, AutoText::Unanswered, text, out);
         }
     }
 
     fn on_client_idle(&mut self, id: DialogId, out: &mut Vec<Effect>) {
         let line = self.dialogs[&id].line;
         if let Some((_, Some(text))) = self.line_ref(line).rules.idle_close.clone() {
-            out.push(Effect::Text {
-                dialog: id,
-                kind: AutoText::IdleClose,
-                text,
-            });
+            self.say(id, AutoText::IdleClose, text, out);
         }
         self.finish(id, CloseReason::ClientIdle, out);
     }
@@ -255,11 +247,7 @@ impl Shard {
             op,
             reason: RevokeReason::Offline,
         });
-        out.push(Effect::Text {
-            dialog: id,
-            kind: AutoText::Reassigned,
-            text,
-        });
+        self.say(id, AutoText::Reassigned, text, out);
         self.requeue(id, Some(op), out);
     }
 }

@@ -10,6 +10,7 @@ use crate::routing::decision::Skip;
 use crate::routing::dialog::{Dialog, Holder, Slot, TimerKind};
 use crate::routing::ids::{DialogId, OpIdx};
 use crate::routing::reserve::{Need, Presence, Refused};
+use crate::routing::transcript::Conversation;
 
 impl Shard {
     /// Moves `id` to `holder`, reserving a slot of the new holder with `need`.
@@ -159,7 +160,7 @@ impl Shard {
             return;
         };
         let (line, origin, arrival, client) = (d.line, d.origin_line, d.arrival, d.client.clone());
-        let finished = FinishedDialog {
+        let mut finished = FinishedDialog {
             id,
             line,
             client: client.clone(),
@@ -171,6 +172,7 @@ impl Shard {
                 _ => None,
             },
             kpi: d.kpi,
+            conversation: Conversation::default(),
         };
         let offered: Vec<OpIdx> = match &d.holder {
             Holder::Offered(op) => vec![*op],
@@ -190,7 +192,7 @@ impl Shard {
         let audience = self.dialogs[&id].audience();
         self.reindex(id, &audience, &[]);
         self.line_mut(line).queue.remove(&arrival);
-        self.dialogs.remove(&id);
+        finished.conversation = self.dialogs.remove(&id).expect("live").conversation;
         if let Some(entry) = self.clients.get_mut(&(origin, client)) {
             if entry.open == Some(id) {
                 entry.open = None;

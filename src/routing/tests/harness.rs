@@ -11,6 +11,8 @@ pub struct Harness {
     pub router: Router,
     pub now: u64,
     pub out: Vec<Effect>,
+    /// Messages sent through the helpers (each gets a key of its own).
+    sent: u64,
 }
 
 impl Harness {
@@ -25,6 +27,7 @@ impl Harness {
             router: Router::new(&config, shards, T0),
             now: T0,
             out: Vec::new(),
+            sent: 0,
         }
     }
 
@@ -56,17 +59,32 @@ impl Harness {
         self.router.handle(self.now, command, &mut self.out)
     }
 
+    /// A message key not used before.
+    pub fn fresh_key(&mut self) -> String {
+        self.sent += 1;
+        format!("m{}", self.sent)
+    }
+
     /// The client writes on `line`; returns the dialog.
     pub fn client_says(&mut self, line: &str, client: &str) -> DialogId {
-        let line = self.line(line);
-        match self.run(Command::ClientMessage {
-            line,
-            client: client.into(),
-            dialog: None,
-        }) {
+        let key = self.fresh_key();
+        match self.client_writes(line, client, None, &key, "hello") {
             Ok(Reply::ClientMessage { dialog, .. }) => dialog,
             other => panic!("client message failed: {other:?}"),
         }
+    }
+
+    /// The client writes `text` with `key` on `line` (in `dialog`, when the widget knows one).
+    pub fn client_writes(
+        &mut self,
+        line: &str,
+        client: &str,
+        dialog: Option<DialogId>,
+        key: &str,
+        text: &str,
+    ) -> Result<Reply, RoutingError> {
+        let line = self.line(line);
+        self.run(client_message(line, client, dialog, key, text))
     }
 
     pub fn accept(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
@@ -80,8 +98,25 @@ impl Harness {
     }
 
     pub fn answer(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
+        let key = self.fresh_key();
+        self.operator_writes(op, dialog, &key, "answer")
+    }
+
+    /// `op` writes `text` with `key` in `dialog`.
+    pub fn operator_writes(
+        &mut self,
+        op: &str,
+        dialog: DialogId,
+        key: &str,
+        text: &str,
+    ) -> Result<Reply, RoutingError> {
         let op = self.op(op);
-        self.run(Command::OperatorMessage { op, dialog })
+        self.run(Command::OperatorMessage {
+            op,
+            dialog,
+            key: key.to_string(),
+            text: text.into(),
+        })
     }
 
     pub fn close(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
@@ -143,6 +178,27 @@ impl Harness {
 
     pub fn explain(&self, decision: &Decision) -> String {
         decision.explain(|op| &self.router.operators()[op.0 as usize].id)
+    }
+}
+
+/// A client message command (the client's details are just its id).
+pub fn client_message(
+    line: LineIdx,
+    client: &str,
+    dialog: Option<DialogId>,
+    key: &str,
+    text: &str,
+) -> Command {
+    Command::ClientMessage {
+        line,
+        client: client.into(),
+        dialog,
+        info: crate::protocol::ClientInfo {
+            client_id: client.to_string(),
+            ..Default::default()
+        },
+        key: key.to_string(),
+        text: text.into(),
     }
 }
 

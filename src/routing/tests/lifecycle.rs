@@ -30,8 +30,12 @@ fn answering_an_offer_takes_it_and_greeting_comes_first() {
         h.answer("a", d),
         Ok(Reply::OperatorMessage {
             dialog: d,
+            msg_id: 3 << 8,
+            seq: 3,
+            duplicate: false,
             took: true
-        })
+        }),
+        "after the client's message (1) and the greeting (2)"
     );
     assert_eq!(h.holder(d), Some(Holder::Active(h.op("a"))));
     let effects = h.take();
@@ -100,6 +104,8 @@ fn close_with_rating_waits_and_a_rating_closes() {
         dialog: d,
         like: true,
         comment: Some("quick and kind".into()),
+        line: h.line("l"),
+        operator: Some(h.op("a")),
     }));
     assert!(effects.iter().any(
         |e| matches!(e, Effect::Closed { dialog, reason: CloseReason::Rated, .. } if *dialog == d)
@@ -177,11 +183,7 @@ fn a_client_can_only_touch_its_own_dialog() {
     let d = h.client_says("l", "x");
     let line = h.line("l");
     assert_eq!(
-        h.run(Command::ClientMessage {
-            line,
-            client: "y".into(),
-            dialog: Some(d)
-        }),
+        h.run(client_message(line, "y", Some(d), "k", "mine?")),
         Err(RoutingError::Forbidden)
     );
     assert_eq!(
@@ -231,6 +233,9 @@ fn the_bot_gets_the_dialog_first_and_hands_off_to_the_queue() {
         h.answer("bot", d),
         Ok(Reply::OperatorMessage {
             dialog: d,
+            msg_id: 2 << 8,
+            seq: 2,
+            duplicate: false,
             took: false
         })
     );
@@ -245,6 +250,9 @@ fn the_bot_gets_the_dialog_first_and_hands_off_to_the_queue() {
         h.answer("bot", d),
         Ok(Reply::OperatorMessage {
             dialog: d,
+            msg_id: 3 << 8,
+            seq: 3,
+            duplicate: false,
             took: false
         }),
         "the bot stays until taken"
@@ -290,4 +298,63 @@ fn route_off_hours_routes_anyway_but_still_tells_the_client() {
     );
     h.take();
     assert_eq!(h.offered(d).as_deref(), Some("a"));
+}
+
+#[test]
+fn a_repeated_message_key_gets_its_first_ack_and_changes_nothing() {
+    let mut h = Harness::new(&config(
+        "members = [\"a\"]",
+        "[lines.auto]\ngreeting_text = \"Hi!\"",
+    ));
+    h.online(&["a"]);
+    let first = h.client_writes("l", "x", None, "k1", "hello").unwrap();
+    let Reply::ClientMessage {
+        dialog,
+        msg_id,
+        seq: 1,
+        duplicate: false,
+        created: true,
+        ..
+    } = first
+    else {
+        panic!("{first:?}")
+    };
+    h.take();
+    // Even with a timer due, a repeat is answered before anything else happens.
+    h.now += 3_600_000;
+    assert_eq!(
+        h.client_writes("l", "x", None, "k1", "hello again"),
+        Ok(Reply::ClientMessage {
+            dialog,
+            msg_id,
+            seq: 1,
+            duplicate: true,
+            created: false,
+            audience: Vec::new(),
+        })
+    );
+    assert_eq!(h.take(), Vec::new(), "a repeat has no effect");
+    h.now -= 3_600_000;
+    // The operator's key of the same text is another sender's: stored.
+    let reply = h.operator_writes("a", dialog, "k1", "hi there").unwrap();
+    assert!(
+        matches!(
+            reply,
+            Reply::OperatorMessage {
+                seq: 3,
+                duplicate: false,
+                took: true,
+                ..
+            }
+        ),
+        "{reply:?}"
+    );
+    let transcript = &h.router.dialog(dialog).unwrap().conversation.transcript;
+    let said: Vec<(u64, &str)> = transcript
+        .messages()
+        .iter()
+        .map(|m| (m.seq, &*m.text))
+        .collect();
+    assert_eq!(said, vec![(1, "hello"), (2, "Hi!"), (3, "hi there")]);
+    assert_eq!(transcript.seen(Side::Client, "k1"), Some((msg_id, 1)));
 }

@@ -3,12 +3,24 @@
 //! step the invariants are recomputed from scratch (independently of the shard's counters):
 //! no capacity or line limit exceeded, counters equal a recount, no offer to an ineligible
 //! operator, and no dialog left queued while an operator is free and eligible for it.
+//!
+//! Messages are checked against a reference model ([`Model`]): clients and operators draw keys
+//! from a small common set, so repeats and equal keys on both sides are frequent. Each dialog's
+//! seqs are 1, 2, 3… with no gap; a repeated `(side, key)` answers with its first
+//! `(msg_id, seq)` and stores nothing; a client key never answers for an operator's (or the
+//! reverse); a msg id names one message only; `since(n)` is exactly the messages after `n`.
+//! Dialogs that move between the two shards are found through `routing::placement`, the
+//! forwarding rules the server's hub uses too.
 
 use super::harness::*;
+use super::message_model::{stored, Model};
 use crate::config::CountMode;
 use crate::routing::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
+
+/// Keys senders draw from (shared by clients and operators).
+const KEYS: u8 = 4;
 
 const CONFIG: &str = r#"
 [[operators]]
@@ -76,10 +88,12 @@ const LINES: [&str; 4] = ["strict", "even", "all", "balanced"];
 #[derive(Clone, Debug)]
 enum Step {
     Presence(usize, u8),
-    Client(usize, u8),
+    /// A client on a line writes with one of [`KEYS`].
+    Client(usize, u8, u8),
     Accept(usize, usize),
     Decline(usize, usize),
-    Answer(usize, usize),
+    /// An operator writes in a dialog with one of [`KEYS`].
+    Answer(usize, usize, u8),
     Close(usize, usize),
     ClientClose(usize),
     TransferToOp(usize, usize, usize),
@@ -93,10 +107,10 @@ fn step() -> impl Strategy<Value = Step> {
     let pick = 0..64usize;
     prop_oneof![
         3 => (op.clone(), 0..3u8).prop_map(|(o, p)| Step::Presence(o, p)),
-        4 => (line.clone(), 0..8u8).prop_map(|(l, c)| Step::Client(l, c)),
+        4 => (line.clone(), 0..8u8, 0..KEYS).prop_map(|(l, c, k)| Step::Client(l, c, k)),
         3 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Accept(o, d)),
         1 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Decline(o, d)),
-        3 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Answer(o, d)),
+        3 => (op.clone(), pick.clone(), 0..KEYS).prop_map(|(o, d, k)| Step::Answer(o, d, k)),
         2 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Close(o, d)),
         1 => pick.clone().prop_map(Step::ClientClose),
         1 => (op.clone(), pick.clone(), op.clone()).prop_map(|(o, d, t)| Step::TransferToOp(o, d, t)),
@@ -109,9 +123,18 @@ struct World {
     h: Harness,
     /// Dialogs seen, with their client, for picking.
     dialogs: Vec<(DialogId, String)>,
+    model: Model,
 }
 
 impl World {
+    fn new() -> Self {
+        World {
+            h: Harness::with_shards(CONFIG, 2),
+            dialogs: Vec::new(),
+            model: Model::default(),
+        }
+    }
+
     fn pick(&self, i: usize) -> Option<(DialogId, String)> {
         if self.dialogs.is_empty() {
             return None;
@@ -126,20 +149,38 @@ impl World {
                 let presence = [Presence::Online, Presence::Away, Presence::Offline][p as usize];
                 h.presence(OPS[o], presence);
             }
-            Step::Client(l, c) => {
+            Step::Client(l, c, k) => {
                 let client = format!("client{c}");
-                let d = h.client_says(LINES[l], &client);
+                let (key, text) = (format!("k{k}"), format!("from {client}, {}", h.fresh_key()));
+                let before = (stored(&h.router), h.out.len());
+                let reply = h.client_writes(LINES[l], &client, None, &key, &text);
+                self.model
+                    .message(h, Side::Client, &key, &text, before, &reply);
+                let Ok(Reply::ClientMessage { dialog: d, .. }) = reply else {
+                    panic!("a client can always write: {reply:?}")
+                };
                 if !self.dialogs.iter().any(|(id, _)| *id == d) {
                     self.dialogs.push((d, client));
                 }
             }
-            Step::Accept(o, i) | Step::Decline(o, i) | Step::Answer(o, i) | Step::Close(o, i) => {
+            Step::Answer(o, i, k) => {
+                let Some((d, _)) = self.pick(i) else { return };
+                let h = &mut self.h;
+                let (key, text) = (
+                    format!("k{k}"),
+                    format!("from {}, {}", OPS[o], h.fresh_key()),
+                );
+                let before = (stored(&h.router), h.out.len());
+                let reply = h.operator_writes(OPS[o], d, &key, &text);
+                let side = Side::Operator(h.op(OPS[o]));
+                self.model.message(h, side, &key, &text, before, &reply);
+            }
+            Step::Accept(o, i) | Step::Decline(o, i) | Step::Close(o, i) => {
                 let Some((d, _)) = self.pick(i) else { return };
                 let op = self.h.op(OPS[o]);
                 let command = match step {
                     Step::Accept(..) => Command::Accept { op, dialog: d },
                     Step::Decline(..) => Command::Decline { op, dialog: d },
-                    Step::Answer(..) => Command::OperatorMessage { op, dialog: d },
                     _ => Command::Close { op, dialog: d },
                 };
                 let _ = self.h.run(command);
@@ -178,6 +219,14 @@ impl World {
     fn check(&mut self, step: &Step) -> Result<(), TestCaseError> {
         let effects = self.h.take();
         let router = &self.h.router;
+        // 6. Messages agree with the reference model.
+        self.model.check(router, &effects)?;
+        // 7. The placement (the server's forwarding rules) finds every open dialog where it is.
+        for (index, shard) in router.shards().iter().enumerate() {
+            for d in shard.dialogs() {
+                prop_assert_eq!(router.shard_of(d.id), index, "{:?} after {:?}", d.id, step);
+            }
+        }
         let ops = router.operators();
         let dialogs: Vec<&Dialog> = router.shards().iter().flat_map(|s| s.dialogs()).collect();
         // 1. Capacity: the load equals a recount and never exceeds capacity.
@@ -280,7 +329,7 @@ proptest! {
 
     #[test]
     fn random_streams_keep_every_invariant(steps in prop::collection::vec(step(), 1..80)) {
-        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new() };
+        let mut world = World::new();
         for step in &steps {
             world.apply(step);
             world.check(step)?;
@@ -313,12 +362,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Exporting every open dialog and restoring into a fresh router rebuilds the same state:
-    /// the same records (holders, rounds, flags, deadlines), operator loads and line counters.
+    /// the same records (holders, rounds, flags, deadlines), conversations (transcripts and
+    /// keys), operator loads and line counters; new dialog and message ids are never reused.
     #[test]
     fn restore_rebuilds_the_same_state(steps in prop::collection::vec(step(), 1..60)) {
-        let mut world = World { h: Harness::with_shards(CONFIG, 2), dialogs: Vec::new() };
+        let mut world = World::new();
         for step in &steps {
             world.apply(step);
+            let effects = world.h.take();
+            world.model.check(&world.h.router, &effects)?;
         }
         let before = world.h.router.dialog_records();
         let config = crate::config::Config::from_toml_str(CONFIG).unwrap();
@@ -329,16 +381,36 @@ proptest! {
             new.cell.set_workday(state.workday);
         }
         let mut out = Vec::new();
-        fresh.restore(before.clone(), &mut out);
+        let restored = before.iter().map(|record| {
+            let open = world.h.router.dialog(DialogId(record.id)).expect("open");
+            let conversation = open.conversation.clone();
+            RestoredDialog { record: record.clone(), conversation }
+        });
+        fresh.restore_dialogs(restored.collect(), &mut out);
         prop_assert_eq!(fresh.dialog_records(), before.clone());
+        for record in &before {
+            let id = DialogId(record.id);
+            let (old, new) = (world.h.router.dialog(id).unwrap(), fresh.dialog(id).unwrap());
+            prop_assert_eq!(&old.conversation, &new.conversation, "conversation of {:?}", id);
+        }
         for (old, new) in world.h.router.operators().iter().zip(fresh.operators()) {
             prop_assert_eq!(old.cell.state().load, new.cell.state().load, "load of {}", old.id);
         }
         prop_assert_eq!(counters(&fresh), counters(&world.h.router));
         // And the restored router goes on working: a new dialog gets an id of its own.
         let line = fresh.line("strict").unwrap();
-        let reply = fresh.handle(world.h.now, Command::ClientMessage { line, client: "newcomer".into(), dialog: None }, &mut out);
-        let Ok(Reply::ClientMessage { dialog, created: true, .. }) = reply else { panic!("{reply:?}") };
+        let command = client_message(line, "newcomer", None, "k", "hi");
+        let reply = fresh.handle(world.h.now, command, &mut out);
+        let Ok(Reply::ClientMessage { dialog, msg_id, created: true, .. }) = reply else {
+            panic!("{reply:?}")
+        };
         prop_assert!(!before.iter().any(|r| r.id == dialog.0), "restored ids are not reused");
+        // Only the messages of open dialogs are read back at a restore: those are not reused.
+        let restored_ids = before.iter().flat_map(|r| {
+            let d = world.h.router.dialog(DialogId(r.id)).unwrap();
+            d.conversation.transcript.messages().iter().map(|m| m.msg_id).collect::<Vec<_>>()
+        });
+        let reused = restored_ids.into_iter().any(|id| id == msg_id);
+        prop_assert!(!reused, "restored msg ids are not reused");
     }
 }

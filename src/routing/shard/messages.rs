@@ -1,0 +1,171 @@
+//! The shard's side of every message: message ids (`msg_seq << 8 | shard`, never reused by a
+//! shard), repeats answered from the transcript before anything else happens, client and
+//! operator messages stored in their dialog's [`Transcript`](crate::routing::Transcript), and
+//! automatic texts stored as `system` messages when they are said.
+//! Must never: store a repeated key twice, or number a message outside its dialog's transcript.
+
+use super::Shard;
+use crate::protocol::Author;
+use crate::routing::api::{AutoText, Command, Effect, Reply, RoutingError};
+use crate::routing::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use crate::routing::transcript::{Draft, Side};
+use std::sync::Arc;
+
+impl Shard {
+    /// New message ids continue after sequence `seq` (restored messages keep theirs).
+    pub fn continue_msg_ids_after(&mut self, seq: u64) {
+        self.next_msg = self.next_msg.max(seq + 1);
+    }
+
+    fn new_msg_id(&mut self) -> u64 {
+        let id = self.next_msg << 8 | u64::from(self.index);
+        self.next_msg += 1;
+        id
+    }
+
+    /// Stores `draft` in `dialog`'s transcript; returns `(msg_id, seq)`.
+    pub(super) fn store_message(&mut self, dialog: DialogId, draft: Draft) -> Option<(u64, u64)> {
+        if !self.dialogs.contains_key(&dialog) {
+            return None;
+        }
+        let msg_id = self.new_msg_id();
+        let d = self.dialogs.get_mut(&dialog).expect("checked above");
+        Some((msg_id, d.conversation.transcript.append(msg_id, draft)))
+    }
+
+    /// Stores the automatic text `kind` in `dialog` and tells the caller to send it.
+    pub(super) fn say(
+        &mut self,
+        dialog: DialogId,
+        kind: AutoText,
+        text: Arc<str>,
+        out: &mut Vec<crate::routing::Effect>,
+    ) {
+        let ts = self.now_ms as i64;
+        let draft = Draft {
+            author: Author::System,
+            name: None,
+            text: text.clone(),
+            ts,
+            key: None,
+        };
+        let Some((msg_id, seq)) = self.store_message(dialog, draft) else {
+            return;
+        };
+        let client = self.dialogs[&dialog].client.clone();
+        out.push(Effect::Text {
+            dialog,
+            kind,
+            text,
+            client,
+            msg_id,
+            seq,
+            ts,
+        });
+    }
+
+    /// The answer to a message command that repeats a key already stored (or, for an operator,
+    /// names no open dialog); `None` when the command must run.
+    pub(super) fn repeat(&self, command: &Command) -> Option<Result<Reply, RoutingError>> {
+        match command {
+            Command::ClientMessage {
+                line,
+                client,
+                dialog,
+                key,
+                ..
+            } => self.client_repeat(*line, client, *dialog, key).map(Ok),
+            Command::OperatorMessage {
+                op, dialog, key, ..
+            } => {
+                if !self.dialogs.contains_key(dialog) {
+                    return Some(Err(RoutingError::NotFound));
+                }
+                self.operator_repeat(*op, *dialog, key).map(Ok)
+            }
+            _ => None,
+        }
+    }
+
+    /// The first ack of a client message whose key the client's open dialog already stored.
+    fn client_repeat(
+        &self,
+        line: LineIdx,
+        client: &ClientId,
+        hint: Option<DialogId>,
+        key: &str,
+    ) -> Option<Reply> {
+        let open = hint
+            .filter(|d| self.dialogs.get(d).is_some_and(|d| d.client == *client))
+            .or_else(|| self.client_open(line, client))?;
+        let (msg_id, seq) = self.dialogs[&open]
+            .conversation
+            .transcript
+            .seen(Side::Client, key)?;
+        Some(Reply::ClientMessage {
+            dialog: open,
+            msg_id,
+            seq,
+            duplicate: true,
+            created: false,
+            audience: Vec::new(),
+        })
+    }
+
+    /// The first ack of an operator message whose key `op` already used in `dialog`.
+    fn operator_repeat(&self, op: OpIdx, dialog: DialogId, key: &str) -> Option<Reply> {
+        let (msg_id, seq) = self
+            .dialogs
+            .get(&dialog)?
+            .conversation
+            .transcript
+            .seen(Side::Operator(op), key)?;
+        Some(Reply::OperatorMessage {
+            dialog,
+            msg_id,
+            seq,
+            duplicate: true,
+            took: false,
+        })
+    }
+
+    /// Stores `op`'s message (as operator or bot, with their name) after routing accepted it.
+    pub(super) fn store_operator_message(
+        &mut self,
+        op: OpIdx,
+        dialog: DialogId,
+        key: String,
+        text: Arc<str>,
+    ) -> Option<(u64, u64)> {
+        let operator = &self.ops[op.0 as usize];
+        let draft = Draft {
+            author: if operator.bot {
+                Author::Bot
+            } else {
+                Author::Operator
+            },
+            name: Some(operator.name.clone()),
+            text,
+            ts: self.now_ms as i64,
+            key: Some((Side::Operator(op), key)),
+        };
+        self.store_message(dialog, draft)
+    }
+
+    /// Stores the client's message in `dialog`.
+    pub(super) fn store_client_message(
+        &mut self,
+        dialog: DialogId,
+        key: String,
+        text: Arc<str>,
+    ) -> Option<(u64, u64)> {
+        let draft = Draft {
+            author: Author::Client,
+            name: None,
+            text,
+            ts: self.now_ms as i64,
+            key: Some((Side::Client, key)),
+        };
+        self.store_message(dialog, draft)
+    }
+}
