@@ -3,9 +3,9 @@
 //! of its operator under `operator_display = "override"` and `"hidden"` (`welcome.operator`,
 //! `operator_joined`, message names); `auth_timeout` (close 1008); `handshakes_in_flight_max`
 //! (close 1013); an unknown or foreign `resume_token` (`error unauthorized`, close 1008);
-//! `line_inactive` on the wire; an operator's retried `client_msg_id` (same ack, stored once);
-//! the `client_returned` and `rating_timeout` closes; and a line's `lang` choosing the built-in
-//! text a client gets.
+//! `line_inactive` on the wire; an operator's retried `client_msg_id` (same ack, stored once,
+//! also after a SIGKILL); the `client_returned` and `rating_timeout` closes; and a line's `lang`
+//! choosing the built-in text a client gets.
 
 mod common;
 
@@ -403,4 +403,42 @@ async fn a_lines_lang_picks_the_built_in_text_the_client_gets() {
         "the built-in text in the line's lang: {text}"
     );
     boris.offered(d).await;
+}
+
+/// The case a retry is for: the server went down around the ack. After a SIGKILL and a restart
+/// the operator sends the same `client_msg_id` again and gets the same ack; the client's replay
+/// holds the message once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_retried_client_msg_id_after_kill_9_gets_the_same_ack() {
+    let config =
+        Config::new()
+            .operators(&["anna"])
+            .line(line("support", "strict", &["anna"], "1m"));
+    let mut server = Server::start("operator-retry-restart", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let (widget, d) = accepted(&server, &mut anna, "support", "c1").await;
+    let first = anna.say(d, "o-1", "Before the crash").await;
+    let token = widget.resume_token();
+    drop((anna, widget));
+
+    server.kill9();
+    server.restart();
+    let mut anna = Operator::connect(&server, "anna").await;
+    let retry = anna.say(d, "o-1", "Before the crash").await;
+    for key in ["dialog_id", "msg_id", "dialog_seq"] {
+        assert_eq!(first[key], retry[key], "{key}: {first} vs {retry}");
+    }
+    let mut widget = Widget::connect(
+        &server,
+        json!({"type": "hello", "line": "support", "resume_token": token, "last_seq": 0}),
+        Enc::Json,
+    )
+    .await;
+    assert_eq!(widget.welcome["dialog_id"], d, "{}", widget.welcome);
+    let replay = widget.gather(QUIET).await;
+    let copies = replay
+        .iter()
+        .filter(|f| is_message_with_text(f, "Before the crash"))
+        .count();
+    assert_eq!(copies, 1, "replayed {copies} times: {replay:?}");
 }

@@ -3,10 +3,10 @@
 //! that gets only a client's first contact (also after a restart), a bot closing a dialog, a
 //! bot transferring to its own line (the dialog joins the queue, the bot stays until a human
 //! takes it); a deleted operator's dialogs following `reassign_on_offline`; the `status` frame
-//! after `pause_after_missed`; departments resolved live (an operator put into a department
-//! through the admin API is offered the waiting dialog); and vacation dates read in the
-//! operator's own time zone. Tests marked `#[ignore = "fails today: ..."]` state what the docs
-//! promise and the server does not do yet.
+//! after `pause_after_missed` (and the count reset by an accept); departments resolved live (an
+//! operator put into a department through the admin API is offered the waiting dialog); and
+//! vacation dates read in the operator's own time zone. Tests marked
+//! `#[ignore = "fails today: ..."]` state what the docs promise and the server does not do yet.
 
 mod common;
 
@@ -240,6 +240,35 @@ async fn missed_offers_in_a_row_set_the_operator_away_with_a_status_frame() {
     // Back online: the dialog is offered again.
     anna.status("online").await;
     anna.offered(d).await;
+}
+
+/// "Accepting or answering resets the count": a miss, an accept, then another miss is not two
+/// misses in a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepting_resets_the_count_of_missed_offers() {
+    let config = Config::new()
+        .operators(&["anna"])
+        .line(line("support", "strict", &["anna"], "1s").queue("pause_after_missed = 2"));
+    let server = Server::start("pause-reset", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut w1 = Widget::join(&server, "support", "c1").await;
+    let d1 = field_u64(&w1.say("m1", "hi").await, "dialog_id");
+    anna.offered(d1).await;
+    anna.revoked(d1).await;
+    anna.offered(d1).await;
+    anna.accept(d1).await;
+
+    let mut w2 = Widget::join(&server, "support", "c2").await;
+    let d2 = field_u64(&w2.say("m1", "hi").await, "dialog_id");
+    anna.offered(d2).await;
+    let missed = anna.revoked(d2).await;
+    assert_eq!(missed["reason"], "timeout", "{missed}");
+    anna.offered(d2).await;
+    assert!(
+        of_type(&anna.log, "status").is_empty(),
+        "set away after a miss, an accept and a miss: {:?}",
+        anna.log
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
