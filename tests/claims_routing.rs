@@ -98,7 +98,6 @@ async fn a_first_contact_bot_does_not_take_a_returning_client_after_a_restart() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: a bot's close reaches the widget and operators as reason `operator`; nothing ever produces CloseReason::Bot"]
 async fn a_bot_closing_a_dialog_closes_it_with_reason_bot() {
     let server = Server::start("bot-close", &with_bot("every_dialog"));
     let mut robo = Operator::connect(&server, "robo").await;

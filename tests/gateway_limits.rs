@@ -259,24 +259,30 @@ async fn consent_answers_are_stored_survive_kill_9_and_are_listed_per_line() {
         ))
         .line(line("sales", "strict", &["anna"], "1m"));
     let mut server = Server::start("consent-stored", &config);
+    let mut tokens = Vec::new();
     for (client, accepted) in [("c1", true), ("c2", false)] {
         let mut widget = Widget::join(&server, "support", client).await;
         widget.expect("consent_request").await;
         widget
             .ack(json!({"type": "consent", "accepted": accepted}))
             .await;
+        tokens.push(widget.resume_token());
     }
+    // The same browsers come back with their resume tokens.
+    let returning =
+        |token: &str| json!({"type": "hello", "line": "support", "resume_token": token});
 
     // Acknowledged means durable
     server.kill9();
     server.restart();
     let mut anna = Operator::connect(&server, "anna").await;
     // c1 accepted version 3 before: not asked again, and routed at once
-    let mut c1 = Widget::join(&server, "support", "c1").await;
+    let mut c1 = Widget::connect(&server, returning(&tokens[0]), Enc::Json).await;
+    assert_eq!(c1.client_id(), "c1");
     let d = field_u64(&c1.say("m1", "hi again").await, "dialog_id");
     anna.offered(d).await;
     // c2 declined: asked again, and still held back
-    let mut c2 = Widget::join(&server, "support", "c2").await;
+    let mut c2 = Widget::connect(&server, returning(&tokens[1]), Enc::Json).await;
     assert_eq!(c2.expect("consent_request").await["version"], 3);
     let refused = c2
         .request(json!({"type": "message", "client_msg_id": "m1", "text": "hi"}))

@@ -228,10 +228,15 @@ impl Shard {
             }
             _ => return Err(RoutingError::Forbidden),
         };
+        let reason = if matches!(d.holder, Holder::Bot(_)) {
+            CloseReason::Bot
+        } else {
+            CloseReason::Operator
+        };
         let rules = &self.line_ref(d.line).rules;
         let (rating, wait) = (rules.rating_enabled, rules.rating_wait_ms);
         if !rating || wait == 0 {
-            self.finish(id, CloseReason::Operator, out);
+            self.finish(id, reason, out);
             return Ok(Reply::Done);
         }
         self.cancel_all(id);
