@@ -110,6 +110,9 @@ pub struct DialogView {
     /// `like` or `dislike`.
     pub rating: Option<&'static str>,
     pub supervisor_score: Option<u8>,
+    /// What the client wrote with the rating.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// History retention deleted its messages (the summary stays).
     pub messages_deleted: bool,
     /// Only for a single dialog that is open (decisions are kept in memory).
@@ -146,6 +149,7 @@ impl DialogView {
             kpi: DialogKpi::new(&d.kpi, d.ever_answered),
             rating: rating(d.conversation.rating),
             supervisor_score: d.conversation.supervisor_score,
+            comment: d.conversation.comment.clone(),
             messages_deleted: false,
             decisions: None,
         }
@@ -166,8 +170,17 @@ impl DialogView {
             kpi: DialogKpi::new(&c.kpi, c.ever_answered),
             rating: rating(c.rating),
             supervisor_score: c.supervisor_score,
+            comment: c.comment,
             messages_deleted: c.messages_deleted,
-            decisions: None,
+            decisions: Some(
+                c.decisions
+                    .into_iter()
+                    .map(|d| DecisionView {
+                        ts: d.ts,
+                        text: d.text,
+                    })
+                    .collect(),
+            ),
         }
     }
 }

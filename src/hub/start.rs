@@ -18,6 +18,7 @@ use crate::shard::ShardTask;
 use crate::store::records::{self, LogEvent, ReadError, State};
 use crate::store::{Record, Store, StoreError};
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -73,7 +74,18 @@ pub(super) fn start(
     };
     let hub = new_hub(&config, live, directory, &routing, runtime, &state, epoch);
     let dialogs = restored_dialogs(&hub, &state).map_err(|source| read_error(&hub, source))?;
-    start_shards(&hub, &routing, &config, dialogs, state.dialog_seq_high);
+    let decisions: HashMap<u64, Vec<records::StoredDecision>> = state
+        .dialogs
+        .values()
+        .map(|d| (d.record.id, d.decisions.clone()))
+        .collect();
+    start_shards(
+        &hub,
+        &routing,
+        &config,
+        dialogs,
+        (state.dialog_seq_high, &decisions),
+    );
     start_background(&hub, &config);
     Ok(hub)
 }
@@ -163,13 +175,16 @@ fn restored_dialogs(hub: &Hub, state: &State) -> Result<Vec<(usize, RestoredDial
             .operator
             .as_deref()
             .and_then(|o| dir.operator_index.get(o).copied());
-        let conversation = records::rebuild_conversation(
+        let mut conversation = records::rebuild_conversation(
             id,
             d.client.clone(),
             operator,
             messages,
             &dir.operator_index,
         )?;
+        conversation.rating = d.rating;
+        conversation.comment = d.comment.clone();
+        conversation.supervisor_score = d.supervisor_score;
         let dialog = RestoredDialog {
             record: d.record.clone(),
             conversation,
@@ -185,7 +200,7 @@ fn start_shards(
     routing: &setup::Directory,
     config: &Config,
     dialogs: Vec<(usize, RestoredDialog)>,
-    dialog_seq_high: u64,
+    (dialog_seq_high, decisions): (u64, &HashMap<u64, Vec<records::StoredDecision>>),
 ) {
     let shards = hub.shards();
     // A dialog that moved holds messages numbered by the shard it left: every shard continues
@@ -220,6 +235,7 @@ fn start_shards(
             hub.place(id, index);
         }
         let mut task = ShardTask::new(index, core, hub.clone());
+        task.restore_decisions(&decisions);
         task.out = out;
         tokio::spawn(task.run());
     }
@@ -297,6 +313,10 @@ members = ["a"]
             record,
             client: Default::default(),
             operator: None,
+            rating: None,
+            comment: None,
+            supervisor_score: None,
+            decisions: Vec::new(),
         };
         let store = Store::open(&dir, StoreOptions::default()).unwrap();
         write(

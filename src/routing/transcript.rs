@@ -171,6 +171,8 @@ pub struct Conversation {
     pub operator: Option<OpIdx>,
     /// The client's rating (`true` = like).
     pub rating: Option<bool>,
+    /// What the client wrote with the rating.
+    pub comment: Option<String>,
     pub supervisor_score: Option<u8>,
     pub transcript: Transcript,
 }

@@ -40,14 +40,13 @@ impl ShardTask {
 
     /// One open dialog with its recent routing decisions in words.
     pub(super) fn admin_dialog(&self, id: DialogId) -> Option<DialogView> {
-        let dir = self.hub.directory();
         let mut view = self.view(id)?;
         let decisions = self.io.get(&id).map(|io| {
             io.decisions
                 .iter()
                 .map(|decision| DecisionView {
-                    ts: decision.at_ms as i64,
-                    text: decision.explain(|op| &dir.operators[op.0 as usize].id),
+                    ts: decision.ts,
+                    text: decision.text.clone(),
                 })
                 .collect()
         });

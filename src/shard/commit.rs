@@ -31,6 +31,14 @@ impl ShardTask {
             operator: talk
                 .operator
                 .map(|op| self.hub.directory().operators[op.0 as usize].id.to_string()),
+            rating: talk.rating,
+            comment: talk.comment.clone(),
+            supervisor_score: talk.supervisor_score,
+            decisions: self
+                .io
+                .get(&id)
+                .map(|io| io.decisions.iter().cloned().collect())
+                .unwrap_or_default(),
         })
     }
 

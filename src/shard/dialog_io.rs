@@ -5,7 +5,7 @@
 //! [`Transcript`](crate::routing::Transcript), owned by the routing core.
 //! Must never: hold a message, or decide anything routing decides.
 
-use crate::routing::Decision;
+use crate::store::records::StoredDecision;
 use std::collections::VecDeque;
 
 /// The latest draft waiting for the preview window (100 ms per dialog).
@@ -19,8 +19,8 @@ pub struct TypingState {
 #[derive(Clone, Debug, Default)]
 pub struct DialogIo {
     pub typing: TypingState,
-    /// Recent routing decisions, oldest first.
-    pub decisions: VecDeque<Decision>,
+    /// Recent routing decisions in words, oldest first.
+    pub decisions: VecDeque<StoredDecision>,
     /// Messages `[..saved]` of the transcript are in the store.
     pub saved: usize,
 }
@@ -35,7 +35,7 @@ impl DialogIo {
     }
 
     /// Keeps `decision`, dropping the oldest beyond `max`.
-    pub fn record(&mut self, decision: Decision, max: usize) {
+    pub fn record(&mut self, decision: StoredDecision, max: usize) {
         if self.decisions.len() >= max {
             self.decisions.pop_front();
         }

@@ -164,7 +164,12 @@ impl ShardTask {
     fn on_decided(&mut self, dialog: DialogId, decision: crate::routing::Decision) {
         if self.core.dialog(dialog).is_some() {
             let max = self.hub.limits.decisions_per_dialog_max;
-            self.io.entry(dialog).or_default().record(decision, max);
+            let dir = self.hub.directory();
+            let words = records::StoredDecision {
+                ts: decision.at_ms as i64,
+                text: decision.explain(|op| &dir.operators[op.0 as usize].id),
+            };
+            self.io.entry(dialog).or_default().record(words, max);
         }
     }
 
@@ -261,7 +266,7 @@ impl ShardTask {
         save_new_messages(&self.hub, &mut self.pending, dialog, &mut io, messages);
         self.touched.remove(&dialog);
         self.closed.push(dialog);
-        self.keep_closed(finished, reason);
+        self.keep_closed(finished, reason, io.decisions.into());
         self.tell_closed(finished, reason);
     }
 
@@ -280,7 +285,12 @@ impl ShardTask {
     }
 
     /// Writes the closed dialog's summary (with this batch) for the admin API.
-    fn keep_closed(&mut self, finished: &FinishedDialog, reason: CloseReason) {
+    fn keep_closed(
+        &mut self,
+        finished: &FinishedDialog,
+        reason: CloseReason,
+        decisions: Vec<records::StoredDecision>,
+    ) {
         let dir = self.hub.directory();
         let talk = &finished.conversation;
         let summary = records::ClosedDialog {
@@ -297,7 +307,9 @@ impl ShardTask {
             ever_answered: finished.ever_answered,
             kpi: finished.kpi,
             rating: talk.rating,
+            comment: talk.comment.clone(),
             supervisor_score: talk.supervisor_score,
+            decisions,
             messages_deleted: false,
         };
         self.pending.push(Record::Dialog {

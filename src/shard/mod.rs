@@ -133,6 +133,18 @@ impl ShardTask {
         }
     }
 
+    /// Puts back the stored routing decisions of restored dialogs.
+    pub fn restore_decisions(
+        &mut self,
+        decisions: &HashMap<u64, Vec<crate::store::records::StoredDecision>>,
+    ) {
+        for (id, io) in &mut self.io {
+            if let Some(kept) = decisions.get(&id.0) {
+                io.decisions = kept.iter().cloned().collect();
+            }
+        }
+    }
+
     /// Notes that `dialog` changed in this batch.
     pub(super) fn touch(&mut self, dialog: DialogId) {
         self.touched.insert(dialog);

@@ -60,14 +60,35 @@ impl ShardTask {
                     ));
                 }
                 if self.core.dialog(dialog).is_none() {
-                    return Err(Refusal::new(ErrorCode::NotFound, "no such open dialog"));
+                    return self.rate_closed(dialog, score);
                 }
+                // The score is part of the dialog's durable record from this batch on.
+                self.touch(dialog);
                 Command::SupervisorRate { dialog, score }
             }
         };
         let result = self.core.handle(now, command, &mut self.out);
         self.apply_effects();
         result.map(|_| ()).map_err(Refusal::from)
+    }
+
+    /// A supervisor's score for a dialog that is closed: its stored summary is rewritten in
+    /// this batch, so the ack comes once the score is durable.
+    fn rate_closed(&mut self, dialog: DialogId, score: u8) -> Result<(), Refusal> {
+        let not_found = || Refusal::new(ErrorCode::NotFound, "no such dialog");
+        let store = self.hub.store.clone().ok_or_else(not_found)?;
+        let bytes = store
+            .dialog(dialog.0)
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "the dialog could not be read"))?
+            .ok_or_else(not_found)?;
+        let mut summary: records::ClosedDialog = rmp_serde::from_slice(&bytes)
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "the dialog could not be read"))?;
+        summary.supervisor_score = Some(score);
+        self.pending.push(crate::store::Record::Dialog {
+            dialog: dialog.0,
+            bytes: records::encode(&summary),
+        });
+        Ok(())
     }
 
     pub(super) fn history(

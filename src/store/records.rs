@@ -22,6 +22,23 @@ pub struct DurableDialog {
     pub client: ClientInfo,
     /// The operator told about ratings and closing (last holder), by id.
     pub operator: Option<String>,
+    /// The client's rating and comment, given while the dialog awaits its close.
+    #[serde(default)]
+    pub rating: Option<bool>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub supervisor_score: Option<u8>,
+    /// Its recent routing decisions in words (at most `decisions_per_dialog_max`).
+    #[serde(default)]
+    pub decisions: Vec<StoredDecision>,
+}
+
+/// A routing decision as the admin API shows it: when, and what was decided and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDecision {
+    pub ts: i64,
+    pub text: String,
 }
 
 /// A closed dialog as the store keeps it for the admin API (the `dialogs` table): who, where,
@@ -41,7 +58,13 @@ pub struct ClosedDialog {
     pub kpi: crate::routing::Kpi,
     /// The client's rating (`true` = like).
     pub rating: Option<bool>,
+    /// What the client wrote with the rating.
+    #[serde(default)]
+    pub comment: Option<String>,
     pub supervisor_score: Option<u8>,
+    /// Its last routing decisions in words.
+    #[serde(default)]
+    pub decisions: Vec<StoredDecision>,
     /// History retention deleted its messages.
     #[serde(default)]
     pub messages_deleted: bool,

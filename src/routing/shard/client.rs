@@ -224,6 +224,7 @@ impl Shard {
         let line = d.line;
         let d = self.dialogs.get_mut(&id).expect("live");
         d.conversation.rating = Some(like);
+        d.conversation.comment = comment.clone();
         out.push(Effect::Rated {
             dialog: id,
             like,
