@@ -235,7 +235,7 @@ fn start_shards(
             hub.place(id, index);
         }
         let mut task = ShardTask::new(index, core, hub.clone());
-        task.restore_decisions(&decisions);
+        task.restore_decisions(decisions);
         task.out = out;
         tokio::spawn(task.run());
     }
