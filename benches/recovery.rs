@@ -64,11 +64,7 @@ fn prepare(dir: &std::path::Path, count: u64) {
             phone: None,
             contact_id: None,
         };
-        let state = DurableDialog {
-            record,
-            client,
-            operator: Some("carl".into()),
-        };
+        let state = DurableDialog::new(record, client, Some("carl".into()));
         batch.push(Record::Log(encode(&LogEvent::Dialog(Box::new(state)))));
         for seq in 1..=MESSAGES_PER_DIALOG {
             let m = MessageRecord {

@@ -309,15 +309,7 @@ members = ["a"]
         router.handle(1_000, command, &mut Vec::new()).unwrap();
         let record = router.dialog_records().remove(0);
         let dialog = record.id;
-        let state = DurableDialog {
-            record,
-            client: Default::default(),
-            operator: None,
-            rating: None,
-            comment: None,
-            supervisor_score: None,
-            decisions: Vec::new(),
-        };
+        let state = DurableDialog::new(record, Default::default(), None);
         let store = Store::open(&dir, StoreOptions::default()).unwrap();
         write(
             &store,

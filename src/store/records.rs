@@ -34,6 +34,21 @@ pub struct DurableDialog {
     pub decisions: Vec<StoredDecision>,
 }
 
+impl DurableDialog {
+    /// A dialog with no rating, score or decisions yet.
+    pub fn new(record: DialogRecord, client: ClientInfo, operator: Option<String>) -> Self {
+        Self {
+            record,
+            client,
+            operator,
+            rating: None,
+            comment: None,
+            supervisor_score: None,
+            decisions: Vec::new(),
+        }
+    }
+}
+
 /// A routing decision as the admin API shows it: when, and what was decided and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredDecision {
