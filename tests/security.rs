@@ -94,3 +94,27 @@ async fn a_hello_with_someone_elses_client_id_and_no_token_starts_a_client_of_it
     assert_eq!(resumed.welcome["dialog_id"], dialog);
     resumed.operator_said("your card is blocked").await;
 }
+
+#[tokio::test]
+async fn too_many_wrong_operator_tokens_from_one_address_are_refused_for_a_while() {
+    let server = Server::start(
+        "operator-logins",
+        &Config::new()
+            .operators(&["anna"])
+            .line(line("support", "even", &["anna"], "30s")),
+    );
+    for _ in 0..10 {
+        let mut guess = Conn::open(&server, "/ws/operator", Enc::Json, "guess").await;
+        guess.send(json!({"type": "hello", "token": "guess"})).await;
+        assert_error(&guess.next().await, "unauthorized");
+        assert_eq!(guess.expect_close().await, Some(1008));
+    }
+    let mut anna = Conn::open(&server, "/ws/operator", Enc::Json, "anna").await;
+    anna.send(json!({"type": "hello", "token": token("anna")}))
+        .await;
+    let refused = anna.next().await;
+    assert_error(&refused, "rate_limited");
+    assert_eq!(anna.expect_close().await, Some(1008));
+    let text = Http::with_token(&server, None).get("/metrics").await.text;
+    assert_eq!(metric(&text, "switchboard_login_failures_total"), 10);
+}

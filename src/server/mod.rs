@@ -277,8 +277,19 @@ async fn widget_upgrade(
     })
 }
 
-async fn operator_upgrade(State(gw): State<Arc<Gateway>>, ws: WebSocketUpgrade) -> Response {
-    upgrade(ws, gw, OPERATOR_READ_BUFFER_BYTES, session::run_operator)
+async fn operator_upgrade(
+    State(gw): State<Arc<Gateway>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Wrong tokens at `hello` count against the source address (set by the accept loop).
+    let peer = Some(peer.ip());
+    upgrade(
+        ws,
+        gw,
+        OPERATOR_READ_BUFFER_BYTES,
+        move |socket, gw, slot| session::run_operator(socket, gw, slot, peer),
+    )
 }
 
 fn error_body(code: &str, message: &str) -> Json<serde_json::Value> {

@@ -22,7 +22,13 @@ fn unauthorized(req: Option<u64>) -> Sequenced<OperatorOut> {
 }
 
 /// Reads `hello` and authenticates its token: the operator and the `last_seq` it resumes from.
-pub(super) async fn admit(conn: &mut Conn, gw: &Gateway) -> Result<(OpIdx, Option<u64>), Refused> {
+/// `peer` is the connection's source address: one that presented too many wrong tokens lately
+/// is refused without its token being looked at.
+pub(super) async fn admit(
+    conn: &mut Conn,
+    gw: &Gateway,
+    peer: Option<std::net::IpAddr>,
+) -> Result<(OpIdx, Option<u64>), Refused> {
     let hub = &gw.hub;
     let auth_timeout = std::time::Duration::from_millis(hub.limits.auth_timeout.as_ms());
     let hello = match tokio::time::timeout(auth_timeout, conn.recv::<OperatorIn>(true)).await {
@@ -43,10 +49,32 @@ pub(super) async fn admit(conn: &mut Conn, gw: &Gateway) -> Result<(OpIdx, Optio
         Ok(Incoming::Close(code, reason)) => return Err(Some((code, reason))),
         Ok(Incoming::Gone | Incoming::Nothing) => return Err(None),
     };
+    let now = hub.clock.now_ms();
+    if let Some(ip) = peer {
+        if !hub.logins.allowed(ip, now) {
+            let refused = error(
+                hello.req,
+                ErrorCode::RateLimited,
+                "too many wrong tokens from this address: wait a minute before trying again",
+            );
+            conn.send(&Sequenced {
+                seq: 0,
+                frame: OperatorOut::Error(refused),
+            })
+            .await;
+            return Err(Some((close::POLICY, "too many wrong tokens")));
+        }
+    }
     let Some(op) = hub.directory().authenticate(&hello.token) else {
+        if let Some(ip) = peer {
+            hub.logins.failed(ip, now);
+        }
         conn.send(&unauthorized(hello.req)).await;
         return Err(Some((close::POLICY, "unauthorized")));
     };
+    if let Some(ip) = peer {
+        hub.logins.succeeded(ip);
+    }
     Ok((op, hello.last_seq))
 }
 

@@ -31,15 +31,20 @@ use tokio::sync::mpsc;
 /// How the connection loop ended: close with this code and reason, or (`None`) just stop.
 type Closing = Option<(u16, &'static str)>;
 
-/// Runs one operator connection to its end.
-pub async fn run(socket: WebSocket, gw: Arc<Gateway>, slot: ConnectionSlot) {
+/// Runs one operator connection to its end; `peer` is its source address.
+pub async fn run(
+    socket: WebSocket,
+    gw: Arc<Gateway>,
+    slot: ConnectionSlot,
+    peer: Option<std::net::IpAddr>,
+) {
     let mut conn = Conn::new(
         socket,
         &gw.hub.limits,
         gw.hub.metrics.clone(),
         crate::metrics::Side::Operator,
     );
-    let (op, last_seq) = match hello::admit(&mut conn, &gw).await {
+    let (op, last_seq) = match hello::admit(&mut conn, &gw, peer).await {
         Ok(admitted) => admitted,
         Err(Some((code, reason))) => return conn.close(code, reason).await,
         Err(None) => return,
