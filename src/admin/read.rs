@@ -224,13 +224,18 @@ impl Hub {
     /// lengths, and response-time histograms per line and per operator.
     pub async fn metrics_text(&self) -> Result<String, std::fmt::Error> {
         use crate::metrics::prometheus::{
-            DIALOGS, FIRST_RESPONSE, OPERATOR_FIRST_RESPONSE, OPERATOR_RESPONSE, QUEUE_LENGTH,
-            RESPONSE,
+            DIALOGS, DISK_FREE, FIRST_RESPONSE, OPERATOR_FIRST_RESPONSE, OPERATOR_RESPONSE,
+            QUEUE_LENGTH, READ_ONLY, RESPONSE,
         };
         use crate::metrics::{Scrape, TimeUnit};
         let report = self.report().await;
         let dir = self.directory();
         let mut scrape = Scrape::from_metrics(&self.metrics);
+        if self.disk.free_bytes() < u64::MAX {
+            scrape.gauge(DISK_FREE, &[], self.disk.free_bytes() as f64);
+        }
+        let read_only = self.disk.refusal().is_some();
+        scrape.gauge(READ_ONLY, &[], if read_only { 1.0 } else { 0.0 });
         let mut totals = [0u64; OPEN_STATES.len()];
         for counts in report.by_state.values() {
             for (t, n) in totals.iter_mut().zip(counts) {

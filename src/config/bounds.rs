@@ -85,3 +85,8 @@ pub const FAILED_LOGIN_WINDOW_MS: u64 = 60_000;
 pub const LOGIN_BLOCK_MS: u64 = 60_000;
 /// Source addresses with recent failures kept at most; beyond it, the oldest are forgotten.
 pub const LOGIN_SOURCES_TRACKED_MAX: usize = 100_000;
+
+// --- Disk ---------------------------------------------------------------------------------------
+
+/// How often the data directory's free space is read (`disk_free_min_bytes`).
+pub const DISK_POLL: Duration = Duration::from_millis(250);

@@ -29,6 +29,9 @@ pub struct Limits {
     /// Connections from one source address still without a complete request head; a new one
     /// beyond it is closed at once.
     pub half_open_per_source_max: usize,
+    /// Free bytes the data directory's disk must keep; below, new messages get `unavailable`
+    /// until space is freed (0: never refuse).
+    pub disk_free_min_bytes: u64,
     /// Routing decisions kept per dialog for the admin API.
     pub decisions_per_dialog_max: usize,
     /// Skipped operators named in one routing decision (the rest are counted).
@@ -48,6 +51,7 @@ impl Default for Limits {
             auth_timeout: Dur::from_secs(10),
             request_head_timeout: Dur::from_secs(10),
             half_open_per_source_max: 256,
+            disk_free_min_bytes: 64 * 1_048_576,
             decisions_per_dialog_max: 32,
             decision_skips_max: 16,
         }

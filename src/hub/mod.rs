@@ -12,6 +12,7 @@
 
 pub mod consents;
 pub mod directory;
+pub mod disk_watch;
 pub mod live_config;
 pub mod login_guard;
 mod resume_tokens;
@@ -81,6 +82,8 @@ pub struct Hub {
     pub metrics: Arc<Metrics>,
     /// Failed logins per source address (operator hello, admin API, console reads).
     pub logins: login_guard::LoginGuard,
+    /// Free space of the data directory's disk; below the minimum, new messages are refused.
+    pub disk: disk_watch::DiskWatch,
     inboxes: Vec<ShardInbox>,
     /// Where dialogs that moved to another shard's line are (`routing::placement`).
     placement: Mutex<Placement>,

@@ -140,6 +140,7 @@ fn new_hub(
         limits: config.server.limits.clone(),
         clock: runtime.clock,
         logins: super::login_guard::LoginGuard::new(runtime.metrics.clone()),
+        disk: super::disk_watch::DiskWatch::new(config.server.limits.disk_free_min_bytes),
         metrics: runtime.metrics,
         quick_answers: Mutex::new(crate::hub::directory::quick_answers(config)),
         live: tokio::sync::Mutex::new(live),

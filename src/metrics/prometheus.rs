@@ -61,6 +61,14 @@ pub const DIALOGS: Desc = Desc {
     help: "Dialogs now in each state.",
 };
 /// Dialogs waiting in a `line`'s queue.
+pub const DISK_FREE: Desc = Desc {
+    name: "disk_free_bytes",
+    help: "Free bytes on the data directory's disk at the last reading.",
+};
+pub const READ_ONLY: Desc = Desc {
+    name: "read_only",
+    help: "1 while new messages are refused because the disk is below disk_free_min_bytes.",
+};
 pub const QUEUE_LENGTH: Desc = Desc {
     name: "queue_length",
     help: "Dialogs waiting in the line's queue.",

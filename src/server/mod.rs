@@ -12,7 +12,8 @@ mod http;
 
 use crate::clock::SystemClock;
 use crate::config::bounds::{
-    ACCEPT_QUEUE_CONNECTIONS, OPERATOR_READ_BUFFER_BYTES, SHUTDOWN_GRACE, WIDGET_READ_BUFFER_BYTES,
+    ACCEPT_QUEUE_CONNECTIONS, DISK_POLL, OPERATOR_READ_BUFFER_BYTES, SHUTDOWN_GRACE,
+    WIDGET_READ_BUFFER_BYTES,
 };
 use crate::config::Config;
 use crate::hub::Hub;
@@ -128,8 +129,23 @@ pub async fn serve_on(
         hub.shards(),
         hub.directory().operators.len()
     );
+    if let Some(dir) = hub
+        .store
+        .as_ref()
+        .and_then(|s| s.path().parent().map(|p| p.to_path_buf()))
+    {
+        // Free space of the data directory, read every poll (see hub::disk_watch).
+        let watched = Arc::downgrade(&hub);
+        tokio::spawn(async move {
+            while let Some(hub) = watched.upgrade() {
+                hub.disk.check(&dir);
+                drop(hub);
+                tokio::time::sleep(DISK_POLL).await;
+            }
+        });
+    }
     let app = axum::Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/ws/widget", get(widget_upgrade))
         .route("/ws/operator", get(operator_upgrade))
         .with_state(gateway.clone())
@@ -294,6 +310,23 @@ async fn operator_upgrade(
 
 fn error_body(code: &str, message: &str) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "error": { "code": code, "message": message } }))
+}
+
+/// `ok`, or 503 naming why the server cannot take writes now (its disk is full, or a commit
+/// failed).
+async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {
+    if let Some(error) = gw.hub.failure() {
+        let text = format!("failed: a commit failed ({error}); restart the server\n");
+        return (StatusCode::SERVICE_UNAVAILABLE, text).into_response();
+    }
+    match gw.hub.disk.refusal() {
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("read-only: {why}\n"),
+        )
+            .into_response(),
+        None => "ok\n".into_response(),
+    }
 }
 
 async fn not_found() -> impl IntoResponse {

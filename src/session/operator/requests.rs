@@ -185,6 +185,13 @@ fn message(
     if let Err(e) = check_text(req, &m.text, &hub.limits) {
         return now(OperatorOut::Error(e));
     }
+    if let Some(why) = hub.disk.refusal() {
+        return now(OperatorOut::Error(crate::protocol::common::ErrorFrame {
+            req,
+            code: ErrorCode::Unavailable,
+            message: why.into(),
+        }));
+    }
     let dialog = DialogId(m.dialog_id);
     let answer = hub.request(hub.shard_of_dialog(dialog), |reply| {
         ShardRequest::OperatorMessage {

@@ -91,6 +91,13 @@ impl Widget {
         if let Err(e) = check_text(req, &m.text, &hub.limits) {
             return Some(WidgetOut::Error(e));
         }
+        if let Some(why) = hub.disk.refusal() {
+            return Some(WidgetOut::Error(crate::protocol::common::ErrorFrame {
+                req,
+                code: ErrorCode::Unavailable,
+                message: why.into(),
+            }));
+        }
         if self.consent_needed {
             return Some(WidgetOut::Error(error(
                 req,
