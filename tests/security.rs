@@ -118,3 +118,79 @@ async fn too_many_wrong_operator_tokens_from_one_address_are_refused_for_a_while
     let text = Http::with_token(&server, None).get("/metrics").await.text;
     assert_eq!(metric(&text, "switchboard_login_failures_total"), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_can_never_act_on_a_dialog_that_is_not_theirs() {
+    let server = Server::start(
+        "not-theirs",
+        &Config::new()
+            .admin()
+            .operators(&["anna", "boris"])
+            .line(line("support", "even", &["anna"], "30s"))
+            .line(line("sales", "even", &["boris"], "30s")),
+    );
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut boris = Operator::connect(&server, "boris").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let d = field_u64(&widget.say("m1", "private").await, "dialog_id");
+    anna.offered(d).await;
+    anna.accept(d).await;
+
+    for (frame, codes) in [
+        (
+            json!({"type": "accept", "dialog_id": d}),
+            &["invalid_state", "forbidden"][..],
+        ),
+        (
+            json!({"type": "decline", "dialog_id": d}),
+            &["invalid_state", "forbidden"][..],
+        ),
+        (
+            json!({"type": "message", "dialog_id": d, "client_msg_id": "b1", "text": "hi"}),
+            &["forbidden"][..],
+        ),
+        (json!({"type": "close", "dialog_id": d}), &["forbidden"][..]),
+        (
+            json!({"type": "transfer", "dialog_id": d, "to_operator": "boris"}),
+            &["forbidden"][..],
+        ),
+        (
+            json!({"type": "supervisor_rate", "dialog_id": d, "score": 1}),
+            &["forbidden"][..],
+        ),
+        (
+            json!({"type": "history", "dialog_id": d}),
+            &["forbidden"][..],
+        ),
+    ] {
+        let answer = boris.request(frame.clone()).await;
+        assert_eq!(frame_type(&answer), "error", "{frame} → {answer}");
+        let code = field_str(&answer, "code");
+        assert!(codes.contains(&code), "{frame} → {answer}");
+    }
+    // Typing on someone else's dialog is dropped: the client sees nothing of it.
+    boris.send(json!({"type": "typing", "dialog_id": d})).await;
+    widget
+        .assert_none_within(QUIET, "anything from boris", |f| {
+            matches!(
+                frame_type(f),
+                "operator_typing" | "message" | "dialog_closed"
+            )
+        })
+        .await;
+    // Nothing changed: the dialog is still Anna's, with the client's one message.
+    let stored = Http::admin(&server)
+        .get_ok(&format!("/api/v1/dialogs/{d}"))
+        .await;
+    assert_eq!(stored["operator"], "anna", "{stored}");
+    assert_eq!(stored["state"], "active", "{stored}");
+    assert_eq!(stored["supervisor_score"], serde_json::Value::Null);
+    let messages = Http::admin(&server)
+        .get_ok(&format!("/api/v1/dialogs/{d}/messages"))
+        .await;
+    assert_eq!(
+        messages["messages"].as_array().unwrap().len(),
+        1,
+        "{messages}"
+    );
+}
