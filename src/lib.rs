@@ -41,6 +41,7 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod delivery;
 pub mod hub;
 pub mod kpi;

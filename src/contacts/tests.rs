@@ -1,0 +1,1 @@
+//! Tests of the registry against a simple reference model.
