@@ -121,6 +121,11 @@ impl Registry {
         state.tags().iter().map(|(t, n)| (t.clone(), *n)).collect()
     }
 
+    /// Groups of likely duplicates (see `duplicates`).
+    pub fn duplicates(&self) -> Vec<super::duplicates::Group> {
+        super::duplicates::groups(&self.state.read())
+    }
+
     /// One page of contacts matching `q` (all of them without it) and `ask`.
     pub async fn search(&self, q: Option<&str>, ask: &Ask) -> Result<Page, ContactError> {
         let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
