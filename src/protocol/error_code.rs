@@ -37,11 +37,13 @@ pub enum ErrorCode {
     Internal,
     /// The server is shedding load; retry later.
     Overloaded,
+    /// A change made against an older version of what it changes (e.g. `update_contact`).
+    Conflict,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::BadFrame,
         ErrorCode::UnknownType,
         ErrorCode::TooLarge,
@@ -55,6 +57,7 @@ impl ErrorCode {
         ErrorCode::ConsentRequired,
         ErrorCode::Internal,
         ErrorCode::Overloaded,
+        ErrorCode::Conflict,
     ];
 
     /// The wire name, e.g. `"bad_frame"`.
@@ -73,6 +76,7 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::Internal => "internal",
             ErrorCode::Overloaded => "overloaded",
+            ErrorCode::Conflict => "conflict",
         }
     }
 }

@@ -120,6 +120,9 @@ pub async fn serve_on(
     let contacts = open_contacts(&hub, &config)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(hub.clone(), stop_rx);
+    if let Some(contacts) = &contacts {
+        let _ = gateway.contacts.set(contacts.clone());
+    }
     // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
     println!("switchboard listening on {}", bound.addr);
     eprintln!(

@@ -404,6 +404,13 @@ fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Conn) -> Disp
                 })
             })
         }
+        frame @ (OperatorIn::SearchContacts(_)
+        | OperatorIn::Contact(_)
+        | OperatorIn::CreateContact(_)
+        | OperatorIn::UpdateContact(_)) => {
+            let reply = super::contacts::handle(gw, op, frame);
+            Dispatched::Later(Box::pin(async move { Some(reply.await) }))
+        }
         OperatorIn::QuickAnswers(_) => {
             let lists = quick_lists(gw, op);
             let all = hub.quick_answers.lock();
