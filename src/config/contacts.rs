@@ -65,3 +65,31 @@ pub(super) fn validate(config: &ContactsConfig) -> Vec<ConfigError> {
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn problems(toml: &str) -> String {
+        match Config::from_toml_str(toml) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn contacts_settings_default_and_errors_name_the_key() {
+        let config = Config::from_toml_str("").unwrap();
+        assert_eq!(config.contacts.types, ["cold", "warm", "hot"]);
+        assert_eq!(config.contacts.default_region, None);
+        let ok = Config::from_toml_str("[contacts]\ndefault_region = \"DE\"\ntypes = [\"a\"]");
+        assert!(ok.is_ok(), "{ok:?}");
+        let found = problems("[contacts]\ndefault_region = \"XX\"");
+        assert!(found.contains("contacts.default_region: \"XX\""), "{found}");
+        let found = problems("[contacts]\ntypes = [\"warm\", \"warm\", \"Hot\"]");
+        assert!(found.contains("contacts.types[1]: duplicate"), "{found}");
+        assert!(found.contains("contacts.types[2]: \"Hot\""), "{found}");
+        assert!(problems("[contacts]\ntypes = []").contains("contacts.types: at least one"));
+        assert!(problems("[contacts]\ncolour = 1").contains("colour"));
+    }
+}
