@@ -37,13 +37,19 @@ pub use search::{Filters, Page, Viewer};
 use crate::config::ContactsConfig;
 use crate::store::StoreError;
 
-/// The registry's settings, from `[contacts]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The registry's settings, from `[contacts]` (the default is `[contacts]`'s default).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// The region of phone numbers written without a country code.
     pub region: Option<phonenumber::country::Id>,
     /// The contact types allowed.
     pub types: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::from_config(&ContactsConfig::default())
+    }
 }
 
 impl Settings {

@@ -44,7 +44,15 @@ pub fn phone_e164(text: &str, region: Option<Region>) -> Option<String> {
 }
 
 /// The key a phone is matched by: E.164 when it parses, else its digits (a leading `+` kept).
+/// Text already in the E.164 shape (`+` and 7 to 15 digits) is its own key without parsing:
+/// parsing it would give the same text back, or fail and fall back to the same digits.
 pub fn phone_key(text: &str, region: Option<Region>) -> String {
+    let text = text.trim();
+    if let Some(digits) = text.strip_prefix('+') {
+        if (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return text.to_string();
+        }
+    }
     phone_e164(text, region).unwrap_or_else(|| {
         let text = text.trim();
         let plus = if text.starts_with('+') { "+" } else { "" };
