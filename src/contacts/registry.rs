@@ -145,7 +145,7 @@ impl Registry {
         .map_err(|e| ContactError::Unsupported(format!("search stopped: {e}")))??;
         Ok(search::rank(
             &self.state.read(),
-            &candidates,
+            candidates,
             exact.as_ref(),
             ask,
         ))

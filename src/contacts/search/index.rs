@@ -11,12 +11,16 @@
 
 use std::path::Path;
 
-use tantivy::collector::DocSetCollector;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, PhraseQuery, Query, RegexQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    doc, DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
+    TantivyDocument, Term,
+};
 
 use super::query::{analyzer, wildcard_regex, Clause};
 use crate::sync::Mutex;
@@ -151,20 +155,7 @@ impl SearchIndex {
     /// The ids of every indexed contact that matches all `clauses`, unordered.
     pub fn search(&self, clauses: &[Clause]) -> Result<Vec<u64>, IndexError> {
         let query = self.query(clauses)?;
-        let searcher = self.reader.searcher();
-        let docs = searcher.search(&query, &DocSetCollector)?;
-        let mut columns = Vec::new();
-        for segment in searcher.segment_readers() {
-            columns.push(segment.fast_fields().u64("id")?);
-        }
-        Ok(docs
-            .into_iter()
-            .filter_map(|address| {
-                columns
-                    .get(address.segment_ord as usize)?
-                    .first(address.doc_id)
-            })
-            .collect())
+        Ok(self.reader.searcher().search(&query, &Ids)?)
     }
 
     fn query(&self, clauses: &[Clause]) -> Result<Box<dyn Query>, IndexError> {
@@ -203,5 +194,49 @@ impl SearchIndex {
     /// Whether the index holds no document.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Collects the `id` fast field of every matching document straight into a vector (no set of
+/// document addresses, no second lookup).
+struct Ids;
+
+/// [`Ids`] within one segment.
+struct SegmentIds {
+    column: Column<u64>,
+    ids: Vec<u64>,
+}
+
+impl Collector for Ids {
+    type Fruit = Vec<u64>;
+    type Child = SegmentIds;
+
+    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<SegmentIds> {
+        Ok(SegmentIds {
+            column: segment.fast_fields().u64("id")?,
+            ids: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<u64>>) -> tantivy::Result<Vec<u64>> {
+        Ok(fruits.concat())
+    }
+}
+
+impl SegmentCollector for SegmentIds {
+    type Fruit = Vec<u64>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        if let Some(id) = self.column.first(doc) {
+            self.ids.push(id);
+        }
+    }
+
+    fn harvest(self) -> Vec<u64> {
+        self.ids
     }
 }

@@ -145,27 +145,39 @@ pub fn list(state: &State, ask: &Ask) -> Page {
 }
 
 /// A page of the contacts among `candidates` that the registry holds and `ask` admits,
-/// ranked (those in `exact`, if given, first).
-pub fn rank(state: &State, candidates: &[u64], exact: Option<&HashSet<u64>>, ask: &Ask) -> Page {
-    let after = ask.after;
-    let mut hits: Vec<(Cursor, &Contact)> = candidates
+/// ranked (those in `exact`, if given, first). Candidates are sorted by (tier, id) and walked
+/// from the cursor on, so a broad query costs a sort of its ids, not a lookup of each.
+pub fn rank(state: &State, candidates: Vec<u64>, exact: Option<&HashSet<u64>>, ask: &Ask) -> Page {
+    let (mut first, mut second): (Vec<u64>, Vec<u64>) = match exact {
+        None => (candidates, Vec::new()),
+        Some(set) => candidates.into_iter().partition(|id| set.contains(id)),
+    };
+    first.sort_unstable();
+    second.sort_unstable();
+    let after = ask.after.unwrap_or_default();
+    let from = |ids: &[u64], tier: u8| -> usize {
+        match (ask.after, tier.cmp(&after.tier)) {
+            (None, _) | (Some(_), std::cmp::Ordering::Greater) => 0,
+            (Some(_), std::cmp::Ordering::Equal) => ids.partition_point(|id| *id <= after.id),
+            (Some(_), std::cmp::Ordering::Less) => ids.len(),
+        }
+    };
+    let ordered = first[from(&first, 0)..]
         .iter()
-        .filter_map(|id| state.contacts.get(id))
-        .filter(|c| ask.admits(c))
-        .map(|c| {
-            let tier = u8::from(exact.is_some_and(|set| !set.contains(&c.id)));
-            (Cursor { tier, id: c.id }, c)
-        })
-        .filter(|(cursor, _)| after.is_none_or(|after| *cursor > after))
-        .collect();
-    let keep = ask.limit.saturating_add(1).min(hits.len());
-    if keep < hits.len() {
-        hits.select_nth_unstable_by_key(keep, |(cursor, _)| *cursor);
-        hits.truncate(keep);
+        .map(|id| (0u8, *id))
+        .chain(second[from(&second, 1)..].iter().map(|id| (1u8, *id)));
+    let mut ranked: Vec<(Cursor, Contact)> = Vec::new();
+    for (tier, id) in ordered {
+        let Some(contact) = state.contacts.get(&id) else {
+            continue;
+        };
+        if ask.admits(contact) {
+            ranked.push((Cursor { tier, id }, contact.clone()));
+            if ranked.len() > ask.limit {
+                break;
+            }
+        }
     }
-    hits.sort_unstable_by_key(|(cursor, _)| *cursor);
-    let mut ranked: Vec<(Cursor, Contact)> =
-        hits.into_iter().map(|(k, c)| (k, c.clone())).collect();
     let next_after = cut(&mut ranked, ask.limit, |(cursor, _)| *cursor, true);
     Page {
         contacts: ranked.into_iter().map(|(_, c)| c).collect(),
