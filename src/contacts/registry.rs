@@ -17,7 +17,7 @@ use super::state::{Gone, State};
 use super::{ContactError, Settings};
 use crate::clock::Clock;
 use crate::store::{Record, Store, StoreError};
-use crate::sync::{Mutex, RwLock};
+use crate::sync::RwLock;
 
 /// The index directory's name inside the data directory.
 pub const INDEX_DIR: &str = "contacts-index";
@@ -33,8 +33,6 @@ pub struct Registry {
     pub(super) state: RwLock<State>,
     pub(super) writes: tokio::sync::Mutex<()>,
     index: Arc<SearchIndex>,
-    /// Set when an index update failed: the next start rebuilds it.
-    index_failed: Mutex<Option<String>>,
     pub(super) settings: Settings,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) operators: OperatorCheck,
@@ -74,7 +72,6 @@ impl Registry {
             state: RwLock::new(state),
             writes: tokio::sync::Mutex::new(()),
             index: Arc::new(index),
-            index_failed: Mutex::new(None),
             settings,
             clock,
             operators,
@@ -207,9 +204,9 @@ impl Registry {
             Ok(Err(e)) => e.to_string(),
             Err(e) => e.to_string(),
         };
-        // Durable already: the answer stays a success; the index is rebuilt at the next start.
+        // Durable already: the answer stays a success. The index's commit payload did not move
+        // to this generation, so the next start rebuilds it from the store.
         eprintln!("switchboard: contact index update failed (rebuilt at next start): {failure}");
-        *self.index_failed.lock() = Some(failure);
         Ok(())
     }
 
