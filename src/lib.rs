@@ -26,7 +26,10 @@
 //!   frames and records, commit then release.
 //! - [`routing`]: the sans-IO core (lines, dialogs and their transcripts: message numbering,
 //!   idempotency keys, participants; queue modes, limits, timers, decisions).
-//! - [`store`]: the only redb user: log, snapshots, messages, record encoding, consents.
+//! - [`store`]: the only redb user: log, snapshots, messages, record encoding, consents, contact
+//!   records and photos.
+//! - [`contacts`]: the contact registry beside the chats: durable in the store's own tables (never
+//!   in the routing snapshot), searched through a tantivy index kept beside the store.
 //! - [`delivery`]: bounded session queues, per-operator event feeds, the widget client registry.
 //! - [`kpi`]: response-time rules of one dialog, per-shard statistics, merged views.
 //! - [`admin`]: the admin HTTP API and its read side.
@@ -43,6 +46,7 @@
 pub mod admin;
 pub mod clock;
 pub mod config;
+pub mod contacts;
 pub mod delivery;
 #[doc(hidden)]
 pub mod fuzzing;

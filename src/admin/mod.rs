@@ -9,6 +9,7 @@
 mod auth;
 mod config_routes;
 mod consents;
+mod contacts;
 mod dialogs;
 mod error;
 mod query;
@@ -30,13 +31,20 @@ pub use error::ApiError;
 /// What admin handlers share.
 pub struct Admin {
     pub hub: Arc<Hub>,
+    /// The contact registry (`None`: contact routes answer 503).
+    pub contacts: Option<Arc<crate::contacts::Registry>>,
     token: AdminToken,
 }
 
 /// The `/api/v1` routes and `/metrics`, ready to merge into the server's router.
-pub fn routes(hub: Arc<Hub>, server: &ServerConfig) -> axum::Router {
+pub fn routes(
+    hub: Arc<Hub>,
+    server: &ServerConfig,
+    contacts: Option<Arc<crate::contacts::Registry>>,
+) -> axum::Router {
     let admin = Arc::new(Admin {
         hub,
+        contacts,
         token: AdminToken::new(
             server.admin_token.as_deref(),
             server.admin_token_sha256.as_deref(),
@@ -66,6 +74,7 @@ pub fn routes(hub: Arc<Hub>, server: &ServerConfig) -> axum::Router {
             "/quick-answers/{id}",
             get(config_routes::quick_answers).put(config_routes::put_quick_answers),
         )
+        .merge(contacts::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(admin.clone(), authorize))

@@ -8,6 +8,7 @@
 
 pub mod bounds;
 pub mod changes;
+mod contacts;
 mod duration;
 mod limits;
 mod model;
@@ -20,6 +21,7 @@ pub use changes::{
     apply, parse_line_body, parse_operator_body, parse_quick_answers_body, Change, ChangeError,
     ChangeErrorKind,
 };
+pub use contacts::ContactsConfig;
 pub use duration::Dur;
 pub use limits::Limits;
 pub use model::*;
@@ -72,7 +74,8 @@ impl Config {
     /// Parses and validates TOML text.
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigErrors> {
         let config = parse(text).map_err(|e| ConfigErrors(vec![e]))?;
-        let problems = validate::validate(&config);
+        let mut problems = validate::validate(&config);
+        problems.extend(contacts::validate(&config.contacts));
         if problems.is_empty() {
             Ok(config)
         } else {

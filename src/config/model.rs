@@ -22,6 +22,9 @@ pub struct Config {
     pub lines: Vec<LineConfig>,
     #[serde(default)]
     pub quick_answers: Vec<QuickAnswerListConfig>,
+    /// `[contacts]`: the contact registry's settings.
+    #[serde(default)]
+    pub contacts: super::ContactsConfig,
 }
 
 /// `[server]`.

@@ -39,11 +39,13 @@ pub enum ErrorCode {
     Overloaded,
     /// The server cannot store anything now (its disk is full); retry later. An extension.
     Unavailable,
+    /// A change made against an older version of what it changes (e.g. `update_contact`).
+    Conflict,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::BadFrame,
         ErrorCode::UnknownType,
         ErrorCode::TooLarge,
@@ -58,6 +60,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::Overloaded,
         ErrorCode::Unavailable,
+        ErrorCode::Conflict,
     ];
 
     /// The wire name, e.g. `"bad_frame"`.
@@ -77,6 +80,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Conflict => "conflict",
         }
     }
 }

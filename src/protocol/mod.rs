@@ -17,6 +17,7 @@
 
 pub mod codec;
 pub mod common;
+pub mod contacts;
 pub mod error_code;
 pub mod frame;
 mod head;

@@ -13,6 +13,9 @@ use super::common::{
     Author, ClientInfo, DialogClosed, DialogSummary, ErrorFrame, KpiKind, MessageView, OfferMode,
     PresenceState, QuickAnswer, RevokeReason, Score, SupervisorScore, WorkdayAction,
 };
+use super::contacts::{
+    ContactCard, ContactRequest, ContactsPage, CreateContact, SearchContacts, UpdateContact,
+};
 use super::frame::frame_enum;
 
 frame_enum! {
@@ -36,6 +39,10 @@ frame_enum! {
         "history" => History(HistoryRequest),
         "quick_answers" => QuickAnswers(QuickAnswersRequest),
         "save_quick_answer" => SaveQuickAnswer(SaveQuickAnswer),
+        "search_contacts" => SearchContacts(SearchContacts),
+        "contact" => Contact(ContactRequest),
+        "create_contact" => CreateContact(CreateContact),
+        "update_contact" => UpdateContact(UpdateContact),
     }
 }
 
@@ -55,6 +62,8 @@ frame_enum! {
         "quick_answers" => QuickAnswers(QuickAnswerList),
         /// The server changed this operator's presence (e.g. `away` after missed offers).
         "status" => Status(StatusChanged),
+        "contacts" => Contacts(ContactsPage),
+        "contact" => Contact(ContactCard),
         "ack" => Ack(Ack),
         "error" => Error(ErrorFrame),
     }

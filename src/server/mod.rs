@@ -46,6 +46,8 @@ pub enum ServerError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot recover: {0}")]
     Start(#[from] crate::hub::StartError),
+    #[error("cannot open the contact registry: {0}")]
+    Contacts(#[from] crate::contacts::ContactError),
     /// A commit failed while serving; the server stopped so that a restart recovers from the
     /// disk (fail-stop, see `Hub::fail`).
     #[error("stopped after a failed commit (a restart recovers from the disk): {0}")]
@@ -119,8 +121,12 @@ pub async fn serve_on(
     };
     let hub =
         Hub::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
+    let contacts = open_contacts(&hub, &config)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(hub.clone(), stop_rx);
+    if let Some(contacts) = &contacts {
+        let _ = gateway.contacts.set(contacts.clone());
+    }
     // The first line on stdout is the bound address: tests and scripts read it (port 0 works).
     println!("switchboard listening on {}", bound.addr);
     eprintln!(
@@ -149,7 +155,11 @@ pub async fn serve_on(
         .route("/ws/widget", get(widget_upgrade))
         .route("/ws/operator", get(operator_upgrade))
         .with_state(gateway.clone())
-        .merge(crate::admin::routes(hub.clone(), &config.server))
+        .merge(crate::admin::routes(
+            hub.clone(),
+            &config.server,
+            contacts.clone(),
+        ))
         .merge(crate::web::routes(hub.clone()))
         .fallback(not_found);
     let failed = {
@@ -188,6 +198,33 @@ pub async fn serve_on(
     }
     eprintln!("switchboard: stopped");
     Ok(())
+}
+
+/// The contact registry beside the hub's store (in the same data directory), checking
+/// operator ids against the live configuration.
+fn open_contacts(
+    hub: &Arc<Hub>,
+    config: &Config,
+) -> Result<Option<Arc<crate::contacts::Registry>>, ServerError> {
+    let Some(store) = hub.store.clone() else {
+        return Ok(None);
+    };
+    let data_dir = store
+        .path()
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let directory_of = hub.clone();
+    let operators: crate::contacts::OperatorCheck =
+        Arc::new(move |id| directory_of.directory().operator_index.contains_key(id));
+    let registry = crate::contacts::Registry::open(
+        store,
+        &data_dir,
+        crate::contacts::Settings::from_config(&config.contacts),
+        Arc::new(SystemClock),
+        operators,
+    )?;
+    Ok(Some(Arc::new(registry)))
 }
 
 /// The listening socket, with [`no_delay`] applied to each connection it accepts.

@@ -6,6 +6,7 @@
 //! connection with 4000; shutdown closes it with 1001.
 
 mod conn;
+mod contacts;
 mod drafts;
 mod operator;
 mod widget;
@@ -24,6 +25,8 @@ pub struct Gateway {
     pub handshakes: AtomicUsize,
     all_closed: Notify,
     shutdown: watch::Receiver<bool>,
+    /// The contact registry operators search and edit (set once at start).
+    pub contacts: std::sync::OnceLock<Arc<crate::contacts::Registry>>,
 }
 
 /// Counts one open connection while alive.
@@ -45,6 +48,7 @@ impl Gateway {
             handshakes: AtomicUsize::new(0),
             all_closed: Notify::new(),
             shutdown,
+            contacts: std::sync::OnceLock::new(),
         })
     }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, Key, Table, TableDefinition, Value, WriteTransaction};
 
+use super::contacts::PendingContacts;
 use super::schema::{CONSENTS, DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
 use super::Record;
 
@@ -47,6 +48,7 @@ pub(super) fn write_batch<'a>(
             pending_messages: Vec::new(),
             pending_dialogs: Vec::new(),
             pending_consents: Vec::new(),
+            pending_contacts: PendingContacts::default(),
         };
         for record in submissions.flatten() {
             tables.apply(record)?;
@@ -54,6 +56,7 @@ pub(super) fn write_batch<'a>(
         tables.flush_messages()?;
         flush_dialogs(&txn, &mut tables.pending_dialogs)?;
         flush_consents(&txn, &tables.pending_consents)?;
+        tables.pending_contacts.flush(&txn)?;
         if tables.snapshot_written {
             txn.open_table(META)?
                 .insert(KEY_LAST_POSITION, tables.position)?;
@@ -109,6 +112,7 @@ struct Tables<'txn, 'batch> {
     pending_messages: Vec<((u64, u64), &'batch [u8])>,
     pending_dialogs: Vec<(u64, &'batch [u8])>,
     pending_consents: Vec<(&'batch str, &'batch str, &'batch [u8])>,
+    pending_contacts: PendingContacts<'batch>,
 }
 
 impl<'txn, 'batch> Tables<'txn, 'batch> {
@@ -142,6 +146,10 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
                 client,
                 bytes,
             } => self.pending_consents.push((line, client, bytes)),
+            Record::Contact { id, bytes } => self.pending_contacts.contacts.push((*id, bytes)),
+            Record::ContactPhoto { id, bytes } => {
+                self.pending_contacts.photos.push((*id, bytes.as_deref()))
+            }
         }
         Ok(())
     }

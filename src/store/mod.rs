@@ -23,6 +23,7 @@
 //! messages/s (`benches/store.rs`).
 
 mod apply;
+mod contacts;
 mod error;
 mod faults;
 mod open;
@@ -81,6 +82,11 @@ pub enum Record {
         client: String,
         bytes: Vec<u8>,
     },
+    /// A contact of the registry under its id; the same id again overwrites (the latest in a
+    /// commit wins). Raises the registry's generation (see `contacts.rs`).
+    Contact { id: u64, bytes: Vec<u8> },
+    /// A contact's photo; `None` deletes it. Raises the registry's generation.
+    ContactPhoto { id: u64, bytes: Option<Vec<u8>> },
 }
 
 impl Record {
@@ -90,7 +96,9 @@ impl Record {
             | Record::Message { bytes, .. }
             | Record::Snapshot { bytes, .. }
             | Record::Dialog { bytes, .. }
-            | Record::Consent { bytes, .. } => bytes.len(),
+            | Record::Consent { bytes, .. }
+            | Record::Contact { bytes, .. } => bytes.len(),
+            Record::ContactPhoto { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
             Record::ForgetDialog { .. } => 0,
         }
     }

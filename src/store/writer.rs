@@ -283,7 +283,9 @@ impl Writer {
                     Record::Message { .. }
                     | Record::ForgetDialog { .. }
                     | Record::Dialog { .. }
-                    | Record::Consent { .. } => {}
+                    | Record::Consent { .. }
+                    | Record::Contact { .. }
+                    | Record::ContactPhoto { .. } => {}
                 }
             }
             if verdict.is_ok() {

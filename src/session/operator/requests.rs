@@ -79,6 +79,13 @@ pub(super) fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Co
         OperatorIn::History(h) => history(gw, op, req, h),
         OperatorIn::QuickAnswers(_) => quick_answers(gw, op, req),
         OperatorIn::SaveQuickAnswer(s) => save_quick_answer(gw, op, req, s.text),
+        frame @ (OperatorIn::SearchContacts(_)
+        | OperatorIn::Contact(_)
+        | OperatorIn::CreateContact(_)
+        | OperatorIn::UpdateContact(_)) => {
+            let reply = crate::session::contacts::handle(gw, op, frame);
+            Dispatched::Later(Box::pin(async move { Some(reply.await) }))
+        }
     }
 }
 

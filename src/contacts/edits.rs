@@ -1,0 +1,322 @@
+//! Changes to the registry: create, change (with optimistic concurrency on `version`),
+//! delete (irreversible; links from persons to a deleted company are cut) and merge (fields
+//! united into the survivor, the others left as pointers to it, links moved, all in one
+//! commit). Each holds the registry's write lock from its checks to its commit.
+
+use std::collections::BTreeSet;
+
+use super::input::{self, ContactInput, FieldError};
+use super::model::{Contact, Kind, Stored};
+use super::registry::{live, Registry};
+use super::search::Viewer;
+use super::state::State;
+use super::ContactError;
+
+/// Contacts folded into one by a single merge at most.
+pub const MERGE_FROM_MAX: usize = 100;
+
+impl Registry {
+    /// Checks references an input makes: operators known, `company_id` a live company.
+    pub(super) fn check_references(
+        &self,
+        state: &State,
+        input: &ContactInput,
+    ) -> Result<(), FieldError> {
+        for (field, id) in input.operators_named() {
+            if !(self.operators)(id) {
+                return Err(FieldError::new(field, format!("no operator \"{id}\"")));
+            }
+        }
+        if let Some(Some(company)) = input.company_id {
+            match state.contacts.get(&company) {
+                Some(c) if c.kind == Kind::Company => {}
+                _ => {
+                    return Err(FieldError::new(
+                        "company_id",
+                        format!("no company contact {company}"),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new contact built from `input` (not stored), with its warnings.
+    pub(super) fn build(
+        &self,
+        state: &State,
+        id: u64,
+        input: &ContactInput,
+        source: &str,
+    ) -> Result<(Contact, Vec<String>), FieldError> {
+        let Some(kind) = input.kind else {
+            return Err(FieldError::new(
+                "kind",
+                "required: \"person\" or \"company\"",
+            ));
+        };
+        self.check_references(state, input)?;
+        let now = self.now_ms();
+        let mut contact = Contact {
+            id,
+            kind,
+            first_name: None,
+            last_name: None,
+            company_name: None,
+            company_id: None,
+            position: None,
+            emails: Vec::new(),
+            phones: Vec::new(),
+            websites: Vec::new(),
+            addresses: Vec::new(),
+            description: None,
+            tags: Vec::new(),
+            kind_type: None,
+            responsible: None,
+            custom: Default::default(),
+            allowed_operators: None,
+            source: source.to_string(),
+            photo: false,
+            version: 1,
+            created_ts: now,
+            updated_ts: now,
+        };
+        let warnings = input::apply(input, &mut contact, &self.settings)?;
+        Ok((contact, warnings))
+    }
+
+    /// Creates a contact from `input`; durable on return.
+    pub async fn create(
+        &self,
+        input: &ContactInput,
+        source: &str,
+    ) -> Result<(Contact, Vec<String>), ContactError> {
+        let _writing = self.writes.lock().await;
+        let (contact, warnings) = {
+            let state = self.state.read();
+            let id = state.next_id;
+            self.build(&state, id, input, source)?
+        };
+        self.commit(
+            vec![(contact.id, Stored::Live(Box::new(contact.clone())))],
+            vec![],
+        )
+        .await?;
+        Ok((contact, warnings))
+    }
+
+    /// Changes contact `id` as `input` says, if `input.version` is its current version and
+    /// `viewer` may see it; durable on return.
+    pub async fn update(
+        &self,
+        id: u64,
+        input: &ContactInput,
+        viewer: &Viewer,
+    ) -> Result<(Contact, Vec<String>), ContactError> {
+        let Some(edited) = input.version else {
+            return Err(FieldError::new(
+                "version",
+                "required: the version the change was made against",
+            )
+            .into());
+        };
+        let _writing = self.writes.lock().await;
+        let (contact, warnings) = {
+            let state = self.state.read();
+            let current = live(&state, id)?;
+            if !viewer.may_see(current) {
+                return Err(ContactError::Forbidden(id));
+            }
+            if current.version != edited {
+                return Err(ContactError::Conflict {
+                    id,
+                    current: current.version,
+                    edited,
+                });
+            }
+            self.check_references(&state, input)?;
+            if input.company_id == Some(Some(id)) {
+                return Err(
+                    FieldError::new("company_id", "a contact cannot link to itself").into(),
+                );
+            }
+            let mut contact = current.clone();
+            let warnings = input::apply(input, &mut contact, &self.settings)?;
+            contact.version = current.version.saturating_add(1);
+            contact.updated_ts = self.now_ms().max(current.updated_ts);
+            (contact, warnings)
+        };
+        self.commit(vec![(id, Stored::Live(Box::new(contact.clone())))], vec![])
+            .await?;
+        Ok((contact, warnings))
+    }
+
+    /// Deletes contact `id` for good (its photo too); persons linked to it as their company
+    /// lose the link. `erase` is recorded with the deletion.
+    pub async fn delete(&self, id: u64, erase: bool) -> Result<(), ContactError> {
+        let _writing = self.writes.lock().await;
+        let writes = {
+            let state = self.state.read();
+            live(&state, id)?;
+            let now = self.now_ms();
+            let mut writes = unlinked(&state, &[id], None, now);
+            writes.push((
+                id,
+                Stored::Deleted {
+                    ts: now,
+                    erased: erase,
+                },
+            ));
+            writes
+        };
+        self.commit(writes, vec![(id, None)]).await
+    }
+
+    /// Folds the contacts `from` into `into`: lists united (the survivor's primaries kept),
+    /// its empty fields filled from the others, persons linked to any of them linked to it;
+    /// the others answer with a pointer to it from then on. One durable commit.
+    pub async fn merge(&self, into: u64, from: &[u64]) -> Result<Contact, ContactError> {
+        let from: BTreeSet<u64> = from.iter().copied().filter(|id| *id != into).collect();
+        if from.is_empty() {
+            return Err(FieldError::new("from", "list at least one other contact id").into());
+        }
+        if from.len() > MERGE_FROM_MAX {
+            return Err(FieldError::new("from", format!("more than {MERGE_FROM_MAX} ids")).into());
+        }
+        let _writing = self.writes.lock().await;
+        let (survivor, writes) = {
+            let state = self.state.read();
+            let mut survivor = live(&state, into)?.clone();
+            let now = self.now_ms();
+            let mut others = Vec::new();
+            for (i, id) in from.iter().enumerate() {
+                let other = live(&state, *id).map_err(|e| {
+                    ContactError::Invalid(FieldError::new(format!("from[{i}]"), e.to_string()))
+                })?;
+                if other.kind != survivor.kind {
+                    return Err(FieldError::new(
+                        format!("from[{i}]"),
+                        format!(
+                            "contact {id} is a {}; contact {into} is a {}",
+                            other.kind.as_str(),
+                            survivor.kind.as_str()
+                        ),
+                    )
+                    .into());
+                }
+                others.push(other);
+            }
+            for other in &others {
+                unite(&mut survivor, other);
+            }
+            if survivor.company_id.is_some_and(|c| from.contains(&c)) {
+                survivor.company_id = None;
+            }
+            survivor.version = survivor.version.saturating_add(1);
+            survivor.updated_ts = now.max(survivor.updated_ts);
+            let gone: Vec<u64> = from.iter().copied().collect();
+            let mut writes = unlinked(&state, &gone, Some(into), now);
+            writes.retain(|(id, _)| *id != into);
+            writes.push((into, Stored::Live(Box::new(survivor.clone()))));
+            writes.extend(
+                gone.iter()
+                    .map(|id| (*id, Stored::Merged { into, ts: now })),
+            );
+            (survivor, writes)
+        };
+        self.commit(writes, vec![]).await?;
+        Ok(survivor)
+    }
+
+    /// Stores `png` as contact `id`'s photo; durable on return.
+    pub async fn set_photo(&self, id: u64, png: Vec<u8>) -> Result<Contact, ContactError> {
+        let _writing = self.writes.lock().await;
+        let contact = {
+            let state = self.state.read();
+            let mut contact = live(&state, id)?.clone();
+            contact.photo = true;
+            contact.version = contact.version.saturating_add(1);
+            contact.updated_ts = self.now_ms().max(contact.updated_ts);
+            contact
+        };
+        self.commit(
+            vec![(id, Stored::Live(Box::new(contact.clone())))],
+            vec![(id, Some(png))],
+        )
+        .await?;
+        Ok(contact)
+    }
+}
+
+/// Persons whose company is one of `gone`, relinked to `to` (or unlinked), as writes.
+fn unlinked(state: &State, gone: &[u64], to: Option<u64>, now: u64) -> Vec<(u64, Stored)> {
+    state
+        .contacts
+        .values()
+        .filter(|c| c.company_id.is_some_and(|company| gone.contains(&company)))
+        .map(|c| {
+            let mut c = c.clone();
+            c.company_id = to.filter(|to| *to != c.id);
+            c.version = c.version.saturating_add(1);
+            c.updated_ts = now.max(c.updated_ts);
+            (c.id, Stored::Live(Box::new(c)))
+        })
+        .collect()
+}
+
+/// Folds `other` into `survivor`: lists united without repeats, empty fields filled.
+fn unite(survivor: &mut Contact, other: &Contact) {
+    for email in &other.emails {
+        let key = super::normalize::email_key(&email.value);
+        if !survivor
+            .emails
+            .iter()
+            .any(|e| super::normalize::email_key(&e.value) == key)
+        {
+            let mut email = email.clone();
+            email.primary = email.primary && !survivor.emails.iter().any(|e| e.primary);
+            survivor.emails.push(email);
+        }
+    }
+    for phone in &other.phones {
+        if !survivor.phones.iter().any(|p| p.value == phone.value) {
+            let mut phone = phone.clone();
+            phone.primary = phone.primary && !survivor.phones.iter().any(|p| p.primary);
+            survivor.phones.push(phone);
+        }
+    }
+    for (list, more) in [
+        (&mut survivor.websites, &other.websites),
+        (&mut survivor.addresses, &other.addresses),
+        (&mut survivor.tags, &other.tags),
+    ] {
+        for item in more {
+            if !list.contains(item) {
+                list.push(item.clone());
+            }
+        }
+    }
+    for (slot, value) in [
+        (&mut survivor.first_name, &other.first_name),
+        (&mut survivor.last_name, &other.last_name),
+        (&mut survivor.company_name, &other.company_name),
+        (&mut survivor.position, &other.position),
+        (&mut survivor.description, &other.description),
+        (&mut survivor.kind_type, &other.kind_type),
+        (&mut survivor.responsible, &other.responsible),
+    ] {
+        if slot.is_none() {
+            slot.clone_from(value);
+        }
+    }
+    if survivor.company_id.is_none() && survivor.kind == Kind::Person {
+        survivor.company_id = other.company_id.filter(|c| *c != survivor.id);
+    }
+    for (name, value) in &other.custom {
+        survivor
+            .custom
+            .entry(name.clone())
+            .or_insert_with(|| value.clone());
+    }
+    survivor.created_ts = survivor.created_ts.min(other.created_ts);
+}
