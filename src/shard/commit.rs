@@ -21,8 +21,9 @@ impl ShardTask {
         save_new_messages(&self.hub, &mut self.pending, dialog, io, messages);
     }
 
-    /// The durable state of an open dialog.
-    pub(super) fn dialog_state(&self, id: DialogId) -> Option<DurableDialog> {
+    /// The durable state of an open dialog; its routing decisions only `with_decisions` (a
+    /// snapshot), since the log gets them apart, when they change.
+    pub(super) fn dialog_state(&self, id: DialogId, with_decisions: bool) -> Option<DurableDialog> {
         let record = self.core.dialog_record(id)?;
         let talk = &self.core.dialog(id)?.conversation;
         Some(DurableDialog {
@@ -34,11 +35,10 @@ impl ShardTask {
             rating: talk.rating,
             comment: talk.comment.clone(),
             supervisor_score: talk.supervisor_score,
-            decisions: self
-                .io
-                .get(&id)
-                .map(|io| io.decisions.iter().cloned().collect())
-                .unwrap_or_default(),
+            decisions: match self.io.get(&id) {
+                Some(io) if with_decisions => io.decisions.iter().cloned().collect(),
+                _ => Vec::new(),
+            },
         })
     }
 
@@ -48,6 +48,7 @@ impl ShardTask {
         let arrivals = std::mem::take(&mut self.arrivals);
         let Some(store) = self.hub.store.clone() else {
             self.touched.clear();
+            self.decided.clear();
             self.closed.clear();
             self.pending.clear();
             if !self.outbox.is_empty() {
@@ -103,7 +104,7 @@ impl ShardTask {
         }
         let mut records = std::mem::take(&mut self.pending);
         for id in touched {
-            if let Some(state) = self.dialog_state(id) {
+            if let Some(state) = self.dialog_state(id, false) {
                 let bytes = records::encode(&LogEvent::Dialog(Box::new(state)));
                 // A record equal to the one last written for this dialog adds nothing (e.g. a
                 // client writing again while already waiting): skip it.
@@ -111,6 +112,16 @@ impl ShardTask {
                 if self.written.insert(id, digest) != Some(digest) {
                     records.push(Record::Log(bytes));
                 }
+            }
+        }
+        // After the dialogs' records: a dialog new in this batch exists when its decisions apply.
+        for id in std::mem::take(&mut self.decided) {
+            if let Some(io) = self.io.get(&id) {
+                let event = LogEvent::Decisions {
+                    dialog: id.0,
+                    decisions: io.decisions.iter().cloned().collect(),
+                };
+                records.push(Record::Log(records::encode(&event)));
             }
         }
         for id in closed {

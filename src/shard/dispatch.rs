@@ -176,7 +176,7 @@ impl ShardTask {
                 ids.sort_unstable();
                 let states = ids
                     .into_iter()
-                    .filter_map(|id| self.dialog_state(id))
+                    .filter_map(|id| self.dialog_state(id, true))
                     .collect();
                 self.outbox
                     .reply(reply, (states, self.core.dialog_seq_high()));

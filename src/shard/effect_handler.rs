@@ -170,6 +170,7 @@ impl ShardTask {
                 text: decision.explain(|op| &dir.operators[op.0 as usize].id),
             };
             self.io.entry(dialog).or_default().record(words, max);
+            self.decided.insert(dialog);
         }
     }
 

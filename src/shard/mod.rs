@@ -46,6 +46,8 @@ pub struct ShardTask {
     pub(super) outbox: Outbox,
     /// Dialogs this batch changed: their records are written at the flush.
     pub(super) touched: BTreeSet<DialogId>,
+    /// Open dialogs whose routing decisions changed in this batch.
+    pub(super) decided: BTreeSet<DialogId>,
     /// Dialogs this batch closed.
     pub(super) closed: Vec<DialogId>,
     /// Records already prepared for this batch (messages of dialogs that left).
@@ -76,6 +78,7 @@ impl ShardTask {
             typing_due: BTreeSet::new(),
             outbox: Outbox::default(),
             touched: BTreeSet::new(),
+            decided: BTreeSet::new(),
             closed: Vec::new(),
             pending: Vec::new(),
             stats: ShardStats::default(),

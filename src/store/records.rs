@@ -105,6 +105,12 @@ pub enum LogEvent {
         client: String,
         line: String,
     },
+    /// An open dialog's routing decisions, written only when they change (a dialog's record,
+    /// written with every message, leaves them out).
+    Decisions {
+        dialog: u64,
+        decisions: Vec<StoredDecision>,
+    },
 }
 
 /// The folded state: what a snapshot holds.
@@ -177,9 +183,20 @@ impl State {
     pub fn apply(&mut self, event: LogEvent) {
         match event {
             LogEvent::Boot { epoch } => self.epoch = self.epoch.max(epoch),
-            LogEvent::Dialog(state) => {
+            LogEvent::Dialog(mut state) => {
                 self.note_dialog_id(state.record.id);
+                // A record without decisions keeps the ones written before it.
+                if state.decisions.is_empty() {
+                    if let Some(before) = self.dialogs.get_mut(&state.record.id) {
+                        state.decisions = std::mem::take(&mut before.decisions);
+                    }
+                }
                 self.dialogs.insert(state.record.id, *state);
+            }
+            LogEvent::Decisions { dialog, decisions } => {
+                if let Some(open) = self.dialogs.get_mut(&dialog) {
+                    open.decisions = decisions;
+                }
             }
             LogEvent::Closed { dialog } => {
                 self.note_dialog_id(dialog);
@@ -300,4 +317,63 @@ pub fn stored_page(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: u64) -> DialogRecord {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "line": "l", "origin_line": "l", "client": "c",
+            "holder": {"state": "queued"}, "arrival": 1, "created_ms": 0,
+            "holder_answered": false, "ever_answered": false, "client_wrote_last": true,
+            "waiting_since_ms": 0, "tried": [], "cursor": null, "escalation": 0, "bot": null,
+            "sent": [false, false, false, false], "timers": [], "client_dialogs_started": 1
+        }))
+        .expect("a dialog record")
+    }
+
+    fn decision(text: &str) -> StoredDecision {
+        StoredDecision {
+            ts: 1,
+            text: text.into(),
+        }
+    }
+
+    /// Decisions are logged apart, only when they change: a dialog's later records (written
+    /// without them) keep them, and a snapshot folds them in.
+    #[test]
+    fn decisions_logged_apart_survive_the_dialogs_later_records() {
+        let mut state = State::default();
+        let open = |id| {
+            LogEvent::Dialog(Box::new(DurableDialog::new(
+                record(id),
+                ClientInfo::default(),
+                None,
+            )))
+        };
+        state.apply(open(7));
+        state.apply(LogEvent::Decisions {
+            dialog: 7,
+            decisions: vec![decision("offered to anna")],
+        });
+        state.apply(open(7));
+        assert_eq!(
+            state.dialogs[&7].decisions,
+            vec![decision("offered to anna")]
+        );
+        state.apply(LogEvent::Decisions {
+            dialog: 7,
+            decisions: vec![decision("offered to anna"), decision("queued")],
+        });
+        assert_eq!(state.dialogs[&7].decisions.len(), 2);
+        // Decisions of a dialog the state does not hold (closed since) change nothing.
+        state.apply(LogEvent::Closed { dialog: 7 });
+        state.apply(LogEvent::Decisions {
+            dialog: 7,
+            decisions: vec![decision("late")],
+        });
+        assert!(state.dialogs.is_empty());
+    }
 }
