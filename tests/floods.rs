@@ -1,12 +1,14 @@
 //! Floods and slow peers against the real binary, each with a canary conversation that must
 //! keep getting answers throughout: request heads that never finish are cut at
-//! `request_head_timeout`, and one source address cannot hold more than
-//! `half_open_per_source_max` connections without a complete head. Both cuts are counted in
-//! `/metrics`.
+//! `request_head_timeout`; one source address cannot hold more than `half_open_per_source_max`
+//! connections without a complete head (both cuts counted in `/metrics`); an operator pipelining
+//! 10,000 requests gets every answer in order; 300 pages of history asked at once do not stall
+//! others; a widget that never reads is cut off and resumes from the store.
 
 mod common;
 
 use common::*;
+use serde_json::json;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -129,5 +131,164 @@ async fn one_source_cannot_hold_more_than_its_half_open_bound() {
     let mut answer = String::new();
     again.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    canary(&mut widget, &mut operator, dialog, 2).await;
+}
+
+/// A config whose rate limits do not stop one connection's flood (the bounds under test are the
+/// pipelining and queue bounds).
+fn open_config() -> Config {
+    Config::new()
+        .admin()
+        .operators(&["anna", "boris"])
+        .line(line("support", "even", &["anna"], "30s"))
+        .line(line("sales", "even", &["boris"], "30s"))
+        .limit("messages_per_sec", "1000000")
+        .limit("messages_burst", "1000000")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_pipelining_10_000_requests_gets_every_answer_in_order() {
+    let server = Server::start("pipelining", &open_config());
+    let (mut widget, mut operator, dialog) = conversation(&server).await;
+    let mut boris = Operator::connect(&server, "boris").await;
+    // 10,000 requests written without waiting for one answer (the server reads at most 256
+    // ahead, so most wait in the socket).
+    let writer = tokio::spawn({
+        let mut frames = Vec::new();
+        for req in 1..=10_000u64 {
+            let state = if req % 2 == 0 { "online" } else { "away" };
+            frames.push(json!({"type": "status", "req": req, "state": state}).to_string());
+        }
+        let addr = server.addr.clone();
+        async move { frames_over_new_socket(&addr, frames).await }
+    });
+    canary(&mut widget, &mut operator, dialog, 1).await;
+    let mut flooder = writer.await.unwrap();
+    let mut next = 1u64;
+    while next <= 10_000 {
+        let frame = flooder.next_json().await;
+        if frame["req"].is_u64() {
+            assert_eq!(
+                field_u64(&frame, "req"),
+                next,
+                "answers in the order asked: {frame}"
+            );
+            assert_eq!(frame_type(&frame), "ack", "{frame}");
+            next += 1;
+        }
+    }
+    canary(&mut widget, &mut operator, dialog, 2).await;
+    boris.status("online").await;
+}
+
+/// A raw operator connection (boris) that says hello and writes `frames` at once.
+struct Raw {
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+}
+
+impl Raw {
+    async fn next_json(&mut self) -> serde_json::Value {
+        use futures_util::StreamExt;
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(30), self.ws.next())
+                .await
+                .expect("an answer within 30 s")
+                .expect("the connection stays open")
+                .expect("a frame");
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+}
+
+async fn frames_over_new_socket(addr: &str, frames: Vec<String>) -> Raw {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/operator"))
+        .await
+        .expect("connect");
+    ws.send(Message::text(
+        json!({"type": "hello", "token": token("boris")}).to_string(),
+    ))
+    .await
+    .unwrap();
+    for frame in frames {
+        ws.feed(Message::text(frame)).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    Raw { ws }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_huge_history_request_after_another_does_not_stall_others() {
+    let server = Server::start("history-flood", &open_config());
+    let (mut widget, mut operator, dialog) = conversation(&server).await;
+    for i in 0..300 {
+        operator
+            .say(dialog, &format!("h{i}"), &"x".repeat(1_000))
+            .await;
+    }
+    // A supervisor-less operator may read only its own dialogs: anna floods her own history,
+    // 300 pages of 200 messages of 1 KB, asked at once.
+    let mut reader = Operator::connect(&server, "anna").await;
+    for req in 0..300u64 {
+        reader
+            .send(
+                json!({"type": "history", "req": 10_000 + req, "dialog_id": dialog, "limit": 200}),
+            )
+            .await;
+    }
+    canary(&mut widget, &mut operator, dialog, 1).await;
+    let mut answered = 0;
+    while answered < 300 {
+        let (page, _) = reader
+            .recv_where("a history page", |f| frame_type(f) == "history")
+            .await;
+        assert_eq!(page["messages"].as_array().unwrap().len(), 200);
+        answered += 1;
+    }
+    canary(&mut widget, &mut operator, dialog, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_that_never_reads_is_cut_off_and_others_go_on() {
+    let server = Server::start(
+        "widget-never-reads",
+        &open_config().limit("outbound_frames_max", "16"),
+    );
+    let (mut widget, mut operator, dialog) = conversation(&server).await;
+    // A second client that writes once and then never reads its socket.
+    let mut sleeper = Widget::join(&server, "support", "sleeper").await;
+    let sleepy = field_u64(&sleeper.say("m1", "hello").await, "dialog_id");
+    operator.offered(sleepy).await;
+    operator.accept(sleepy).await;
+    // 3,000 answers of 4 KB: far more than the socket buffers and the 16-frame queue hold.
+    for i in 0..3_000 {
+        let sent = operator
+            .request(json!({"type": "message", "dialog_id": sleepy, "client_msg_id": format!("s{i}"), "text": "y".repeat(4_000)}))
+            .await;
+        assert_eq!(frame_type(&sent), "ack", "{sent}");
+    }
+    canary(&mut widget, &mut operator, dialog, 1).await;
+    // When it finally reads, what is buffered comes first, then the end: a close with 4000,
+    // or, when the close frame could not get through the full socket, a reset.
+    match sleeper.expect_end().await {
+        Ok(code) => assert_eq!(code, Some(4000)),
+        Err(reset) => assert!(reset.contains("reset"), "{reset}"),
+    }
+    // Resuming gets what it missed, from the store.
+    let mut resumed = Widget::connect(
+        &server,
+        json!({"type": "hello", "line": "support", "resume_token": sleeper.resume_token(), "last_seq": 1}),
+        Enc::Json,
+    )
+    .await;
+    let (last, _) = resumed
+        .recv_where("the last answer", |f| {
+            frame_type(f) == "message" && f["seq"] == 3_001
+        })
+        .await;
+    assert_eq!(last["dialog_id"], sleepy);
     canary(&mut widget, &mut operator, dialog, 2).await;
 }

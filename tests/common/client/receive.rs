@@ -178,6 +178,24 @@ impl Conn {
         reply
     }
 
+    /// Reads until the server ends the connection: `Ok(close code)`, or `Err(reason)` when it was
+    /// dropped without a close frame reaching us (e.g. reset while our receive buffer was full).
+    pub async fn expect_end(&mut self) -> Result<Option<u16>, String> {
+        let deadline = tokio::time::Instant::now() + RECV_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.read(left).await {
+                Ok(frame) => self.inbox.push_back(frame),
+                Err(End::Closed(code)) => return Ok(code),
+                Err(End::Error(e)) => return Err(e),
+                Err(End::Timeout) => panic!(
+                    "{}: the server did not end the connection within {RECV_TIMEOUT:?}",
+                    self.label
+                ),
+            }
+        }
+    }
+
     /// Reads until the server closes the connection and returns the close code (`None` when
     /// the stream ended without a close frame). Frames before the close stay in the inbox.
     pub async fn expect_close(&mut self) -> Option<u16> {
