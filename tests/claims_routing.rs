@@ -65,7 +65,6 @@ async fn a_first_contact_bot_gets_only_a_clients_first_dialog_on_the_line() {
 /// "Only a client's first contact on the line" holds across a restart too: a client whose first
 /// dialog closed before the server restarted is not a first contact afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: the count of a client's dialogs is kept only in open dialogs' records, so after a restart a client whose dialogs all closed is a first contact again"]
 async fn a_first_contact_bot_does_not_take_a_returning_client_after_a_restart() {
     let mut server = Server::start("bot-first-contact-restart", &with_bot("first_contact"));
     let mut robo = Operator::connect(&server, "robo").await;

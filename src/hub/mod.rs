@@ -287,10 +287,13 @@ impl Hub {
         };
         drop(live);
         for shard in 0..self.shards() {
-            let (dialogs, seq_high) = self
+            let (dialogs, seq_high, counts) = self
                 .ask(shard, |reply| ShardRequest::Export { reply })
                 .await
                 .ok_or(StoreError::Stopped)?;
+            for (line, client, started) in counts {
+                state.note_client_dialogs(&line, &client, started);
+            }
             state.dialog_seq_high = state.dialog_seq_high.max(seq_high);
             state
                 .dialogs

@@ -85,6 +85,7 @@ pub(super) fn start(
         &config,
         dialogs,
         (state.dialog_seq_high, &decisions),
+        &state.client_dialogs,
     );
     start_background(&hub, &config);
     Ok(hub)
@@ -202,6 +203,7 @@ fn start_shards(
     config: &Config,
     dialogs: Vec<(usize, RestoredDialog)>,
     (dialog_seq_high, decisions): (u64, &HashMap<u64, Vec<records::StoredDecision>>),
+    client_dialogs: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u32>>,
 ) {
     let shards = hub.shards();
     // A dialog that moved holds messages numbered by the shard it left: every shard continues
@@ -232,6 +234,16 @@ fn start_shards(
         let ids: Vec<DialogId> = mine.iter().map(|d| DialogId(d.record.id)).collect();
         let mut out = Vec::new();
         core.restore(mine, &mut out);
+        for (line_id, clients) in client_dialogs {
+            let Some(line) = routing.line_index.get(line_id.as_str()).copied() else {
+                continue;
+            };
+            if hub.shard_of_line(line) == index {
+                for (client, started) in clients {
+                    core.restore_client_dialog_count(line, client.as_str().into(), *started);
+                }
+            }
+        }
         for id in ids.into_iter().filter(|id| core.dialog(*id).is_some()) {
             hub.place(id, index);
         }

@@ -178,8 +178,20 @@ impl ShardTask {
                     .into_iter()
                     .filter_map(|id| self.dialog_state(id, true))
                     .collect();
+                let dir = self.hub.directory();
+                let counts = self
+                    .core
+                    .client_dialog_counts()
+                    .map(|(line, client, n)| {
+                        (
+                            dir.lines[line.0 as usize].id.to_string(),
+                            client.to_string(),
+                            n,
+                        )
+                    })
+                    .collect();
                 self.outbox
-                    .reply(reply, (states, self.core.dialog_seq_high()));
+                    .reply(reply, (states, self.core.dialog_seq_high(), counts));
             }
             ShardRequest::Adopt { moved, io } => {
                 let id = moved.id;

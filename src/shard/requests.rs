@@ -167,6 +167,14 @@ pub enum ShardRequest {
     },
     /// Every open dialog, and the highest dialog id sequence this shard has handed out.
     Export {
-        reply: oneshot::Sender<(Vec<crate::store::records::DurableDialog>, u64)>,
+        reply: oneshot::Sender<Exported>,
     },
 }
+
+/// A shard's part of a snapshot: its open dialogs, the highest dialog id sequence it handed out,
+/// and how many dialogs each client started on its lines (line id, client id, count).
+pub type Exported = (
+    Vec<crate::store::records::DurableDialog>,
+    u64,
+    Vec<(String, String, u32)>,
+);

@@ -126,6 +126,23 @@ pub struct State {
     /// Runtime configuration changes, oldest first (compacted in snapshots).
     #[serde(default)]
     pub changes: Vec<crate::config::changes::Change>,
+    /// Dialogs each client started, by line id, then client id: kept when their dialogs close,
+    /// so a bot's `first_contact` still knows a returning client after a restart.
+    #[serde(default)]
+    pub client_dialogs: BTreeMap<String, BTreeMap<String, u32>>,
+}
+
+impl State {
+    /// Notes that `client` started `started` dialogs on `line` (the larger count wins).
+    pub fn note_client_dialogs(&mut self, line: &str, client: &str, started: u32) {
+        let count = self
+            .client_dialogs
+            .entry(line.to_string())
+            .or_default()
+            .entry(client.to_string())
+            .or_default();
+        *count = (*count).max(started);
+    }
 }
 
 /// A stored message.
@@ -200,7 +217,10 @@ impl State {
             }
             LogEvent::Closed { dialog } => {
                 self.note_dialog_id(dialog);
-                self.dialogs.remove(&dialog);
+                if let Some(closed) = self.dialogs.remove(&dialog) {
+                    let r = &closed.record;
+                    self.note_client_dialogs(&r.origin_line, &r.client, r.client_dialogs_started);
+                }
             }
             LogEvent::Token { hash, client, line } => self.tokens.push((hash, client, line)),
             LogEvent::Config(change) => self.changes.push(*change),
@@ -370,6 +390,10 @@ mod tests {
         assert_eq!(state.dialogs[&7].decisions.len(), 2);
         // Decisions of a dialog the state does not hold (closed since) change nothing.
         state.apply(LogEvent::Closed { dialog: 7 });
+        assert_eq!(
+            state.client_dialogs["l"]["c"], 1,
+            "the client's count of started dialogs outlives the dialog"
+        );
         state.apply(LogEvent::Decisions {
             dialog: 7,
             decisions: vec![decision("late")],

@@ -260,6 +260,22 @@ impl Shard {
     }
 
     /// The highest dialog id sequence this shard has handed out or been told about.
+    /// How many dialogs each client started on each line of this shard (the bot's
+    /// `first_contact` reads it), for the snapshot.
+    pub fn client_dialog_counts(&self) -> impl Iterator<Item = (LineIdx, &ClientId, u32)> {
+        self.clients
+            .iter()
+            .filter(|(_, e)| e.dialogs_started > 0)
+            .map(|((line, client), e)| (*line, client, e.dialogs_started))
+    }
+
+    /// Puts back a client's count of started dialogs on `line` after a restart (the larger of
+    /// this and what its open dialog's record says wins).
+    pub fn restore_client_dialog_count(&mut self, line: LineIdx, client: ClientId, started: u32) {
+        let entry = self.clients.entry((line, client)).or_default();
+        entry.dialogs_started = entry.dialogs_started.max(started);
+    }
+
     pub fn dialog_seq_high(&self) -> u64 {
         self.next_seq - 1
     }
