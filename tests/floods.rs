@@ -3,7 +3,8 @@
 //! `request_head_timeout`; one source address cannot hold more than `half_open_per_source_max`
 //! connections without a complete head (both cuts counted in `/metrics`); an operator pipelining
 //! 10,000 requests gets every answer in order; 300 pages of history asked at once do not stall
-//! others; a widget that never reads is cut off and resumes from the store.
+//! others; a widget that never reads is cut off and resumes from the store; at the process's
+//! descriptor limit open conversations go on and accepting recovers once descriptors are freed.
 
 mod common;
 
@@ -290,5 +291,51 @@ async fn a_widget_that_never_reads_is_cut_off_and_others_go_on() {
         })
         .await;
     assert_eq!(last["dialog_id"], sleepy);
+    canary(&mut widget, &mut operator, dialog, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_descriptor_limit_open_conversations_go_on_and_accept_recovers() {
+    // 128 descriptors: the store, the runtime and the canary take some; 200 silent connections
+    // take the rest and more wait in the accept queue.
+    let server = Server::start_with_open_files("fd-limit", &config(), 128);
+    let (mut widget, mut operator, dialog) = conversation(&server).await;
+    let mut silent = Vec::new();
+    for i in 0..200u32 {
+        silent.push(connect_from(&server, Ipv4Addr::new(127, 0, 0, 20 + (i % 8) as u8)).await);
+    }
+    // No descriptor is free: a new request is not served for now.
+    let saturated = tokio::time::timeout(
+        Duration::from_millis(300),
+        Http::with_token(&server, None).get("/healthz"),
+    )
+    .await;
+    assert!(
+        saturated.is_err(),
+        "the server still accepted: the limit was not reached"
+    );
+    // Connections already open keep working while no descriptor is free.
+    canary(&mut widget, &mut operator, dialog, 1).await;
+    // The silent ones are cut at their request-head deadline (1 s here), which frees their
+    // descriptors: the ones waiting in the queue are accepted and cut in turn, then a new
+    // client gets in.
+    drop(silent);
+    let started = Instant::now();
+    let mut joined = None;
+    while started.elapsed() < Duration::from_secs(20) {
+        let health = tokio::time::timeout(
+            Duration::from_secs(2),
+            Http::with_token(&server, None).get("/healthz"),
+        )
+        .await;
+        if matches!(health, Ok(ref answer) if answer.status == 200) {
+            joined = Some(Widget::join(&server, "support", "after").await);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut after = joined.expect("accepting again within 20 s of the descriptors being freed");
+    let ack = after.say("m1", "made it").await;
+    assert!(ack["dialog_id"].is_u64(), "{ack}");
     canary(&mut widget, &mut operator, dialog, 2).await;
 }

@@ -75,15 +75,44 @@ impl Server {
         }
     }
 
+    /// Starts the binary on `config` with at most `files` open file descriptors (through
+    /// util-linux's `prlimit`), to test what happens at the process's descriptor limit.
+    pub fn start_with_open_files(name: &str, config: &Config, files: u32) -> Server {
+        let dir = fresh_dir(name);
+        std::fs::write(dir.join("config.toml"), config.render(&dir.join("data")))
+            .expect("write config");
+        let limit = format!("--nofile={files}:{files}");
+        let (child, addr) = Server::launch_with(&dir, Some(&limit));
+        Server {
+            child,
+            addr,
+            dir,
+            exited: None,
+        }
+    }
+
     /// Spawns the binary on `dir/config.toml` and reads its address line.
     fn launch(dir: &Path) -> (Child, String) {
+        Server::launch_with(dir, None)
+    }
+
+    /// [`Server::launch`], under `prlimit <limit>` when given.
+    fn launch_with(dir: &Path, limit: Option<&str>) -> (Child, String) {
         let config_path = dir.join("config.toml");
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.join("stderr.log"))
             .expect("stderr log");
-        let mut child = Command::new(BIN)
+        let mut command = match limit {
+            Some(limit) => {
+                let mut c = Command::new("prlimit");
+                c.arg(limit).arg("--").arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = command
             .arg("serve")
             .arg("--config")
             .arg(&config_path)
