@@ -4,7 +4,8 @@
 //! connections without a complete head (both cuts counted in `/metrics`); an operator pipelining
 //! 10,000 requests gets every answer in order; 300 pages of history asked at once do not stall
 //! others; a widget that never reads is cut off and resumes from the store; at the process's
-//! descriptor limit open conversations go on and accepting recovers once descriptors are freed.
+//! descriptor limit open conversations go on and accepting recovers once descriptors are freed;
+//! a widget writing at full speed is held to its rate and served again when it slows down.
 
 mod common;
 
@@ -336,6 +337,47 @@ async fn at_the_descriptor_limit_open_conversations_go_on_and_accept_recovers() 
     }
     let mut after = joined.expect("accepting again within 20 s of the descriptors being freed");
     let ack = after.say("m1", "made it").await;
+    assert!(ack["dialog_id"].is_u64(), "{ack}");
+    canary(&mut widget, &mut operator, dialog, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_widget_writing_at_full_speed_is_held_to_its_rate_and_others_go_on() {
+    // The default limits: 20 messages a second, bursts of 40.
+    let server = Server::start(
+        "widget-flood",
+        &Config::new()
+            .operators(&["anna"])
+            .line(line("support", "even", &["anna"], "30s")),
+    );
+    let (mut widget, mut operator, dialog) = conversation(&server).await;
+    let mut flooder = Widget::join(&server, "support", "flooder").await;
+    let started = Instant::now();
+    for i in 0..2_000u64 {
+        flooder
+            .send(json!({"type": "message", "req": i + 1, "client_msg_id": format!("f{i}"), "text": "spam"}))
+            .await;
+    }
+    canary(&mut widget, &mut operator, dialog, 1).await;
+    let (mut acked, mut limited) = (0u64, 0u64);
+    while acked + limited < 2_000 {
+        let frame = flooder.next().await;
+        match frame_type(&frame) {
+            "ack" => acked += 1,
+            "error" if field_str(&frame, "code") == "rate_limited" => limited += 1,
+            _ => {}
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    // At most the burst plus the refill over the flood's duration got through.
+    assert!(
+        acked as f64 <= 40.0 + 20.0 * seconds + 1.0,
+        "{acked} acked in {seconds:.1} s"
+    );
+    assert!(limited >= 1_900, "{limited} refused");
+    // The connection stays open and is served again once it slows down.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let ack = flooder.say("later", "calm now").await;
     assert!(ack["dialog_id"].is_u64(), "{ack}");
     canary(&mut widget, &mut operator, dialog, 2).await;
 }
