@@ -79,6 +79,19 @@ async fn health(server: &Server) -> Answer {
     Http::with_token(server, None).get("/healthz").await
 }
 
+/// Waits (at most 10 s) until `/healthz` answers `status`: the server reads the free space on
+/// its own schedule (every 250 ms), so the test waits for what it reports, not for a time.
+async fn health_becomes(server: &Server, status: u16) -> Answer {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = health(server).await;
+        if answer.status == status || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_new_messages_keeps_reads_and_recovers_when_space_is_freed() {
     let Some(disk) = Tmpfs::mount("48m") else {
@@ -101,7 +114,9 @@ async fn a_full_disk_refuses_new_messages_keeps_reads_and_recovers_when_space_is
     // Someone else fills the disk to 8 MiB below the minimum.
     let filler = disk.0.join("filler");
     fill(&filler, disk.free().saturating_sub(8 << 20));
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let healthz = health_becomes(&server, 503).await;
+    assert_eq!(healthz.status, 503, "{}", healthz.text);
+    assert!(healthz.text.contains("disk is full"), "{}", healthz.text);
     let refused = widget
         .request(json!({"type": "message", "client_msg_id": "m2", "text": "during"}))
         .await;
@@ -114,9 +129,6 @@ async fn a_full_disk_refuses_new_messages_keeps_reads_and_recovers_when_space_is
         .request(json!({"type": "message", "dialog_id": d, "client_msg_id": "a1", "text": "x"}))
         .await;
     assert_error(&refused, "unavailable");
-    let healthz = health(&server).await;
-    assert_eq!(healthz.status, 503, "{}", healthz.text);
-    assert!(healthz.text.contains("disk is full"), "{}", healthz.text);
     let metrics = Http::with_token(&server, None).get("/metrics").await.text;
     assert!(metrics.contains("switchboard_read_only 1"), "{metrics}");
     // Reads keep working.
@@ -129,8 +141,7 @@ async fn a_full_disk_refuses_new_messages_keeps_reads_and_recovers_when_space_is
 
     // Space comes back: the same message is taken now.
     std::fs::remove_file(&filler).unwrap();
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(health(&server).await.status, 200);
+    assert_eq!(health_becomes(&server, 200).await.status, 200);
     let ack = widget.say("m2", "during").await;
     assert_eq!(ack["seq"], 2, "{ack}");
 

@@ -26,6 +26,7 @@ use axum::response::Response;
 use axum::routing::get;
 use std::sync::Arc;
 
+use crate::hub::login_guard::LoginRefused;
 pub use error::ApiError;
 
 /// What admin handlers share.
@@ -90,26 +91,17 @@ async fn authorize(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let source = peer_ip(&request);
-    let now = admin.hub.clock.now_ms();
-    if let Some(ip) = source {
-        if !admin.hub.logins.allowed(ip, now) {
-            return Err(ApiError::too_many_failed_logins());
-        }
-    }
-    match admin.token.check(request.headers()) {
-        Err(e) => {
-            if let (Some(ip), true) = (source, e.status == axum::http::StatusCode::UNAUTHORIZED) {
-                admin.hub.logins.failed(ip, now);
-            }
-            Err(e)
-        }
-        Ok(()) => {
-            if let Some(ip) = source {
-                admin.hub.logins.succeeded(ip);
-            }
-            Ok(next.run(request).await)
-        }
+    let checked = admin.hub.logins.attempt(
+        peer_ip(&request),
+        admin.hub.clock.now_ms(),
+        || admin.token.check(request.headers()),
+        // "No admin token configured" (403) is not a guess.
+        |e| e.status == axum::http::StatusCode::UNAUTHORIZED,
+    );
+    match checked {
+        Ok(()) => Ok(next.run(request).await),
+        Err(LoginRefused::Blocked) => Err(ApiError::too_many_failed_logins()),
+        Err(LoginRefused::Refused(e)) => Err(e),
     }
 }
 

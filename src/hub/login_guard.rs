@@ -21,6 +21,15 @@ struct Failures {
     blocked_until_ms: u64,
 }
 
+/// Why [`LoginGuard::attempt`] did not let a login through.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginRefused<E> {
+    /// The address presented too many wrong tokens lately: its token was not looked at.
+    Blocked,
+    /// The check refused the login (`E` says why).
+    Refused(E),
+}
+
 /// Failed logins by source address.
 pub struct LoginGuard {
     by_source: Mutex<HashMap<IpAddr, Failures>>,
@@ -36,8 +45,38 @@ impl LoginGuard {
         }
     }
 
+    /// One login from `ip` (unknown: not limited): refused at once while the address is
+    /// blocked, else `check` decides; a refusal that `is_wrong_token` counts adds a failure, a
+    /// success forgets the address's failures.
+    pub fn attempt<T, E>(
+        &self,
+        ip: Option<IpAddr>,
+        now_ms: u64,
+        check: impl FnOnce() -> Result<T, E>,
+        is_wrong_token: impl FnOnce(&E) -> bool,
+    ) -> Result<T, LoginRefused<E>> {
+        let Some(ip) = ip else {
+            return check().map_err(LoginRefused::Refused);
+        };
+        if !self.allowed(ip, now_ms) {
+            return Err(LoginRefused::Blocked);
+        }
+        match check() {
+            Ok(t) => {
+                self.succeeded(ip);
+                Ok(t)
+            }
+            Err(e) => {
+                if is_wrong_token(&e) {
+                    self.failed(ip, now_ms);
+                }
+                Err(LoginRefused::Refused(e))
+            }
+        }
+    }
+
     /// Whether `ip` may try a token now (false: refused, counted).
-    pub fn allowed(&self, ip: IpAddr, now_ms: u64) -> bool {
+    fn allowed(&self, ip: IpAddr, now_ms: u64) -> bool {
         let blocked = self
             .by_source
             .lock()
@@ -50,7 +89,7 @@ impl LoginGuard {
     }
 
     /// `ip` presented a wrong token.
-    pub fn failed(&self, ip: IpAddr, now_ms: u64) {
+    fn failed(&self, ip: IpAddr, now_ms: u64) {
         self.metrics.counters.login_failed();
         let mut by_source = self.by_source.lock();
         if by_source.len() >= LOGIN_SOURCES_TRACKED_MAX && !by_source.contains_key(&ip) {
@@ -86,7 +125,7 @@ impl LoginGuard {
     }
 
     /// `ip` logged in: its failures are forgotten.
-    pub fn succeeded(&self, ip: IpAddr) {
+    fn succeeded(&self, ip: IpAddr) {
         self.by_source.lock().remove(&ip);
     }
 }
@@ -126,6 +165,40 @@ mod tests {
             guard.failed(ip, i * FAILED_LOGIN_WINDOW_MS / 2);
         }
         assert!(guard.allowed(ip, FAILED_LOGINS_MAX as u64 * 3 * FAILED_LOGIN_WINDOW_MS));
+    }
+
+    #[test]
+    fn an_attempt_counts_only_wrong_tokens_and_skips_the_check_while_blocked() {
+        let guard = LoginGuard::new(Arc::default());
+        let ip: IpAddr = "10.1.1.1".parse().unwrap();
+        let wrong = |_: &&str| true;
+        for _ in 0..FAILED_LOGINS_MAX {
+            let refused = guard.attempt(Some(ip), 0, || Err::<(), _>("wrong"), wrong);
+            assert_eq!(refused, Err(LoginRefused::Refused("wrong")));
+        }
+        let mut checked = false;
+        let blocked = guard.attempt(
+            Some(ip),
+            1,
+            || {
+                checked = true;
+                Ok::<_, &str>(())
+            },
+            wrong,
+        );
+        assert_eq!(blocked, Err(LoginRefused::Blocked));
+        assert!(!checked, "a blocked address's token is not looked at");
+        // Refusals that are not wrong tokens (e.g. the admin API switched off) do not count.
+        let other: IpAddr = "10.1.1.2".parse().unwrap();
+        for _ in 0..2 * FAILED_LOGINS_MAX {
+            let _ = guard.attempt(Some(other), 0, || Err::<(), _>("off"), |_| false);
+        }
+        assert_eq!(
+            guard.attempt(Some(other), 1, || Ok::<_, &str>(7), wrong),
+            Ok(7)
+        );
+        // Without a known address nothing is limited.
+        assert_eq!(guard.attempt(None, 1, || Ok::<_, &str>(8), wrong), Ok(8));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `Vary: Accept-Encoding`), cache headers per kind of file, and a Content-Security-Policy on
 //! every HTML page. Must never: read files at run time, or compress per request.
 
+use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -21,11 +22,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' data: https:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'self'; form-action 'none'; object-src 'none'";
 
-/// One file, ready to serve.
+/// One file, ready to serve (bodies are shared, never copied per response).
 pub struct Asset {
-    pub identity: Vec<u8>,
-    pub gzip: Vec<u8>,
-    pub brotli: Vec<u8>,
+    pub identity: Bytes,
+    pub gzip: Bytes,
+    pub brotli: Bytes,
     pub etag: String,
     pub content_type: String,
     pub html: bool,
@@ -60,10 +61,10 @@ impl Asset {
             _ => file.metadata.mimetype().to_string(),
         };
         Self {
-            gzip: gzip(&identity),
-            brotli: brotli(&identity),
+            gzip: gzip(&identity).into(),
+            brotli: brotli(&identity).into(),
             html: path.ends_with(".html"),
-            identity,
+            identity: identity.into(),
             etag,
             content_type,
         }
@@ -147,7 +148,7 @@ pub fn respond(asset: &Asset, headers: &HeaderMap, caching: Caching) -> Response
         }
         Encoding::Identity => &asset.identity,
     };
-    (StatusCode::OK, out, body.clone()).into_response()
+    (StatusCode::OK, out, body.clone()).into_response() // a reference count, not a copy
 }
 
 fn value(text: &str) -> HeaderValue {

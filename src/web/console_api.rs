@@ -6,6 +6,7 @@
 
 use crate::admin::views::{DialogFilter, DialogView, StatsEntry};
 use crate::admin::ApiError;
+use crate::hub::login_guard::LoginRefused;
 use crate::hub::Hub;
 use crate::routing::{OpIdx, Presence, Workday};
 use axum::extract::{ConnectInfo, State};
@@ -25,18 +26,14 @@ fn operator(
     source: Option<std::net::IpAddr>,
 ) -> Result<OpIdx, ApiError> {
     let now = hub.clock.now_ms();
-    if let Some(ip) = source {
-        if !hub.logins.allowed(ip, now) {
-            return Err(ApiError::too_many_failed_logins());
-        }
+    match hub
+        .logins
+        .attempt(source, now, || token_owner(hub, headers), |_| true)
+    {
+        Ok(op) => Ok(op),
+        Err(LoginRefused::Blocked) => Err(ApiError::too_many_failed_logins()),
+        Err(LoginRefused::Refused(e)) => Err(e),
     }
-    let found = token_owner(hub, headers);
-    match (&found, source) {
-        (Err(_), Some(ip)) => hub.logins.failed(ip, now),
-        (Ok(_), Some(ip)) => hub.logins.succeeded(ip),
-        _ => {}
-    }
-    found
 }
 
 fn token_owner(hub: &Hub, headers: &HeaderMap) -> Result<OpIdx, ApiError> {

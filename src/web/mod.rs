@@ -10,7 +10,7 @@ mod console_api;
 use crate::hub::Hub;
 use assets::Caching;
 use axum::extract::Path;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use std::sync::Arc;
@@ -68,12 +68,5 @@ async fn console_file(Path(file): Path<String>, headers: HeaderMap) -> Response 
 }
 
 async fn favicon(headers: HeaderMap) -> Response {
-    let mut response = serve("favicon.svg", &headers, Caching::Short);
-    if response.status() == StatusCode::OK {
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("image/svg+xml"),
-        );
-    }
-    response
+    serve("favicon.svg", &headers, Caching::Short)
 }

@@ -80,21 +80,11 @@ impl Truth {
                 Some("dialog") => {
                     let record = &line["dialog"]["record"];
                     let holder = &record["holder"];
-                    let op = match holder["state"].as_str() {
-                        Some("active") | Some("closing") | Some("offered") => {
-                            holder.as_object().and_then(|o| {
-                                o.iter()
-                                    .find(|(k, _)| *k != "state")
-                                    .and_then(|(_, v)| v.as_str().map(str::to_string))
-                            })
-                        }
-                        _ => None,
-                    };
-                    let active = holder["state"] == "active";
-                    truth.holders.insert(
-                        record["id"].as_u64().unwrap_or(0),
-                        if active { op } else { None },
-                    );
+                    // Only an active dialog counts as held (`HolderRecord::Active { operator }`).
+                    let op = (holder["state"] == "active")
+                        .then(|| holder["operator"].as_str().map(str::to_string))
+                        .flatten();
+                    truth.holders.insert(record["id"].as_u64().unwrap_or(0), op);
                 }
                 _ => {}
             }
@@ -416,7 +406,7 @@ mod tests {
     #[test]
     fn a_dialog_held_by_two_operators_is_caught() {
         let truth = Truth::from_export(&[
-            json!({"kind": "dialog", "dialog": {"record": {"id": 7, "holder": {"state": "active", "op": "op0"}}}}),
+            json!({"kind": "dialog", "dialog": {"record": {"id": 7, "holder": {"state": "active", "operator": "op0"}}}}),
         ]);
         let hold = |id: &str| OperatorJournal {
             id: id.into(),

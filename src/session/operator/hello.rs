@@ -4,6 +4,7 @@
 //! Must never: let an unknown token through, or lose an event between attach and welcome.
 
 use crate::delivery::SessionTx;
+use crate::hub::login_guard::LoginRefused;
 use crate::protocol::{operator, ErrorCode, OperatorIn, OperatorOut, PresenceState, Sequenced};
 use crate::routing::{OpIdx, Presence};
 use crate::session::conn::{close, error, Conn, Incoming};
@@ -49,9 +50,16 @@ pub(super) async fn admit(
         Ok(Incoming::Close(code, reason)) => return Err(Some((code, reason))),
         Ok(Incoming::Gone | Incoming::Nothing) => return Err(None),
     };
-    let now = hub.clock.now_ms();
-    if let Some(ip) = peer {
-        if !hub.logins.allowed(ip, now) {
+    let token = &hello.token;
+    let checked = hub.logins.attempt(
+        peer,
+        hub.clock.now_ms(),
+        || hub.directory().authenticate(token).ok_or(()),
+        |_| true,
+    );
+    match checked {
+        Ok(op) => Ok((op, hello.last_seq)),
+        Err(LoginRefused::Blocked) => {
             let refused = error(
                 hello.req,
                 ErrorCode::RateLimited,
@@ -62,20 +70,13 @@ pub(super) async fn admit(
                 frame: OperatorOut::Error(refused),
             })
             .await;
-            return Err(Some((close::POLICY, "too many wrong tokens")));
+            Err(Some((close::POLICY, "too many wrong tokens")))
+        }
+        Err(LoginRefused::Refused(())) => {
+            conn.send(&unauthorized(hello.req)).await;
+            Err(Some((close::POLICY, "unauthorized")))
         }
     }
-    let Some(op) = hub.directory().authenticate(&hello.token) else {
-        if let Some(ip) = peer {
-            hub.logins.failed(ip, now);
-        }
-        conn.send(&unauthorized(hello.req)).await;
-        return Err(Some((close::POLICY, "unauthorized")));
-    };
-    if let Some(ip) = peer {
-        hub.logins.succeeded(ip);
-    }
-    Ok((op, hello.last_seq))
 }
 
 /// Attaches the session to the operator's feed, sends the welcome and the missed events, then
