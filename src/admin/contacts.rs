@@ -83,6 +83,20 @@ fn status_of(error: &ContactError) -> (StatusCode, &'static str, Option<(&'stati
 
 type Answer<T> = Result<T, Refusal>;
 
+/// Runs `work` (a read over the whole registry) on a blocking thread.
+async fn off_worker<T: Send + 'static>(
+    admin: &Arc<Admin>,
+    work: impl FnOnce(&Registry) -> Result<T, ContactError> + Send + 'static,
+) -> Result<T, Refusal> {
+    registry(admin)?;
+    let admin = Arc::clone(admin);
+    match tokio::task::spawn_blocking(move || work(registry(&admin)?).map_err(Refusal::from)).await
+    {
+        Ok(result) => result,
+        Err(e) => Err(ContactError::Unsupported(format!("the read stopped: {e}")).into()),
+    }
+}
+
 fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
     admin.contacts.as_deref().ok_or_else(|| {
         Refusal::from(ApiError::new(
@@ -270,7 +284,8 @@ pub async fn tags(State(admin): State<Arc<Admin>>) -> Answer<Json<Value>> {
 
 /// `GET /contacts/duplicates`.
 pub async fn duplicates(State(admin): State<Arc<Admin>>) -> Answer<Json<Value>> {
-    Ok(Json(json!({ "groups": registry(&admin)?.duplicates() })))
+    let groups = off_worker(&admin, |registry| registry.duplicates()).await?;
+    Ok(Json(json!({ "groups": groups })))
 }
 
 /// `PUT /contacts/{id}/photo` (JPEG or PNG body, at most 1 MB).
@@ -348,7 +363,7 @@ pub async fn import(
 pub async fn export(State(admin): State<Arc<Admin>>, RawQuery(raw): RawQuery) -> Answer<Response> {
     let params: BulkParams = query::parse(raw.as_deref())?;
     let csv = csv_format(params.format.as_deref())?;
-    let bytes = registry(&admin)?.export(csv)?;
+    let bytes = off_worker(&admin, move |registry| registry.export(csv)).await?;
     let content_type = if csv {
         "text/csv"
     } else {

@@ -150,6 +150,12 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
             Record::ContactPhoto { id, bytes } => {
                 self.pending_contacts.photos.push((*id, bytes.as_deref()))
             }
+            Record::ContactKey { key, id, present } => {
+                self.pending_contacts.keys.push((key, *id, *present))
+            }
+            Record::ContactCount { name, count } => {
+                self.pending_contacts.counts.push((name, *count))
+            }
         }
         Ok(())
     }

@@ -24,6 +24,7 @@
 
 mod apply;
 mod contacts;
+mod contacts_read;
 mod error;
 mod faults;
 mod open;
@@ -45,6 +46,7 @@ use std::thread::{JoinHandle, ThreadId};
 use crossbeam_channel::{Sender, TrySendError};
 use redb::Database;
 
+pub use contacts_read::ContactsRead;
 pub use error::StoreError;
 pub use faults::FaultSwitch;
 pub use options::{CommitStats, StoreOptions};
@@ -87,6 +89,11 @@ pub enum Record {
     Contact { id: u64, bytes: Vec<u8> },
     /// A contact's photo; `None` deletes it. Raises the registry's generation.
     ContactPhoto { id: u64, bytes: Option<Vec<u8>> },
+    /// Files contact `id` under `key` (`present`) or takes it out: the registry's lookup keys
+    /// (normalized email, phone, …), applied in submission order after the contact records.
+    ContactKey { key: String, id: u64, present: bool },
+    /// Sets the registry's counter `name` to `count` (0 removes it).
+    ContactCount { name: String, count: u64 },
 }
 
 impl Record {
@@ -99,6 +106,8 @@ impl Record {
             | Record::Consent { bytes, .. }
             | Record::Contact { bytes, .. } => bytes.len(),
             Record::ContactPhoto { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
+            Record::ContactKey { key, .. } => key.len() + 8,
+            Record::ContactCount { name, .. } => name.len() + 8,
             Record::ForgetDialog { .. } => 0,
         }
     }

@@ -285,7 +285,9 @@ impl Writer {
                     | Record::Dialog { .. }
                     | Record::Consent { .. }
                     | Record::Contact { .. }
-                    | Record::ContactPhoto { .. } => {}
+                    | Record::ContactPhoto { .. }
+                    | Record::ContactKey { .. }
+                    | Record::ContactCount { .. } => {}
                 }
             }
             if verdict.is_ok() {

@@ -67,7 +67,10 @@ impl Model {
                         .insert((line.clone(), client.clone()), bytes.clone());
                 }
                 // The model does not generate contact records (`contacts/tests.rs` covers them)
-                Record::Contact { .. } | Record::ContactPhoto { .. } => {}
+                Record::Contact { .. }
+                | Record::ContactPhoto { .. }
+                | Record::ContactKey { .. }
+                | Record::ContactCount { .. } => {}
             }
         }
         Ok(self.last_position)
