@@ -81,7 +81,7 @@ fn status_of(error: &ContactError) -> (StatusCode, &'static str, Option<(&'stati
     }
 }
 
-type Answer<T> = Result<T, Refusal>;
+pub(super) type Answer<T> = Result<T, Refusal>;
 
 /// Runs `work` (a read over the whole registry) on a blocking thread.
 async fn off_worker<T: Send + 'static>(
@@ -97,7 +97,7 @@ async fn off_worker<T: Send + 'static>(
     }
 }
 
-fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
+pub(super) fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
     admin.contacts.as_deref().ok_or_else(|| {
         Refusal::from(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -107,7 +107,7 @@ fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
     })
 }
 
-fn bad(message: impl Into<String>) -> Refusal {
+pub(super) fn bad(message: impl Into<String>) -> Refusal {
     ApiError::bad_request(message).into()
 }
 
@@ -244,10 +244,11 @@ pub async fn delete(
 ) -> Answer<Json<Value>> {
     let id = query::id(&id, "contact")?;
     let params: DeleteParams = query::parse(raw.as_deref())?;
-    registry(&admin)?.delete(id, params.erase).await?;
+    let erased_chats = registry(&admin)?.delete(id, params.erase).await?;
     Ok(Json(json!({
         "deleted": id,
         "erased": params.erase,
+        "erased_chats": erased_chats,
         "irreversible": true,
         "note": "the contact is gone for good; its id will not be used again",
     })))
@@ -387,6 +388,12 @@ pub fn router() -> axum::Router<Arc<Admin>> {
         )
         .route("/contacts/{id}", get(one).patch(patch).delete(delete))
         .route("/contacts/{id}/merge", post(merge))
+        .route(
+            "/contacts/{id}/interactions",
+            get(super::interactions::list).post(super::interactions::add),
+        )
+        .route("/contacts/{id}/dialogs", get(super::interactions::dialogs))
+        .route("/interactions", post(super::interactions::segment))
         .route(
             "/contacts/{id}/photo",
             get(get_photo)

@@ -87,7 +87,9 @@ mod tests {
         assert!(config.lines[0].crm.route_to_responsible);
         let short = Config::from_toml_str(&line("identity_secret = \"short\"")).unwrap_err();
         assert!(
-            short.to_string().contains("lines[0].crm.identity_secret: at least 16"),
+            short
+                .to_string()
+                .contains("lines[0].crm.identity_secret: at least 16"),
             "{short}"
         );
         let bad = Config::from_toml_str(&line("create_lead = \"always\"")).unwrap_err();

@@ -75,6 +75,8 @@ impl Registry {
             allowed_operators: None,
             source: source.to_string(),
             photo: false,
+            client_ids: Vec::new(),
+            external_ids: Vec::new(),
             version: 1,
             created_ts: now,
             updated_ts: now,
@@ -149,24 +151,32 @@ impl Registry {
     }
 
     /// Deletes contact `id` for good (its photo too); persons linked to it as their company
-    /// lose the link. `erase` is recorded with the deletion.
-    pub async fn delete(&self, id: u64, erase: bool) -> Result<(), ContactError> {
+    /// lose the link. With `erase` its closed chats' personal data and its interaction log are
+    /// erased in the same commit (see `erase.rs`), and the deletion records how many chats that
+    /// was. Answers that number.
+    pub async fn delete(&self, id: u64, erase: bool) -> Result<u64, ContactError> {
         let _writing = self.writes.lock().await;
-        let writes = {
+        let (writes, extra, erased_chats) = {
             let view = self.view()?;
             view.live(id)?;
             let now = self.now_ms();
+            let (extra, erased_chats) = match erase {
+                true => self.erasure(&view, id)?,
+                false => (Vec::new(), 0),
+            };
             let mut writes = unlinked(&view, &[id], None, now)?;
             writes.push((
                 id,
                 Stored::Deleted {
                     ts: now,
                     erased: erase,
+                    erased_chats,
                 },
             ));
-            writes
+            (writes, extra, erased_chats)
         };
-        self.commit(writes, vec![(id, None)]).await
+        self.commit_with(writes, vec![(id, None)], extra).await?;
+        Ok(erased_chats)
     }
 
     /// Folds the contacts `from` into `into`: lists united (the survivor's primaries kept),
@@ -288,6 +298,8 @@ fn unite(survivor: &mut Contact, other: &Contact) {
         (&mut survivor.websites, &other.websites),
         (&mut survivor.addresses, &other.addresses),
         (&mut survivor.tags, &other.tags),
+        (&mut survivor.client_ids, &other.client_ids),
+        (&mut survivor.external_ids, &other.external_ids),
     ] {
         for item in more {
             if !list.contains(item) {

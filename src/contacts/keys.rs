@@ -1,5 +1,7 @@
 //! What the store files a contact under, and what it counts: the lookup keys of a live contact
-//! (normalized emails, phones, the company it belongs to) and the counters (live contacts,
+//! (normalized emails, phones, the company it belongs to, the widget client ids and verified
+//! external ids whose chats follow it), the key of a merged id (under its survivor, so a
+//! survivor finds the chats and interactions of everything merged into it), and the counters (live contacts,
 //! contacts per tag). The registry turns the difference between a contact's old and new record
 //! into key and counter records of the same commit, so the lookups are always exactly as
 //! durable as the contacts themselves, and nothing has to be rebuilt in memory at start.
@@ -14,7 +16,7 @@ use crate::store::Record;
 
 /// The version of the key layout; a store whose `keys_version` counter differs has its keys
 /// and counters rebuilt from the records at start.
-pub const KEYS_VERSION: u64 = 1;
+pub const KEYS_VERSION: u64 = 2;
 /// The counter that holds [`KEYS_VERSION`] once the keys are complete.
 pub const KEYS_VERSION_COUNTER: &str = "keys_version";
 /// The counter of live contacts.
@@ -37,12 +39,32 @@ pub fn company(id: u64) -> String {
     format!("k:{id}")
 }
 
-/// The keys of a stored record (none unless live).
+/// The key of a widget client id.
+pub fn client(id: &str) -> String {
+    format!("c:{id}")
+}
+
+/// The key of a verified external id.
+pub fn external(id: &str) -> String {
+    format!("x:{id}")
+}
+
+/// The key under which the ids merged into `id` are filed.
+pub fn merged_into(id: u64) -> String {
+    format!("m:{id}")
+}
+
+/// The keys of a stored record: a live contact's lookups, a merged id's survivor.
 pub fn of(stored: Option<&Stored>) -> BTreeSet<String> {
-    let Some(Stored::Live(contact)) = stored else {
-        return BTreeSet::new();
-    };
     let mut keys = BTreeSet::new();
+    let contact = match stored {
+        Some(Stored::Live(contact)) => contact,
+        Some(Stored::Merged { into, .. }) => {
+            keys.insert(merged_into(*into));
+            return keys;
+        }
+        _ => return keys,
+    };
     for e in &contact.emails {
         keys.insert(email(&normalize::email_key(&e.value)));
     }
@@ -52,6 +74,8 @@ pub fn of(stored: Option<&Stored>) -> BTreeSet<String> {
     if let Some(id) = contact.company_id {
         keys.insert(company(id));
     }
+    keys.extend(contact.client_ids.iter().map(|id| client(id)));
+    keys.extend(contact.external_ids.iter().map(|id| external(id)));
     keys
 }
 

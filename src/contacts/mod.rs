@@ -15,14 +15,17 @@
 //! - `open`: opening (keys rebuilt for an older store, index rebuilt when missing or behind);
 //! - `registry`: reads and the commit path;
 //!   `edits`: create, change, delete, merge; `bulk`: import and export; `photo`: photos;
-//!   `duplicates`: groups sharing an email, a phone or a very similar name.
+//!   `duplicates`: groups sharing an email, a phone or a very similar name;
+//!   `interactions`: each contact's log (closed chats, calls, notes…), segments.
 //!
 //! Never touches sockets or redb directly (the store does), never reads the routing state.
 
 pub mod bulk;
 pub mod duplicates;
 mod edits;
+mod erase;
 pub mod input;
+pub mod interactions;
 pub mod keys;
 pub mod model;
 pub mod normalize;
@@ -31,6 +34,7 @@ pub mod photo;
 mod registry;
 pub mod search;
 pub mod state;
+pub mod tracker;
 pub mod view;
 
 #[cfg(test)]
@@ -53,6 +57,8 @@ pub struct Settings {
     pub region: Option<phonenumber::country::Id>,
     /// The contact types allowed.
     pub types: Vec<String>,
+    /// The interaction kinds people may add.
+    pub interaction_kinds: Vec<String>,
 }
 
 impl Default for Settings {
@@ -66,6 +72,7 @@ impl Settings {
         Settings {
             region: normalize::region(config.default_region.as_deref()),
             types: config.types.clone(),
+            interaction_kinds: config.interaction_kinds.clone(),
         }
     }
 }

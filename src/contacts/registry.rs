@@ -132,6 +132,16 @@ impl Registry {
         writes: Vec<(u64, Stored)>,
         photos: Vec<(u64, Option<Vec<u8>>)>,
     ) -> Result<(), ContactError> {
+        self.commit_with(writes, photos, Vec::new()).await
+    }
+
+    /// [`commit`](Self::commit) with `extra` records in the last commit.
+    pub(super) async fn commit_with(
+        &self,
+        writes: Vec<(u64, Stored)>,
+        photos: Vec<(u64, Option<Vec<u8>>)>,
+        extra: Vec<Record>,
+    ) -> Result<(), ContactError> {
         let mut counts = self.state.read().counts.clone();
         let mut chunks = vec![Vec::new()];
         {
@@ -165,6 +175,7 @@ impl Registry {
                     .into_iter()
                     .map(|(id, bytes)| Record::ContactPhoto { id, bytes }),
             );
+            chunk.extend(extra);
         }
         for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
             write_durably(&self.store, chunk).await?;
@@ -224,7 +235,7 @@ fn exact_form(clauses: &[Clause]) -> Option<Vec<Clause>> {
 }
 
 /// Submits `records` and waits until they are durable.
-async fn write_durably(store: &Store, records: Vec<Record>) -> Result<(), StoreError> {
+pub(super) async fn write_durably(store: &Store, records: Vec<Record>) -> Result<(), StoreError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     store.submit(
         records,

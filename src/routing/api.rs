@@ -51,6 +51,12 @@ pub enum Command {
     },
     /// A supervisor scored an open dialog (the caller checked the role).
     SupervisorRate { dialog: DialogId, score: u8 },
+    /// The dialog's client is linked to a contact (with its card), or unlinked (the caller
+    /// checked who may); a pending unverified match is settled either way.
+    LinkContact {
+        dialog: DialogId,
+        contact: Option<(u64, crate::protocol::ContactCard)>,
+    },
     /// The holder closes the dialog.
     Close { op: OpIdx, dialog: DialogId },
     /// The holder (or a supervisor) hands the dialog on.

@@ -156,6 +156,15 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
             Record::ContactCount { name, count } => {
                 self.pending_contacts.counts.push((name, *count))
             }
+            Record::ContactInteraction {
+                contact,
+                ts,
+                nonce,
+                bytes,
+            } => self
+                .pending_contacts
+                .interactions
+                .push(((*contact, *ts, *nonce), bytes.as_deref())),
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The contact registry's tables and how a commit writes them: one opaque record per contact
 //! id, one photo per contact id, the lookup keys (`key -> ids`, a multimap), named counters,
+//! each contact's interaction log,
 //! and the registry's generation (in `meta`), which every commit that writes a contact record
 //! raises by one so that a search index beside the file can tell whether it is behind. Reads
 //! are in `contacts_read.rs`.
@@ -25,6 +26,11 @@ pub(super) const CONTACT_KEYS: MultimapTableDefinition<&str, u64> =
 /// `counter name -> count` (absent = 0).
 pub(super) const CONTACT_COUNTS: TableDefinition<&str, u64> =
     TableDefinition::new("contact_counts");
+/// `(contact, ts, nonce) -> interaction bytes`: each contact's interaction log, by time.
+pub(super) const CONTACT_INTERACTIONS: TableDefinition<(u64, u64, u64), &[u8]> =
+    TableDefinition::new("contact_interactions");
+/// `(contact, ts, nonce)`.
+pub(super) type InteractionKey = (u64, u64, u64);
 /// The `meta` key of the registry's generation.
 pub(super) const KEY_CONTACTS_GENERATION: &str = "contacts_generation";
 
@@ -35,6 +41,7 @@ pub(super) struct PendingContacts<'batch> {
     pub photos: Vec<(u64, Option<&'batch [u8]>)>,
     pub keys: Vec<(&'batch str, u64, bool)>,
     pub counts: Vec<(&'batch str, u64)>,
+    pub interactions: Vec<(InteractionKey, Option<&'batch [u8]>)>,
 }
 
 impl PendingContacts<'_> {
@@ -82,6 +89,19 @@ impl PendingContacts<'_> {
                     table.insert(key, id)?;
                 } else {
                     table.remove(key, id)?;
+                }
+            }
+        }
+        if !self.interactions.is_empty() {
+            let mut table = txn.open_table(CONTACT_INTERACTIONS)?;
+            for (key, bytes) in self.interactions.drain(..) {
+                match bytes {
+                    Some(bytes) => {
+                        table.insert(key, bytes)?;
+                    }
+                    None => {
+                        table.remove(key)?;
+                    }
                 }
             }
         }

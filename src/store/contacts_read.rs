@@ -14,11 +14,15 @@ use redb::{
 };
 
 use super::contacts::{
-    CONTACTS, CONTACT_COUNTS, CONTACT_KEYS, CONTACT_PHOTOS, KEY_CONTACTS_GENERATION,
+    CONTACTS, CONTACT_COUNTS, CONTACT_INTERACTIONS, CONTACT_KEYS, CONTACT_PHOTOS,
+    KEY_CONTACTS_GENERATION,
 };
 use super::error::{guarded, translate};
 use super::schema::{meta_get, META};
 use super::{Store, StoreError};
+
+/// An entry of a contact's interaction log: `((ts, nonce), bytes)`.
+pub type LogEntry = ((u64, u64), Vec<u8>);
 
 /// One consistent view of the registry's tables.
 pub struct ContactsRead {
@@ -79,7 +83,9 @@ impl ContactsRead {
     }
 
     fn counts_table(&self) -> Result<&Option<ReadOnlyTable<&'static str, u64>>, StoreError> {
-        opened(&self.path, &self.counts, || table(&self.txn, CONTACT_COUNTS))
+        opened(&self.path, &self.counts, || {
+            table(&self.txn, CONTACT_COUNTS)
+        })
     }
 
     /// The stored record of contact `id`, if any.
@@ -182,6 +188,34 @@ impl ContactsRead {
                     break;
                 }
                 out.push((name.value().to_string(), count.value()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Up to `limit` entries of contact `contact`'s interaction log, newest first, older than
+    /// `before` (`(ts, nonce)`) when given.
+    pub fn interactions(
+        &self,
+        contact: u64,
+        before: Option<(u64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        read(&self.path, || {
+            let Some(table) = table(&self.txn, CONTACT_INTERACTIONS)? else {
+                return Ok(Vec::new());
+            };
+            let (ts, nonce) = before.unwrap_or((u64::MAX, u64::MAX));
+            let range = if before.is_some() {
+                table.range((contact, 0, 0)..(contact, ts, nonce))?
+            } else {
+                table.range((contact, 0, 0)..=(contact, ts, nonce))?
+            };
+            let mut out = Vec::new();
+            for entry in range.rev().take(limit) {
+                let (key, bytes) = entry?;
+                let (_, ts, nonce) = key.value();
+                out.push(((ts, nonce), bytes.value().to_vec()));
             }
             Ok(out)
         })

@@ -94,6 +94,13 @@ pub enum Record {
     ContactKey { key: String, id: u64, present: bool },
     /// Sets the registry's counter `name` to `count` (0 removes it).
     ContactCount { name: String, count: u64 },
+    /// An entry of contact `contact`'s interaction log under `(ts, nonce)`; `None` removes it.
+    ContactInteraction {
+        contact: u64,
+        ts: u64,
+        nonce: u64,
+        bytes: Option<Vec<u8>>,
+    },
 }
 
 impl Record {
@@ -108,6 +115,7 @@ impl Record {
             Record::ContactPhoto { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
             Record::ContactKey { key, .. } => key.len() + 8,
             Record::ContactCount { name, .. } => name.len() + 8,
+            Record::ContactInteraction { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
             Record::ForgetDialog { .. } => 0,
         }
     }

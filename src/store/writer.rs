@@ -287,7 +287,8 @@ impl Writer {
                     | Record::Contact { .. }
                     | Record::ContactPhoto { .. }
                     | Record::ContactKey { .. }
-                    | Record::ContactCount { .. } => {}
+                    | Record::ContactCount { .. }
+                    | Record::ContactInteraction { .. } => {}
                 }
             }
             if verdict.is_ok() {

@@ -162,6 +162,18 @@ impl Shard {
                 }
                 None => Err(RoutingError::NotFound),
             },
+            Command::LinkContact { dialog, contact } => match self.dialogs.get_mut(&dialog) {
+                Some(d) => {
+                    let client = &mut d.conversation.client;
+                    client.unverified_match = None;
+                    (client.contact_id, client.contact) = match contact {
+                        Some((id, card)) => (Some(id), Some(Box::new(card))),
+                        None => (None, None),
+                    };
+                    Ok(Reply::Done)
+                }
+                None => Err(RoutingError::NotFound),
+            },
             Command::Close { op, dialog } => self.operator_close(op, dialog, out),
             Command::Transfer { op, dialog, to } => self.transfer(op, dialog, to, out),
             Command::OperatorChanged { op } => {

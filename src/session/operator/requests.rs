@@ -82,7 +82,11 @@ pub(super) fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Co
         frame @ (OperatorIn::SearchContacts(_)
         | OperatorIn::Contact(_)
         | OperatorIn::CreateContact(_)
-        | OperatorIn::UpdateContact(_)) => {
+        | OperatorIn::UpdateContact(_)
+        | OperatorIn::LinkContact(_)
+        | OperatorIn::UnlinkContact(_)
+        | OperatorIn::AddInteraction(_)
+        | OperatorIn::Interactions(_)) => {
             let reply = crate::session::contacts::handle(gw, op, frame);
             Dispatched::Later(Box::pin(async move { Some(reply.await) }))
         }

@@ -70,7 +70,8 @@ impl Model {
                 Record::Contact { .. }
                 | Record::ContactPhoto { .. }
                 | Record::ContactKey { .. }
-                | Record::ContactCount { .. } => {}
+                | Record::ContactCount { .. }
+                | Record::ContactInteraction { .. } => {}
             }
         }
         Ok(self.last_position)
