@@ -323,3 +323,71 @@ async fn links_interactions_merge_and_erase_survive_sigkill() {
         .await;
     gone.assert_error(404, "not_found", "deleted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_responsible_operator_is_offered_first_and_transfers_reassign_leads() {
+    let config = Config::new()
+        .admin()
+        .operators(&["anna", "boris", "carl"])
+        .line(line("sales", "even", &["anna"], "1s").section(&format!(
+            "[lines.crm]\ncreate_lead = \"auto\"\nroute_to_responsible = true\n\
+                 reassign_on_transfer = true\nidentity_secret = \"{SECRET}\""
+        )));
+    let server = Server::start("tracker-responsible", &config);
+    let http = Http::admin(&server);
+    let created = post(
+        &http,
+        "/api/v1/contacts",
+        &json!({"kind": "person", "first_name": "Kim", "emails": [{"value": "kim@example.test"}],
+                "responsible": "boris"}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let kim = created.body["id"].as_u64().unwrap();
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut boris = Operator::connect(&server, "boris").await;
+    let mut carl = Operator::connect(&server, "carl").await;
+    let identity =
+        |id: &str| json!({"external_id": id, "email": "kim@example.test", "hmac": signed(id)});
+
+    // Boris is not in the queue but is Kim's responsible operator: he is offered first.
+    let (_w1, d1) = chat(&server, "kim-1", json!({"identity": identity("k-1")})).await;
+    let offer = boris.offered(d1).await;
+    assert_eq!(client_of(&offer)["contact_id"], kim, "{offer}");
+    let view = http.get_ok(&format!("/api/v1/dialogs/{d1}")).await;
+    assert!(
+        view["decisions"]
+            .to_string()
+            .contains(&format!("offered to boris: responsible for contact {kim}")),
+        "{view}"
+    );
+    // He lets it pass: after transfer_after it goes to the queue.
+    boris.revoked(d1).await;
+    anna.offered(d1).await;
+    anna.accept(d1).await;
+
+    // Boris offline: the next chat goes straight to the queue.
+    boris.status("offline").await;
+    let (_w2, d2) = chat(&server, "kim-2", json!({"identity": identity("k-1")})).await;
+    anna.offered(d2).await;
+
+    // A transfer of Kim's chat to carl leaves a contact that existed before alone.
+    anna.ack(json!({"type": "transfer", "dialog_id": d1, "to_operator": "carl"}))
+        .await;
+    carl.assigned(d1).await;
+    let contact = http.get_ok(&format!("/api/v1/contacts/{kim}")).await;
+    assert_eq!(contact["responsible"], "boris", "{contact}");
+
+    // A lead this line created follows its chat to carl.
+    let (_w3, d3) = chat(&server, "nia", json!({"email": "nia@example.test"})).await;
+    let offer = anna.offered(d3).await;
+    let nia = client_of(&offer)["contact_id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no lead in {offer}: {}", server.stderr()));
+    anna.accept(d3).await;
+    anna.ack(json!({"type": "transfer", "dialog_id": d3, "to_operator": "carl"}))
+        .await;
+    carl.assigned(d3).await;
+    let contact = http.get_ok(&format!("/api/v1/contacts/{nia}")).await;
+    assert_eq!(contact["responsible"], "carl", "{contact}");
+}

@@ -177,15 +177,16 @@ impl Registry {
                 }]
             })
         };
+        // A person needs a name: without one the lead is named after how to reach them.
+        let name = [claim.name, claim.email, claim.phone]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|n| !n.is_empty())
+            .map(String::from);
         let input = ContactInput {
             kind: Some(Kind::Person),
-            first_name: Some(
-                claim
-                    .name
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(String::from),
-            ),
+            first_name: Some(name),
             emails: channel(
                 claim
                     .email
@@ -234,6 +235,33 @@ impl Registry {
         )
         .await?;
         Ok(contact)
+    }
+
+    /// Makes `operator` responsible for contact `id` if it was created from line `line`'s
+    /// chats (`source` `line:<line>/…`); durable on return. Whether it changed.
+    pub async fn reassign(
+        &self,
+        id: u64,
+        line: &str,
+        operator: &str,
+    ) -> Result<bool, ContactError> {
+        let _writing = self.writes.lock().await;
+        let id = self.resolve(id)?;
+        let mut contact = self.view()?.live(id)?;
+        let from_line = contact
+            .source
+            .strip_prefix("line:")
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(source_line, _)| source_line == line);
+        if !from_line || contact.responsible.as_deref() == Some(operator) {
+            return Ok(false);
+        }
+        contact.responsible = Some(operator.to_string());
+        contact.version = contact.version.saturating_add(1);
+        contact.updated_ts = self.now_ms().max(contact.updated_ts);
+        self.commit(vec![(id, super::Stored::Live(Box::new(contact)))], vec![])
+            .await?;
+        Ok(true)
     }
 
     /// The compact card of `contact`, with the time of its newest interaction.

@@ -26,6 +26,9 @@ pub enum Command {
         info: ClientInfo,
         key: String,
         text: Arc<str>,
+        /// The operator responsible for the client's contact, offered a new dialog first (the
+        /// line routes to the responsible); ignored for a dialog already open.
+        responsible: Option<OpIdx>,
     },
     /// The client closed its dialog from the widget.
     ClientClose { client: ClientId, dialog: DialogId },

@@ -136,3 +136,30 @@ pub(super) fn page(
 fn json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
+
+/// After a manual transfer of `dialog` to operator `to`: on a line that reassigns on transfer,
+/// `to` becomes responsible for the dialog's contact when that contact was created from this
+/// line's chats (never for a contact that existed before). A failure is logged: the transfer
+/// itself is done.
+pub(crate) async fn reassign(hub: &Hub, registry: &Registry, dialog: DialogId, to: &str) {
+    let shard = hub.shard_of_dialog(dialog);
+    let view = hub
+        .ask(shard, |reply| ShardRequest::AdminDialog { dialog, reply })
+        .await
+        .flatten();
+    let Some(view) = view else { return };
+    let Some(contact) = view.client.contact_id else {
+        return;
+    };
+    let reassigns = hub
+        .directory()
+        .line_index
+        .get(view.line.as_str())
+        .map(|l| hub.directory().lines[l.0 as usize].crm.reassign_on_transfer);
+    if reassigns != Some(true) {
+        return;
+    }
+    if let Err(e) = registry.reassign(contact, &view.line, to).await {
+        eprintln!("switchboard: making {to} responsible for contact {contact} failed: {e}");
+    }
+}

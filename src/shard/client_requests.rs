@@ -49,6 +49,7 @@ impl ShardTask {
         key: String,
         text: String,
     ) -> Result<Stored, Refusal> {
+        let responsible = responsible_of(&self.hub.directory(), line, &info);
         let command = Command::ClientMessage {
             line,
             client,
@@ -56,6 +57,7 @@ impl ShardTask {
             info,
             key,
             text: text.into(),
+            responsible,
         };
         let (stored, duplicate, audience) = self.message_through_core(now, command)?;
         if duplicate {
@@ -102,4 +104,18 @@ impl ShardTask {
             self.outbox.publish_ephemeral(op, frame);
         }
     }
+}
+
+/// The operator responsible for the client's linked contact, when the line routes to the
+/// responsible and that operator exists.
+fn responsible_of(
+    dir: &crate::hub::directory::Directory,
+    line: LineIdx,
+    info: &ClientInfo,
+) -> Option<crate::routing::OpIdx> {
+    if !dir.lines.get(line.0 as usize)?.crm.route_to_responsible {
+        return None;
+    }
+    let id = info.contact.as_ref()?.responsible.as_deref()?;
+    dir.operator_index.get(id).copied()
 }

@@ -33,6 +33,7 @@ use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
 use super::line::Line;
 use super::operator::Operator;
 use crate::timers::TimerWheel;
+use client::NewDialog;
 use std::collections::{HashMap, HashSet};
 
 pub use restore::RestoredDialog;
@@ -129,7 +130,11 @@ impl Shard {
                 info,
                 key,
                 text,
-            } => self.client_message(line, client, dialog, info, (key, text), out),
+                responsible,
+            } => {
+                let new = NewDialog { info, responsible };
+                self.client_message(line, client, dialog, new, (key, text), out)
+            }
             Command::ClientClose { client, dialog } => self.client_close(&client, dialog, out),
             Command::ClientRate {
                 client,

@@ -168,13 +168,28 @@ fn transfer(gw: &Gateway, op: OpIdx, req: Option<u64>, t: operator::Transfer) ->
         }
     };
     match target {
-        Some(target) => act(
-            gw,
-            op,
-            req,
-            DialogId(t.dialog_id),
-            OperatorAction::Transfer(target),
-        ),
+        Some(target) => {
+            let dialog = DialogId(t.dialog_id);
+            let to = match &target {
+                TransferTarget::Operator(to) => Some(dir.operators[to.0 as usize].id.to_string()),
+                TransferTarget::Line(_) => None,
+            };
+            let acted = act(gw, op, req, dialog, OperatorAction::Transfer(target));
+            match (acted, to, gw.contacts.get().cloned()) {
+                (Dispatched::Later(answer), Some(to), Some(registry)) => {
+                    let hub = std::sync::Arc::clone(&gw.hub);
+                    Dispatched::Later(Box::pin(async move {
+                        let out = answer.await;
+                        if matches!(out, Some(OperatorOut::Ack(_))) {
+                            crate::session::contact_links::reassign(&hub, &registry, dialog, &to)
+                                .await;
+                        }
+                        out
+                    }))
+                }
+                (acted, _, _) => acted,
+            }
+        }
         None => now(OperatorOut::Error(error(
             req,
             ErrorCode::NotFound,
