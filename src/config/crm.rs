@@ -72,7 +72,11 @@ mod tests {
     use crate::config::Config;
 
     fn line(crm: &str) -> String {
-        format!("[[lines]]\nid = \"sales\"\nname = \"Sales\"\n[lines.crm]\n{crm}\n")
+        format!(
+            "[[operators]]\nid = \"anna\"\nname = \"Anna\"\ntoken = \"t\"\n\
+             [[lines]]\nid = \"sales\"\nname = \"Sales\"\n\
+             [lines.queue]\nmembers = [\"anna\"]\n[lines.crm]\n{crm}\n"
+        )
     }
 
     #[test]
