@@ -93,8 +93,11 @@ fn render(plan: &CrashPlan, data_dir: &Path) -> String {
     out.push_str(&format!(
         "\n[[lines]]\nid = \"line0\"\nname = \"Crash line\"\n[lines.queue]\nmembers = [{}]\n\
          mode = \"even\"\ntransfer_after = \"10m\"\n[lines.auto]\nrating_wait = \"1m\"\n\
+         unanswered_after = \"{}ms\"\nunanswered_text = \"{}\"\n\
          [lines.rating]\nenabled = true\nclose_on_rating = true\n",
-        members.join(", ")
+        members.join(", "),
+        checker::UNANSWERED_AFTER_MS,
+        checker::UNANSWERED_TEXT,
     ));
     out
 }
@@ -140,16 +143,19 @@ pub async fn run(args: &RunArgs, bin: PathBuf) -> Result<ExitCode, BoxError> {
         })
         .collect();
     let mut restarts = Vec::new();
+    let mut down = Vec::new();
     for round in 1..=plan.rounds {
         let up = Duration::from_millis(rng.u64(500..2_500));
         tokio::time::sleep(up).await;
         let started = Instant::now();
+        let killed_ms = unix_ms();
         tokio::task::block_in_place(|| {
             server.kill9();
             server.restart()
         })?;
         let back = started.elapsed();
         restarts.push(back);
+        down.push((killed_ms, unix_ms()));
         let _ = url_tx.send(server.url());
         say(format!(
             "crash: round {round}/{}: killed after {} ms of load, listening again {} ms later",
@@ -175,7 +181,7 @@ pub async fn run(args: &RunArgs, bin: PathBuf) -> Result<ExitCode, BoxError> {
     let verdicts = checker::check(&widget_journals, &operator_journals, &truth);
     print_table(
         &plan,
-        &restarts,
+        (&restarts, truth.timers_due_while_down(&down)),
         &widget_journals,
         &operator_journals,
         &truth,
@@ -216,7 +222,7 @@ fn export(server: &Spawned, bin: &Path) -> Result<Vec<serde_json::Value>, BoxErr
 
 fn print_table(
     plan: &CrashPlan,
-    restarts: &[Duration],
+    (restarts, due_while_down): (&[Duration], usize),
     widgets: &[journal::WidgetJournal],
     operators: &[journal::OperatorJournal],
     truth: &checker::Truth,
@@ -251,6 +257,7 @@ fn print_table(
         truth.messages(),
         truth.dialogs()
     );
+    println!("  {due_while_down} unanswered timers fell due while the server was down");
     println!(
         "  operators: {} accepts, {} closes, {} transfers; widgets: {} ratings",
         operators.iter().map(|o| o.accepted).sum::<u32>(),
@@ -277,4 +284,11 @@ fn print_table(
             v.example.as_deref().unwrap_or("")
         );
     }
+}
+
+/// Now, in Unix ms (the server's clock on this machine).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
