@@ -235,7 +235,7 @@ impl OperatorActor {
     /// Every third dialog is left unanswered until its `unanswered` timer is due (and a little
     /// more), so that timer fires in many dialogs, some of them while the server is down.
     fn keeps_waiting(&mut self, dialog: u64) -> bool {
-        if (dialog >> 8) % 3 != 0 {
+        if !(dialog >> 8).is_multiple_of(3) {
             return false;
         }
         let since = *self
