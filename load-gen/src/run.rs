@@ -33,6 +33,8 @@ pub enum Target {
         bin: PathBuf,
         lines: usize,
         mode: Mode,
+        /// A data directory whose contact registry seeds the server's.
+        contacts_from: Option<PathBuf>,
     },
     /// The bare relay, started for this run.
     Relay { lines: usize },
@@ -125,7 +127,12 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
                 pid: *pid,
             },
         )),
-        Target::Switchboard { bin, lines, mode } => {
+        Target::Switchboard {
+            bin,
+            lines,
+            mode,
+            contacts_from,
+        } => {
             let shape = Shape {
                 operators: plan.operators,
                 lines: *lines,
@@ -135,8 +142,14 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
                 rating: plan.scenario == ScenarioKind::Chat && plan.rate_dialogs,
             };
             let bin = bin.clone();
+            let seed = contacts_from.clone();
             let child = spawn_blocking(move || {
-                Spawned::switchboard(&bin, |data| server_config::render(&shape, data))
+                Spawned::switchboard(&bin, |data| {
+                    if let Some(from) = &seed {
+                        crate::spawn::seed_contacts(from, data);
+                    }
+                    server_config::render(&shape, data)
+                })
             })
             .await?;
             let endpoint = Endpoint {

@@ -272,3 +272,21 @@ mod tests {
         );
     }
 }
+
+/// Copies the contact registry of data directory `from` (the store file and the search index)
+/// into `data`, so a spawned server starts with those contacts. A copy that fails is reported
+/// and the server starts without them.
+pub fn seed_contacts(from: &Path, data: &Path) {
+    let copy = || -> std::io::Result<()> {
+        std::fs::create_dir_all(data.join("contacts-index"))?;
+        std::fs::copy(from.join("switchboard.redb"), data.join("switchboard.redb"))?;
+        for entry in std::fs::read_dir(from.join("contacts-index"))? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), data.join("contacts-index").join(entry.file_name()))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = copy() {
+        eprintln!("switchboard-load: cannot seed contacts from {}: {e}", from.display());
+    }
+}
