@@ -256,6 +256,30 @@ impl Drop for Spawned {
     }
 }
 
+/// Copies the contact registry of data directory `from` (the store file and the search index)
+/// into `data`, so a spawned server starts with those contacts. A copy that fails is reported
+/// and the server starts without them.
+pub fn seed_contacts(from: &Path, data: &Path) {
+    let copy = || -> std::io::Result<()> {
+        std::fs::create_dir_all(data.join("contacts-index"))?;
+        std::fs::copy(from.join("switchboard.redb"), data.join("switchboard.redb"))?;
+        for entry in std::fs::read_dir(from.join("contacts-index"))? {
+            let entry = entry?;
+            std::fs::copy(
+                entry.path(),
+                data.join("contacts-index").join(entry.file_name()),
+            )?;
+        }
+        Ok(())
+    };
+    if let Err(e) = copy() {
+        eprintln!(
+            "switchboard-load: cannot seed contacts from {}: {e}",
+            from.display()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,23 +294,5 @@ mod tests {
             text.contains("cargo build --release --bin switchboard"),
             "{text}"
         );
-    }
-}
-
-/// Copies the contact registry of data directory `from` (the store file and the search index)
-/// into `data`, so a spawned server starts with those contacts. A copy that fails is reported
-/// and the server starts without them.
-pub fn seed_contacts(from: &Path, data: &Path) {
-    let copy = || -> std::io::Result<()> {
-        std::fs::create_dir_all(data.join("contacts-index"))?;
-        std::fs::copy(from.join("switchboard.redb"), data.join("switchboard.redb"))?;
-        for entry in std::fs::read_dir(from.join("contacts-index"))? {
-            let entry = entry?;
-            std::fs::copy(entry.path(), data.join("contacts-index").join(entry.file_name()))?;
-        }
-        Ok(())
-    };
-    if let Err(e) = copy() {
-        eprintln!("switchboard-load: cannot seed contacts from {}: {e}", from.display());
     }
 }

@@ -49,6 +49,13 @@ impl ShardTask {
         key: String,
         text: String,
     ) -> Result<Stored, Refusal> {
+        // Timers due by now fire first and are published first: a text one stores (the
+        // unanswered text, say) has a lower seq than this message and must reach the
+        // operators before it.
+        if self.core.next_wake().is_some_and(|due| due <= now) {
+            let _ = self.core.handle(now, Command::Tick, &mut self.out);
+            self.apply_effects();
+        }
         let responsible = responsible_of(&self.hub.directory(), line, &info);
         let command = Command::ClientMessage {
             line,

@@ -168,10 +168,9 @@ pub(super) async fn welcome(conn: &mut Conn, gw: &Arc<Gateway>, admitted: Admitt
                 hub.stored_consent(&line_id, &client)
                     .is_none_or(|answer| !answer.accepted || answer.version != *version)
             });
-    let recognized = match state.dialog {
-        None => recognize(gw, line, &client, &hello).await,
-        Some(_) => Recognized::default(),
-    };
+    // Also with an open dialog: a dialog this session opens after it closes is described by
+    // what the hello recognized.
+    let recognized = recognize(gw, line, &client, &hello).await;
     let me = Widget {
         gw: gw.clone(),
         line,
