@@ -31,6 +31,10 @@ pub struct RelayArgs {
     /// Address to listen on; the first stdout line is `relay listening on ADDR`.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// The durable relay: every message appended to FILE, one fdatasync per batch, acks and
+    /// forwards only after the sync.
+    #[arg(long)]
+    pub durable: Option<std::path::PathBuf>,
 }
 
 /// What the load looks like.

@@ -36,8 +36,8 @@ pub enum Target {
         /// A data directory whose contact registry seeds the server's.
         contacts_from: Option<PathBuf>,
     },
-    /// The bare relay, started for this run.
-    Relay { lines: usize },
+    /// The bare relay (`durable`: the durable relay), started for this run.
+    Relay { lines: usize, durable: bool },
 }
 
 #[derive(Debug)]
@@ -161,10 +161,11 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
             };
             Ok((Some(Arc::new(child)), endpoint))
         }
-        Target::Relay { lines } => {
-            let child = spawn_blocking(Spawned::relay).await?;
+        Target::Relay { lines, durable } => {
+            let durable = *durable;
+            let child = spawn_blocking(move || Spawned::relay(durable)).await?;
             let endpoint = Endpoint {
-                label: "relay",
+                label: if durable { "durable-relay" } else { "relay" },
                 url: child.url(),
                 tokens: (0..plan.operators)
                     .map(|i| format!("relay-op{i}"))

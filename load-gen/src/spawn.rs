@@ -159,12 +159,15 @@ impl Spawned {
     }
 
     /// Starts this executable's `relay --listen 127.0.0.1:0`.
-    pub fn relay() -> Result<Spawned, SpawnError> {
+    pub fn relay(durable: bool) -> Result<Spawned, SpawnError> {
         let exe = std::env::current_exe()
             .map_err(|e| SpawnError::Io(format!("cannot find this executable: {e}")))?;
         let dir = temp_dir("relay")?;
         let mut command = Command::new(exe);
         command.args(["relay", "--listen", "127.0.0.1:0"]);
+        if durable {
+            command.arg("--durable").arg(dir.join("journal"));
+        }
         Spawned::launch(command, dir, "relay", "relay listening on ")
     }
 
