@@ -97,3 +97,49 @@ async fn ratings_scores_and_decisions_survive_kill_9_and_stay_after_the_close() 
         .await;
     assert_error(&missing, "not_found");
 }
+
+/// Message ids are unique for good: after a restart, new messages never take the ids of a
+/// closed dialog's messages (a restart used to number them again from the open dialogs only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_ids_of_closed_dialogs_are_never_handed_out_again() {
+    let config =
+        Config::new()
+            .admin()
+            .operators(&["anna"])
+            .line(line("support", "even", &["anna"], "30s"));
+    let mut server = Server::start("msg-ids", &config);
+    let mut anna = Operator::connect(&server, "anna").await;
+    let mut widget = Widget::join(&server, "support", "c1").await;
+    let mut before = Vec::new();
+    let first = widget.say("m1", "hello").await;
+    let d = field_u64(&first, "dialog_id");
+    before.push(field_u64(&first, "msg_id"));
+    anna.offered(d).await;
+    before.push(field_u64(&anna.say(d, "a1", "hi").await, "msg_id"));
+    before.push(field_u64(&widget.say("m2", "thanks").await, "msg_id"));
+    anna.close_dialog(d).await;
+    widget.recv_until("dialog_closed").await;
+    for round in 0..2 {
+        server.kill9();
+        server.restart();
+        let mut widget = Widget::join(&server, "support", &format!("c{}", round + 2)).await;
+        let mut anna = Operator::connect(&server, "anna").await;
+        let ack = widget.say("n1", "new chat").await;
+        let (d, id) = (field_u64(&ack, "dialog_id"), field_u64(&ack, "msg_id"));
+        anna.offered(d).await;
+        let answer = field_u64(&anna.say(d, "b1", "hello again").await, "msg_id");
+        for new in [id, answer] {
+            assert!(
+                !before.contains(&new),
+                "msg id {new} handed out again: {before:?}"
+            );
+            assert!(
+                new > *before.iter().max().unwrap(),
+                "{new} after {before:?}"
+            );
+        }
+        before.extend([id, answer]);
+        anna.close_dialog(d).await;
+        widget.recv_until("dialog_closed").await;
+    }
+}

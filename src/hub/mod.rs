@@ -287,7 +287,7 @@ impl Hub {
         };
         drop(live);
         for shard in 0..self.shards() {
-            let (dialogs, seq_high, counts) = self
+            let (dialogs, (seq_high, msg_seq_high), counts) = self
                 .ask(shard, |reply| ShardRequest::Export { reply })
                 .await
                 .ok_or(StoreError::Stopped)?;
@@ -295,6 +295,7 @@ impl Hub {
                 state.note_client_dialogs(&line, &client, started);
             }
             state.dialog_seq_high = state.dialog_seq_high.max(seq_high);
+            state.msg_seq_high = state.msg_seq_high.max(msg_seq_high);
             state
                 .dialogs
                 .extend(dialogs.into_iter().map(|d| (d.record.id, d)));

@@ -84,7 +84,7 @@ pub(super) fn start(
         &routing,
         &config,
         dialogs,
-        (state.dialog_seq_high, &decisions),
+        (state.dialog_seq_high, state.msg_seq_high, &decisions),
         &state.client_dialogs,
     );
     start_background(&hub, &config);
@@ -202,7 +202,11 @@ fn start_shards(
     routing: &setup::Directory,
     config: &Config,
     dialogs: Vec<(usize, RestoredDialog)>,
-    (dialog_seq_high, decisions): (u64, &HashMap<u64, Vec<records::StoredDecision>>),
+    (dialog_seq_high, msg_seq_high, decisions): (
+        u64,
+        u64,
+        &HashMap<u64, Vec<records::StoredDecision>>,
+    ),
     client_dialogs: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, u32>>,
 ) {
     let shards = hub.shards();
@@ -230,7 +234,7 @@ fn start_shards(
             config.server.limits.decision_skips_max,
         );
         core.continue_ids_after(dialog_seq_high);
-        core.continue_msg_ids_after(msg_high[index]);
+        core.continue_msg_ids_after(msg_high[index].max(msg_seq_high));
         let ids: Vec<DialogId> = mine.iter().map(|d| DialogId(d.record.id)).collect();
         let mut out = Vec::new();
         core.restore(mine, &mut out);

@@ -128,6 +128,7 @@ impl ShardTask {
             self.written.remove(&id);
             records.push(Record::Log(records::encode(&LogEvent::Closed {
                 dialog: id.0,
+                msg_seq_high: self.core.msg_seq_high(),
             })));
         }
         records

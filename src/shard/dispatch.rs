@@ -199,8 +199,14 @@ impl ShardTask {
                         )
                     })
                     .collect();
-                self.outbox
-                    .reply(reply, (states, self.core.dialog_seq_high(), counts));
+                self.outbox.reply(
+                    reply,
+                    (
+                        states,
+                        (self.core.dialog_seq_high(), self.core.msg_seq_high()),
+                        counts,
+                    ),
+                );
             }
             ShardRequest::Adopt { moved, io } => {
                 let id = moved.id;

@@ -183,6 +183,6 @@ pub enum ShardRequest {
 /// and how many dialogs each client started on its lines (line id, client id, count).
 pub type Exported = (
     Vec<crate::store::records::DurableDialog>,
-    u64,
+    (u64, u64),
     Vec<(String, String, u32)>,
 );

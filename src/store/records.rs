@@ -95,6 +95,10 @@ pub enum LogEvent {
     Dialog(Box<DurableDialog>),
     Closed {
         dialog: u64,
+        /// The highest message id sequence its shard had handed out: a restart continues
+        /// after it, so no message id of a closed dialog is handed out again.
+        #[serde(default)]
+        msg_seq_high: u64,
     },
     /// A line, operator or quick-answer list changed through the admin API (replayed over the
     /// config file at every start).
@@ -123,6 +127,10 @@ pub struct State {
     /// after it, so an id (and the messages stored under it) is never handed out twice.
     #[serde(default)]
     pub dialog_seq_high: u64,
+    /// The highest message id sequence any shard handed out, closed dialogs included: every
+    /// shard continues after it.
+    #[serde(default)]
+    pub msg_seq_high: u64,
     /// Runtime configuration changes, oldest first (compacted in snapshots).
     #[serde(default)]
     pub changes: Vec<crate::config::changes::Change>,
@@ -215,7 +223,11 @@ impl State {
                     open.decisions = decisions;
                 }
             }
-            LogEvent::Closed { dialog } => {
+            LogEvent::Closed {
+                dialog,
+                msg_seq_high,
+            } => {
+                self.msg_seq_high = self.msg_seq_high.max(msg_seq_high);
                 self.note_dialog_id(dialog);
                 if let Some(closed) = self.dialogs.remove(&dialog) {
                     let r = &closed.record;
@@ -389,7 +401,10 @@ mod tests {
         });
         assert_eq!(state.dialogs[&7].decisions.len(), 2);
         // Decisions of a dialog the state does not hold (closed since) change nothing.
-        state.apply(LogEvent::Closed { dialog: 7 });
+        state.apply(LogEvent::Closed {
+            dialog: 7,
+            msg_seq_high: 0,
+        });
         assert_eq!(
             state.client_dialogs["l"]["c"], 1,
             "the client's count of started dialogs outlives the dialog"

@@ -17,6 +17,11 @@ impl Shard {
         self.next_msg = self.next_msg.max(seq + 1);
     }
 
+    /// The highest message id sequence handed out (closed dialogs included).
+    pub fn msg_seq_high(&self) -> u64 {
+        self.next_msg.saturating_sub(1)
+    }
+
     fn new_msg_id(&mut self) -> u64 {
         let id = self.next_msg << 8 | u64::from(self.index);
         self.next_msg += 1;
