@@ -13,15 +13,17 @@ mod duration;
 mod limits;
 mod model;
 mod validate;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
 
 pub use changes::{
-    apply, parse_line_body, parse_operator_body, parse_quick_answers_body, Change, ChangeError,
-    ChangeErrorKind,
+    apply, parse_line_body, parse_operator_body, parse_quick_answers_body, parse_webhook_body,
+    Change, ChangeError, ChangeErrorKind,
 };
 pub use contacts::ContactsConfig;
+pub use webhooks::WebhookConfig;
 pub use duration::Dur;
 pub use limits::Limits;
 pub use model::*;

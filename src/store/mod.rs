@@ -31,6 +31,7 @@ mod options;
 mod read;
 pub mod records;
 mod schema;
+mod webhooks;
 mod writer;
 
 #[cfg(test)]
@@ -87,6 +88,19 @@ pub enum Record {
     Contact { id: u64, bytes: Vec<u8> },
     /// A contact's photo; `None` deletes it. Raises the registry's generation.
     ContactPhoto { id: u64, bytes: Option<Vec<u8>> },
+    /// A webhook event for the outbox; numbered by the writer (1, 2, 3, ... never reused) in
+    /// submission order, in the same transaction as the records beside it.
+    WebhookEvent(Vec<u8>),
+    /// The outcome so far of delivering event `seq` to webhook `endpoint` (the latest wins).
+    WebhookDelivery {
+        endpoint: String,
+        seq: u64,
+        bytes: Vec<u8>,
+    },
+    /// Webhook `endpoint`'s cursor (every event up to it settled there); `None` deletes it.
+    WebhookCursor { endpoint: String, seq: Option<u64> },
+    /// Deletes the webhook events up to `seq` (inclusive).
+    WebhookPrune { seq: u64 },
 }
 
 impl Record {
@@ -97,9 +111,13 @@ impl Record {
             | Record::Snapshot { bytes, .. }
             | Record::Dialog { bytes, .. }
             | Record::Consent { bytes, .. }
-            | Record::Contact { bytes, .. } => bytes.len(),
+            | Record::Contact { bytes, .. }
+            | Record::WebhookEvent(bytes)
+            | Record::WebhookDelivery { bytes, .. } => bytes.len(),
             Record::ContactPhoto { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
-            Record::ForgetDialog { .. } => 0,
+            Record::ForgetDialog { .. }
+            | Record::WebhookCursor { .. }
+            | Record::WebhookPrune { .. } => 0,
         }
     }
 }

@@ -285,7 +285,11 @@ impl Writer {
                     | Record::Dialog { .. }
                     | Record::Consent { .. }
                     | Record::Contact { .. }
-                    | Record::ContactPhoto { .. } => {}
+                    | Record::ContactPhoto { .. }
+                    | Record::WebhookEvent(_)
+                    | Record::WebhookDelivery { .. }
+                    | Record::WebhookCursor { .. }
+                    | Record::WebhookPrune { .. } => {}
                 }
             }
             if verdict.is_ok() {

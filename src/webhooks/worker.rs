@@ -1,0 +1,384 @@
+//! One endpoint's delivery task: reads the outbox after the endpoint's cursor, keeps the events
+//! it wants in lanes by ordering key (one dialog = one lane), sends each lane's head (at most
+//! `concurrency` requests at once), retries with backoff, and writes every outcome and the
+//! advancing cursor back to the store.
+//!
+//! Invariants: within a lane, an event is not sent before the one ahead of it is settled
+//! (delivered or failed), so one endpoint gets a dialog's events in order; a lane waiting for a
+//! retry holds up only itself. The cursor only moves past settled events, so after a restart
+//! every unsettled event is read again (at-least-once). This task never blocks a shard: it only
+//! reads the store and submits without waiting.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::client::{self, Attempt, Message};
+use super::delivery::{Delivery, Status};
+use super::event::OutboxEvent;
+use super::retry::{classify, next_try_ms, Verdict};
+use super::stats::EndpointStats;
+use super::Endpoint;
+use crate::clock::Clock;
+use crate::store::{Record, Store};
+
+/// Events held in memory per endpoint at most; the rest wait in the outbox.
+pub const HELD_EVENTS_MAX: usize = 4096;
+/// Events read from the outbox per read.
+const READ_BATCH: usize = 512;
+/// The longest wait without looking at the outbox or the clock.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// What the admin API asks of a running worker.
+pub enum Control {
+    /// Try a failed delivery again; answers whether the event was still there.
+    Retry(u64, oneshot::Sender<bool>),
+    /// The deliveries held (pending), by event seq.
+    Pending(oneshot::Sender<Vec<(u64, Delivery)>>),
+}
+
+/// An event held for delivery.
+struct Held {
+    body: Arc<[u8]>,
+    created_ms: u64,
+    lane: String,
+    delivery: Delivery,
+    in_flight: bool,
+}
+
+pub(super) struct Worker {
+    pub endpoint: Arc<Endpoint>,
+    pub store: Store,
+    pub client: reqwest::Client,
+    pub clock: Arc<dyn Clock>,
+    pub stats: Arc<EndpointStats>,
+    pub commits: watch::Receiver<u64>,
+    pub control: mpsc::UnboundedReceiver<Control>,
+}
+
+struct State {
+    read_upto: u64,
+    cursor: u64,
+    unsettled: BTreeSet<u64>,
+    lanes: HashMap<String, VecDeque<u64>>,
+    held: HashMap<u64, Held>,
+    in_flight: usize,
+    results: mpsc::UnboundedSender<(u64, Attempt)>,
+}
+
+impl Worker {
+    /// Runs until aborted.
+    pub async fn run(mut self) {
+        let cursor = match self.start_cursor().await {
+            Some(cursor) => cursor,
+            None => return,
+        };
+        let (results, mut finished) = mpsc::unbounded_channel();
+        let mut st = State {
+            read_upto: cursor,
+            cursor,
+            unsettled: BTreeSet::new(),
+            lanes: HashMap::new(),
+            held: HashMap::new(),
+            in_flight: 0,
+            results,
+        };
+        loop {
+            self.refill(&mut st);
+            self.advance_cursor(&mut st);
+            let wait = self.launch(&mut st);
+            tokio::select! {
+                Some((seq, attempt)) = finished.recv() => self.finish(&mut st, seq, attempt),
+                changed = self.commits.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                Some(control) = self.control.recv() => self.on_control(&mut st, control),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// The stored cursor, or (a new endpoint) the newest event now, stored before anything is
+    /// read so that a restart resumes from the same place.
+    async fn start_cursor(&self) -> Option<u64> {
+        let id = &self.endpoint.config.id;
+        loop {
+            let stored = self.store.webhook_cursor(id);
+            let last = self.store.webhook_last_seq();
+            match (stored, last) {
+                (Ok(Some(cursor)), _) => return Some(cursor),
+                (Ok(None), Ok(last)) => {
+                    let (tx, rx) = oneshot::channel();
+                    let record = Record::WebhookCursor {
+                        endpoint: id.clone(),
+                        seq: Some(last),
+                    };
+                    let done = Box::new(move |r: Result<u64, _>| {
+                        let _ = tx.send(r.is_ok());
+                    });
+                    if self.store.submit(vec![record], done).is_ok() && rx.await == Ok(true) {
+                        return Some(last);
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("switchboard: webhook {id}: cannot read the outbox: {e}");
+                }
+            }
+            if self.store.health().is_err() {
+                return None;
+            }
+            tokio::time::sleep(IDLE_WAIT).await;
+        }
+    }
+
+    /// Reads events after `read_upto` while fewer than [`HELD_EVENTS_MAX`] are held.
+    fn refill(&self, st: &mut State) {
+        while st.held.len() < HELD_EVENTS_MAX {
+            let events = match self.store.webhook_events_after(st.read_upto, READ_BATCH) {
+                Ok(events) => events,
+                Err(_) => return,
+            };
+            let count = events.len();
+            for (seq, bytes) in events {
+                st.read_upto = seq;
+                if let Some(event) = OutboxEvent::decode(&bytes) {
+                    self.take(st, seq, event);
+                }
+            }
+            if count < READ_BATCH {
+                return;
+            }
+        }
+    }
+
+    /// Holds `event` if this endpoint wants it and has not settled it before a restart.
+    fn take(&self, st: &mut State, seq: u64, event: OutboxEvent) {
+        if !self.endpoint.wants(&event) {
+            return;
+        }
+        let id = &self.endpoint.config.id;
+        let stored = self.store.webhook_delivery(id, seq).ok().flatten();
+        let delivery = match stored.as_deref().and_then(Delivery::decode) {
+            Some(d) if d.status != Status::Pending => return,
+            Some(d) => d,
+            None => Delivery::new(&event.kind, self.clock.now_ms()),
+        };
+        let lane = event.order.clone().unwrap_or_else(|| format!("event:{seq}"));
+        st.lanes.entry(lane.clone()).or_default().push_back(seq);
+        st.unsettled.insert(seq);
+        st.held.insert(
+            seq,
+            Held {
+                body: event.body.into(),
+                created_ms: event.created_ms,
+                lane,
+                delivery,
+                in_flight: false,
+            },
+        );
+    }
+
+    /// Moves the cursor past every settled event and stores it (without waiting).
+    fn advance_cursor(&self, st: &mut State) {
+        let settled_upto = match st.unsettled.first() {
+            Some(first) => first.saturating_sub(1),
+            None => st.read_upto,
+        };
+        if settled_upto > st.cursor {
+            st.cursor = settled_upto;
+            let record = Record::WebhookCursor {
+                endpoint: self.endpoint.config.id.clone(),
+                seq: Some(settled_upto),
+            };
+            let _ = self.store.submit(vec![record], Box::new(|_| {}));
+        }
+        let now = self.clock.now_ms();
+        let oldest = st.held.values().map(|h| h.created_ms).min();
+        self.stats
+            .set_outbox(st.held.len(), oldest.map_or(0, |o| now.saturating_sub(o)));
+    }
+
+    /// Starts due lane heads while below the concurrency bound; returns how long to wait for
+    /// the next due one.
+    fn launch(&self, st: &mut State) -> Duration {
+        let now = self.clock.now_ms();
+        let mut next_due = now.saturating_add(IDLE_WAIT.as_millis() as u64);
+        let concurrency = self.endpoint.config.concurrency as usize;
+        let heads: Vec<u64> = st.lanes.values().filter_map(|l| l.front().copied()).collect();
+        let mut due: Vec<(u64, u64)> = heads
+            .into_iter()
+            .filter_map(|seq| {
+                let h = st.held.get(&seq)?;
+                let at = h.delivery.next_at_ms.unwrap_or(now);
+                (!h.in_flight).then_some((at, seq))
+            })
+            .collect();
+        due.sort_unstable();
+        for (at, seq) in due {
+            if at > now {
+                next_due = next_due.min(at);
+                continue;
+            }
+            if st.in_flight >= concurrency {
+                break;
+            }
+            if let Some(h) = st.held.get_mut(&seq) {
+                h.in_flight = true;
+                st.in_flight += 1;
+                self.spawn_attempt(seq, h.body.clone(), now, st.results.clone());
+            }
+        }
+        Duration::from_millis(next_due.saturating_sub(now).max(1))
+    }
+
+    fn spawn_attempt(
+        &self,
+        seq: u64,
+        body: Arc<[u8]>,
+        now: u64,
+        results: mpsc::UnboundedSender<(u64, Attempt)>,
+    ) {
+        let endpoint = self.endpoint.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let id = super::message_id(seq);
+            let message = Message {
+                url: &endpoint.config.url,
+                id: &id,
+                body: &body,
+            };
+            let timeout = Duration::from_millis(endpoint.config.timeout.as_ms());
+            let attempt = client::send(&client, &endpoint.secrets, message, timeout, now).await;
+            let _ = results.send((seq, attempt));
+        });
+    }
+
+    /// Notes an attempt's outcome: settles the event, or schedules its next try.
+    fn finish(&self, st: &mut State, seq: u64, attempt: Attempt) {
+        st.in_flight = st.in_flight.saturating_sub(1);
+        let Some(h) = st.held.get_mut(&seq) else {
+            return;
+        };
+        h.in_flight = false;
+        let now = self.clock.now_ms();
+        let verdict = classify(attempt.status);
+        self.stats.attempted(&attempt, verdict);
+        let retry_after = attempt.retry_after_ms;
+        let tries = h.delivery.tries.saturating_add(1);
+        let what = describe(&attempt);
+        h.delivery.record(attempt);
+        let max_age = self.endpoint.config.max_age.as_ms();
+        let next = match verdict {
+            Verdict::Delivered => None,
+            Verdict::Permanent => {
+                h.delivery.reason = Some(format!("permanent failure: {what}"));
+                None
+            }
+            Verdict::Retry => {
+                let next = next_try_ms(now, h.created_ms, tries, retry_after, max_age, random());
+                if next.is_none() {
+                    h.delivery.reason = Some(format!("too old to retry; last: {what}"));
+                }
+                next
+            }
+        };
+        h.delivery.next_at_ms = next;
+        h.delivery.status = match (verdict, next) {
+            (Verdict::Delivered, _) => Status::Delivered,
+            (Verdict::Retry, Some(_)) => Status::Pending,
+            _ => Status::Failed,
+        };
+        self.write(seq, &h.delivery);
+        if h.delivery.status != Status::Pending {
+            self.stats.settled(h.delivery.status);
+            let lane = h.lane.clone();
+            st.held.remove(&seq);
+            st.unsettled.remove(&seq);
+            if let Some(queue) = st.lanes.get_mut(&lane) {
+                queue.retain(|s| *s != seq);
+                if queue.is_empty() {
+                    st.lanes.remove(&lane);
+                }
+            }
+        }
+    }
+
+    fn write(&self, seq: u64, delivery: &Delivery) {
+        let record = Record::WebhookDelivery {
+            endpoint: self.endpoint.config.id.clone(),
+            seq,
+            bytes: delivery.encode(),
+        };
+        let _ = self.store.submit(vec![record], Box::new(|_| {}));
+    }
+
+    fn on_control(&self, st: &mut State, control: Control) {
+        match control {
+            Control::Retry(seq, answer) => {
+                let _ = answer.send(self.retry(st, seq));
+            }
+            Control::Pending(answer) => {
+                let mut pending: Vec<(u64, Delivery)> = st
+                    .held
+                    .iter()
+                    .map(|(seq, h)| (*seq, h.delivery.clone()))
+                    .collect();
+                pending.sort_by_key(|(seq, _)| *seq);
+                let _ = answer.send(pending);
+            }
+        }
+    }
+
+    /// Holds a failed delivery again, due now (in its own lane, after what is held).
+    fn retry(&self, st: &mut State, seq: u64) -> bool {
+        if st.held.contains_key(&seq) {
+            return true;
+        }
+        let id = &self.endpoint.config.id;
+        let stored = self.store.webhook_delivery(id, seq).ok().flatten();
+        let Some(mut delivery) = stored.as_deref().and_then(Delivery::decode) else {
+            return false;
+        };
+        let event = self.store.webhook_event(seq).ok().flatten();
+        let Some(event) = event.as_deref().and_then(OutboxEvent::decode) else {
+            return false;
+        };
+        delivery.status = Status::Pending;
+        delivery.next_at_ms = Some(self.clock.now_ms());
+        delivery.reason = None;
+        let lane = format!("retry:{seq}");
+        st.lanes.entry(lane.clone()).or_default().push_back(seq);
+        st.held.insert(
+            seq,
+            Held {
+                body: event.body.into(),
+                // A manual retry gets a full max_age from now.
+                created_ms: self.clock.now_ms(),
+                lane,
+                delivery,
+                in_flight: false,
+            },
+        );
+        true
+    }
+}
+
+/// An attempt's outcome in words.
+fn describe(attempt: &Attempt) -> String {
+    match (&attempt.status, &attempt.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no response".into(),
+    }
+}
+
+/// A random number for jitter.
+fn random() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
