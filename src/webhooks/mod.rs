@@ -18,6 +18,7 @@
 pub mod address;
 pub mod client;
 pub mod delivery;
+pub mod dialog_events;
 pub mod event;
 pub mod outlet;
 pub mod retry;
