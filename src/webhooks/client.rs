@@ -15,14 +15,9 @@ pub const BODY_BYTES_MAX: usize = 4096;
 /// The longest error text kept per attempt.
 const ERROR_CHARS_MAX: usize = 200;
 
-/// The HTTP client for every webhook: rustls (ring), the guarded resolver, no redirects, no
+/// The HTTP client for every webhook: rustls, the guarded resolver, no redirects, no
 /// proxy from the environment.
 pub fn build(allow_private: bool) -> Result<reqwest::Client, reqwest::Error> {
-    // ring, not aws-lc-rs: no C toolchain build of aws-lc, at the cost of no post-quantum key
-    // exchange (rustls deprecates ring's provider for that reason alone). Already installed by
-    // an earlier call (or by someone else): either way one is there.
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
