@@ -147,3 +147,50 @@ pub fn check_url(url: &str, allow_private: bool) -> Result<reqwest::Url, UrlProb
     }
     Ok(parsed)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn problems(server: &str, hook: &str) -> String {
+        let text = format!(
+            "[server]\n{server}\n[[operators]]\nid = \"anna\"\nname = \"A\"\n[[lines]]\n\
+             id = \"support\"\nname = \"S\"\n[lines.queue]\nmembers = [\"anna\"]\n[[webhooks]]\n{hook}"
+        );
+        match Config::from_toml_str(&text) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn webhook_settings_default_and_errors_name_the_key() {
+        let ok = format!("id = \"crm\"\nurl = \"https://example.com/h\"\nevents = [\"dialog.created\"]\nsecret = \"{SECRET}\"");
+        assert_eq!(problems("", &ok), "");
+        let config = Config::from_toml_str(&format!("[[webhooks]]\n{ok}")).unwrap();
+        let hook = &config.webhooks[0];
+        assert!(hook.enabled);
+        assert_eq!((hook.timeout.as_ms(), hook.concurrency), (10_000, 4));
+        assert_eq!(hook.max_age.as_ms(), 3 * 24 * 3600 * 1000);
+
+        let private = ok.replace("https://example.com/h", "http://192.168.1.5/h");
+        let found = problems("", &private);
+        assert!(found.contains("webhooks[0].url: 192.168.1.5"), "{found}");
+        assert_eq!(problems("webhooks_allow_private = true", &private), "");
+        let found = problems("", &ok.replace("dialog.created", "dialog.exploded"));
+        assert!(found.contains("webhooks[0].events[0]: unknown event type"), "{found}");
+        let found = problems("", &ok.replace(SECRET, "whsec_abc"));
+        assert!(found.contains("webhooks[0].secret"), "{found}");
+        let found = problems("", &format!("{ok}\nlines = [\"nope\"]"));
+        assert!(found.contains("webhooks[0].lines[0]: unknown line \"nope\""), "{found}");
+        let found = problems("", &format!("{ok}\ntimeout = \"0s\"\nconcurrency = 0"));
+        assert!(found.contains("webhooks[0].timeout"), "{found}");
+        assert!(found.contains("webhooks[0].concurrency"), "{found}");
+        let found = problems("", &format!("{ok}\ncolour = 1"));
+        assert!(found.contains("colour"), "{found}");
+        let found = problems("", &format!("{ok}\n[[webhooks]]\n{ok}"));
+        assert!(found.contains("webhooks[1].id: duplicate"), "{found}");
+    }
+}

@@ -68,6 +68,11 @@ impl Model {
                 }
                 // The model does not generate contact records (`contacts/tests.rs` covers them)
                 Record::Contact { .. } | Record::ContactPhoto { .. } => {}
+                // Nor webhook records (`store::webhooks` tests cover them)
+                Record::WebhookEvent(_)
+                | Record::WebhookDelivery { .. }
+                | Record::WebhookCursor { .. }
+                | Record::WebhookPrune { .. } => {}
             }
         }
         Ok(self.last_position)
