@@ -421,3 +421,49 @@ async fn the_test_endpoint_sends_a_signed_test_event() {
     assert_eq!(got[0].kind(), "webhook.test");
     assert!(got[0].verified.is_ok(), "{:?}", got[0].verified);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contact_changes_arrive_as_events_in_order() {
+    let receiver = Receiver::start(SECRET).await;
+    let url = receiver.url();
+    let events = r#"["contact.created", "contact.updated", "contact.merged", "contact.deleted"]"#;
+    let server = Server::start("webhooks-contacts", &config(&[("crm", &url, events)]));
+    let http = Http::admin(&server);
+    let mut ids = Vec::new();
+    for name in ["Smith", "Smyth"] {
+        let body = json!({"kind": "person", "last_name": name}).to_string();
+        let answer = http.send("POST", "/api/v1/contacts", Some(&body)).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        ids.push(answer.body["id"].as_u64().unwrap());
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let patch = json!({"version": 1, "position": "CEO"}).to_string();
+    let answer = http
+        .send("PATCH", &format!("/api/v1/contacts/{a}"), Some(&patch))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let merge = json!({"from": [b]}).to_string();
+    let answer = http
+        .send("POST", &format!("/api/v1/contacts/{a}/merge"), Some(&merge))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = http.delete(&format!("/api/v1/contacts/{a}")).await;
+    assert!(answer.status < 300, "{}", answer.text);
+    let got = receiver
+        .wait_for("contact.deleted", |g| g.iter().any(|g| g.kind() == "contact.deleted"))
+        .await;
+    assert_signed(&got);
+    let of = |id: u64| -> Vec<String> {
+        got.iter()
+            .filter(|g| g.body["data"]["contact_id"] == id)
+            .map(|g| g.kind().to_string())
+            .collect()
+    };
+    assert_eq!(
+        of(a),
+        ["contact.created", "contact.updated", "contact.updated", "contact.deleted"]
+    );
+    assert_eq!(of(b), ["contact.created", "contact.merged"]);
+    let merged = got.iter().find(|g| g.kind() == "contact.merged").unwrap();
+    assert_eq!(merged.body["data"]["into"], a);
+}

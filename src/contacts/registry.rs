@@ -36,6 +36,8 @@ pub struct Registry {
     pub(super) settings: Settings,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) operators: OperatorCheck,
+    /// Where contact changes go as webhook events (set once the hub runs).
+    webhooks: std::sync::OnceLock<Arc<crate::webhooks::outlet::Outlet>>,
 }
 
 impl Registry {
@@ -75,7 +77,13 @@ impl Registry {
             settings,
             clock,
             operators,
+            webhooks: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sends contact changes as webhook events through `outlet` (each in its change's commit).
+    pub fn send_webhooks_to(&self, outlet: Arc<crate::webhooks::outlet::Outlet>) {
+        let _ = self.webhooks.set(outlet);
     }
 
     pub fn settings(&self) -> &Settings {
@@ -171,6 +179,18 @@ impl Registry {
                 bytes: stored.encode(),
             })
             .collect();
+        // Webhook events right after the records they report (a bulk write over
+        // SUBMIT_RECORDS_MAX may put an event in the next chunk's commit).
+        let events = match self.webhooks.get() {
+            Some(outlet) => {
+                let state = self.state.read();
+                let was_live = |id| state.contacts.contains_key(&id);
+                crate::webhooks::contact_events::of_writes(outlet, &writes, was_live)
+            }
+            None => Vec::new(),
+        };
+        let with_events = !events.is_empty();
+        records.extend(events);
         records.extend(
             photos
                 .into_iter()
@@ -178,6 +198,9 @@ impl Registry {
         );
         for chunk in chunks(records) {
             write_durably(&self.store, chunk).await?;
+        }
+        if let Some(outlet) = self.webhooks.get().filter(|_| with_events) {
+            outlet.committed();
         }
         let generation = self.store.contacts_generation()?;
         {

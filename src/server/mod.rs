@@ -124,6 +124,9 @@ pub async fn serve_on(
     let hub =
         Hub::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
     let contacts = open_contacts(&hub, &config)?;
+    if let Some(contacts) = &contacts {
+        contacts.send_webhooks_to(hub.webhooks.outlet.clone());
+    }
     if let Some(store) = hub.store.clone() {
         let live = hub.live_config().await;
         hub.webhooks

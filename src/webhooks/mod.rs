@@ -17,6 +17,7 @@
 
 pub mod address;
 pub mod client;
+pub mod contact_events;
 pub mod delivery;
 pub mod dialog_events;
 pub mod event;
@@ -110,7 +111,7 @@ pub enum WebhookError {
 
 /// The outlet and every endpoint's delivery task.
 pub struct Webhooks {
-    pub outlet: outlet::Outlet,
+    pub outlet: Arc<outlet::Outlet>,
     clock: Arc<dyn Clock>,
     allow_private: bool,
     started: OnceLock<(Store, reqwest::Client)>,
@@ -120,7 +121,7 @@ pub struct Webhooks {
 impl Webhooks {
     pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Webhooks {
         Webhooks {
-            outlet: outlet::Outlet::new(config, clock.clone()),
+            outlet: Arc::new(outlet::Outlet::new(config, clock.clone())),
             clock,
             allow_private: config.server.webhooks_allow_private,
             started: OnceLock::new(),
