@@ -41,7 +41,12 @@ fn config(hooks: &[(&str, &str, &str)]) -> Config {
 /// Every request verified; panics naming the first that is not.
 fn assert_signed(got: &[Got]) {
     for g in got {
-        assert!(g.verified.is_ok(), "{} not verified: {:?}", g.id, g.verified);
+        assert!(
+            g.verified.is_ok(),
+            "{} not verified: {:?}",
+            g.id,
+            g.verified
+        );
         assert!(g.id.starts_with("msg_"), "{}", g.id);
     }
 }
@@ -97,7 +102,9 @@ async fn a_scripted_conversation_arrives_signed_complete_and_in_order() {
     let mut anna = Operator::connect(&server, "anna").await;
     let d = conversation(&server, &mut anna, "c1").await;
     let got = receiver
-        .wait_for("dialog.closed", |g| g.iter().any(|g| g.kind() == "dialog.closed"))
+        .wait_for("dialog.closed", |g| {
+            g.iter().any(|g| g.kind() == "dialog.closed")
+        })
         .await;
     assert_signed(&got);
     let events = arrivals_of(&got, d);
@@ -120,7 +127,10 @@ async fn a_scripted_conversation_arrives_signed_complete_and_in_order() {
         .collect();
     assert!(texts.contains(&"hello"), "{texts:?}");
     assert!(texts.contains(&"how can I help?"), "{texts:?}");
-    let assigned = &events[events.iter().position(|g| g.kind() == "dialog.assigned").unwrap()];
+    let assigned = &events[events
+        .iter()
+        .position(|g| g.kind() == "dialog.assigned")
+        .unwrap()];
     assert_eq!(assigned.body["data"]["operator_id"], "anna");
     assert_eq!(assigned.body["data"]["line"], "support");
     assert!(assigned.body["timestamp"].as_str().unwrap().ends_with('Z'));
@@ -132,13 +142,17 @@ async fn a_scripted_conversation_arrives_signed_complete_and_in_order() {
     assert_eq!(all.len() as u64, last - first + 1, "{:?}", all.keys());
 
     let http = Http::admin(&server);
-    let deliveries = http.get_ok("/api/v1/webhooks/crm/deliveries?status=delivered").await;
+    let deliveries = http
+        .get_ok("/api/v1/webhooks/crm/deliveries?status=delivered")
+        .await;
     let list = deliveries["deliveries"].as_array().unwrap();
     assert_eq!(list.len(), all.len(), "{deliveries}");
     assert_eq!(list[0]["attempts"][0]["status_code"], 200, "{deliveries}");
     let metrics = http.send("GET", "/metrics", None).await.text;
     assert!(
-        metrics.contains("switchboard_webhook_deliveries_total{endpoint=\"crm\",result=\"delivered\"}"),
+        metrics.contains(
+            "switchboard_webhook_deliveries_total{endpoint=\"crm\",result=\"delivered\"}"
+        ),
         "{metrics}"
     );
     assert!(metrics.contains("switchboard_webhook_outbox_depth{endpoint=\"crm\"}"));
@@ -190,20 +204,32 @@ async fn a_503_receiver_gets_each_event_once_it_recovers() {
     let d = conversation(&server, &mut anna, "c1").await;
     let got = receiver
         .wait_for("dialog.closed delivered", |g| {
-            g.iter().any(|g| g.kind() == "dialog.closed" && g.answered == 200)
+            g.iter()
+                .any(|g| g.kind() == "dialog.closed" && g.answered == 200)
         })
         .await;
     assert_signed(&got);
-    let failed: BTreeSet<String> =
-        got.iter().filter(|g| g.answered == 503).map(|g| g.id.clone()).collect();
+    let failed: BTreeSet<String> = got
+        .iter()
+        .filter(|g| g.answered == 503)
+        .map(|g| g.id.clone())
+        .collect();
     let delivered: BTreeSet<String> = receiver.delivered().iter().map(|g| g.id.clone()).collect();
     assert_eq!(failed, delivered, "every event failed once, then arrived");
     assert_eq!(
         lifecycle(&arrivals_of(&got, d)),
-        ["dialog.created", "dialog.offered", "dialog.assigned", "dialog.rated", "dialog.closed"]
+        [
+            "dialog.created",
+            "dialog.offered",
+            "dialog.assigned",
+            "dialog.rated",
+            "dialog.closed"
+        ]
     );
     let http = Http::admin(&server);
-    let deliveries = http.get_ok("/api/v1/webhooks/crm/deliveries?status=delivered").await;
+    let deliveries = http
+        .get_ok("/api/v1/webhooks/crm/deliveries?status=delivered")
+        .await;
     let first = &deliveries["deliveries"][0];
     assert_eq!(first["tries"], 2, "{deliveries}");
     assert_eq!(first["attempts"][0]["status_code"], 503, "{deliveries}");
@@ -221,7 +247,9 @@ async fn a_400_is_not_retried_shows_as_failed_and_can_be_retried_by_hand() {
     );
     let mut widget = Widget::join(&server, "support", "c1").await;
     widget.say("m1", "hello").await;
-    let got = receiver.wait_for("the first attempt", |g| !g.is_empty()).await;
+    let got = receiver
+        .wait_for("the first attempt", |g| !g.is_empty())
+        .await;
     let http = Http::admin(&server);
     let failed = "/api/v1/webhooks/crm/deliveries?status=failed";
     let mut shown = http.get_ok(failed).await;
@@ -241,14 +269,20 @@ async fn a_400_is_not_retried_shows_as_failed_and_can_be_retried_by_hand() {
     // A retry would have come within 6 s (the first backoff is 4 to 6 s).
     tokio::time::sleep(std::time::Duration::from_secs(8)).await;
     assert_eq!(receiver.all().len(), 1, "a 400 is not retried");
-    let pending = http.get_ok("/api/v1/webhooks/crm/deliveries?status=pending").await;
+    let pending = http
+        .get_ok("/api/v1/webhooks/crm/deliveries?status=pending")
+        .await;
     assert_eq!(pending["deliveries"], json!([]), "{pending}");
 
     // Retried by hand, it goes out again with the same id.
     receiver.script(|_, _| (200, None));
     let id = delivery["id"].as_str().unwrap();
     let retry = http
-        .send("POST", &format!("/api/v1/webhooks/crm/deliveries/{id}/retry"), None)
+        .send(
+            "POST",
+            &format!("/api/v1/webhooks/crm/deliveries/{id}/retry"),
+            None,
+        )
         .await;
     assert_eq!(retry.status, 202, "{:?}", retry.body);
     let got = receiver.wait_for("the retry", |g| g.len() == 2).await;
@@ -258,7 +292,9 @@ async fn a_400_is_not_retried_shows_as_failed_and_can_be_retried_by_hand() {
         .send("POST", "/api/v1/webhooks/crm/deliveries/999999/retry", None)
         .await;
     assert_eq!(missing.status, 404, "{:?}", missing.body);
-    let bad = http.get("/api/v1/webhooks/crm/deliveries?status=lost").await;
+    let bad = http
+        .get("/api/v1/webhooks/crm/deliveries?status=lost")
+        .await;
     assert_eq!(bad.status, 400);
     assert!(bad.text.contains("status"), "{}", bad.text);
 }
@@ -281,9 +317,14 @@ async fn retry_after_is_honoured() {
     );
     let mut widget = Widget::join(&server, "support", "c1").await;
     widget.say("m1", "hello").await;
-    let got = receiver.wait_for("the second attempt", |g| g.len() == 2).await;
+    let got = receiver
+        .wait_for("the second attempt", |g| g.len() == 2)
+        .await;
     let waited = got[1].at - got[0].at;
-    assert!(waited >= std::time::Duration::from_millis(7_900), "{waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_millis(7_900),
+        "{waited:?}"
+    );
     assert_eq!(got[0].id, got[1].id);
     assert_signed(&got);
     drop(server);
@@ -315,7 +356,13 @@ async fn events_survive_kill_9_while_the_receiver_is_down_and_arrive_in_order() 
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "dialog {d}: {seqs:?}");
         assert_eq!(
             lifecycle(&events),
-            ["dialog.created", "dialog.offered", "dialog.assigned", "dialog.rated", "dialog.closed"],
+            [
+                "dialog.created",
+                "dialog.offered",
+                "dialog.assigned",
+                "dialog.rated",
+                "dialog.closed"
+            ],
             "dialog {d}"
         );
     }
@@ -332,17 +379,33 @@ async fn events_survive_kill_9_while_the_receiver_is_down_and_arrive_in_order() 
 async fn a_private_address_is_refused_without_the_flag_and_changes_are_durable() {
     let mut server = Server::start(
         "webhooks-private",
-        &Config::new().admin().operators(&["anna"]).line(line("support", "strict", &["anna"], "60s")),
+        &Config::new().admin().operators(&["anna"]).line(line(
+            "support",
+            "strict",
+            &["anna"],
+            "60s",
+        )),
     );
     let http = Http::admin(&server);
     let body = |url: &str| json!({"url": url, "events": ["dialog.created"], "secret": SECRET});
-    for url in ["http://127.0.0.1:9/hook", "http://10.0.0.1/hook", "http://localhost/x", "http://[::1]/"] {
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://10.0.0.1/hook",
+        "http://localhost/x",
+        "http://[::1]/",
+    ] {
         let answer = http.put("/api/v1/webhooks/crm", &body(url)).await;
         assert_eq!(answer.status, 400, "{url}: {:?}", answer.body);
         assert!(answer.text.contains("url"), "{}", answer.text);
-        assert!(answer.text.contains("webhooks_allow_private"), "{}", answer.text);
+        assert!(
+            answer.text.contains("webhooks_allow_private"),
+            "{}",
+            answer.text
+        );
     }
-    let answer = http.put("/api/v1/webhooks/crm", &body("ftp://example.com/")).await;
+    let answer = http
+        .put("/api/v1/webhooks/crm", &body("ftp://example.com/"))
+        .await;
     assert_eq!(answer.status, 400);
     let mut bad = body("https://example.com/hook");
     bad["events"] = json!(["dialog.nope"]);
@@ -356,7 +419,9 @@ async fn a_private_address_is_refused_without_the_flag_and_changes_are_durable()
     assert_eq!(http.get("/api/v1/webhooks/crm").await.status, 404);
 
     // A public URL is taken, kept across kill -9, shown without its secret, and deleted.
-    let answer = http.put("/api/v1/webhooks/crm", &body("https://example.com/hook")).await;
+    let answer = http
+        .put("/api/v1/webhooks/crm", &body("https://example.com/hook"))
+        .await;
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     server.kill9();
     server.restart();
@@ -365,7 +430,13 @@ async fn a_private_address_is_refused_without_the_flag_and_changes_are_durable()
     assert_eq!(shown["url"], "https://example.com/hook");
     assert_eq!(shown["secrets"], 1);
     assert!(!shown.to_string().contains("whsec_"), "{shown}");
-    assert_eq!(http.get_ok("/api/v1/webhooks").await["webhooks"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        http.get_ok("/api/v1/webhooks").await["webhooks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(http.delete("/api/v1/webhooks/crm").await.status, 200);
     assert_eq!(http.get("/api/v1/webhooks/crm").await.status, 404);
 }
@@ -391,7 +462,10 @@ async fn a_slow_endpoint_does_not_hold_up_another() {
         })
         .await;
     assert_signed(&got);
-    assert!(slow.all().is_empty(), "the slow endpoint answered nothing yet");
+    assert!(
+        slow.all().is_empty(),
+        "the slow endpoint answered nothing yet"
+    );
     let texts: Vec<&str> = got
         .iter()
         .filter(|g| g.kind() == "message.created" && g.body["data"]["author"] == "client")
@@ -412,7 +486,10 @@ async fn a_slow_endpoint_does_not_hold_up_another() {
 async fn the_test_endpoint_sends_a_signed_test_event() {
     let receiver = Receiver::start(SECRET).await;
     let url = receiver.url();
-    let server = Server::start("webhooks-test", &config(&[("crm", &url, r#"["dialog.closed"]"#)]));
+    let server = Server::start(
+        "webhooks-test",
+        &config(&[("crm", &url, r#"["dialog.closed"]"#)]),
+    );
     let http = Http::admin(&server);
     let answer = http.send("POST", "/api/v1/webhooks/crm/test", None).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -450,7 +527,9 @@ async fn contact_changes_arrive_as_events_in_order() {
     let answer = http.delete(&format!("/api/v1/contacts/{a}")).await;
     assert!(answer.status < 300, "{}", answer.text);
     let got = receiver
-        .wait_for("contact.deleted", |g| g.iter().any(|g| g.kind() == "contact.deleted"))
+        .wait_for("contact.deleted", |g| {
+            g.iter().any(|g| g.kind() == "contact.deleted")
+        })
         .await;
     assert_signed(&got);
     let of = |id: u64| -> Vec<String> {
@@ -461,7 +540,12 @@ async fn contact_changes_arrive_as_events_in_order() {
     };
     assert_eq!(
         of(a),
-        ["contact.created", "contact.updated", "contact.updated", "contact.deleted"]
+        [
+            "contact.created",
+            "contact.updated",
+            "contact.updated",
+            "contact.deleted"
+        ]
     );
     assert_eq!(of(b), ["contact.created", "contact.merged"]);
     let merged = got.iter().find(|g| g.kind() == "contact.merged").unwrap();

@@ -10,7 +10,7 @@ use super::Admin;
 use crate::config::changes::{Change, ChangeErrorKind};
 use crate::config::{parse_webhook_body, Config, WebhookConfig};
 use crate::hub::live_config::ChangeFailure;
-use crate::webhooks::delivery::Status;
+use crate::webhooks::delivery::{Delivery, Status};
 use crate::webhooks::WebhookError;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -18,17 +18,18 @@ use axum::routing::{get, post};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
+
+/// Pages of stored deliveries read at most to fill one answer with a status filter.
+const STORED_PAGES_MAX: usize = 10;
 
 pub fn router() -> axum::Router<Arc<Admin>> {
     axum::Router::new()
         .route("/webhooks", get(list))
         .route("/webhooks/{id}", get(one).put(put).delete(delete))
         .route("/webhooks/{id}/deliveries", get(deliveries))
-        .route(
-            "/webhooks/{id}/deliveries/{delivery_id}/retry",
-            post(retry),
-        )
+        .route("/webhooks/{id}/deliveries/{delivery_id}/retry", post(retry))
         .route("/webhooks/{id}/test", post(test))
 }
 
@@ -105,10 +106,7 @@ async fn put(
     Ok((status, Json(shown(&find(&config, &id)?))))
 }
 
-async fn delete(
-    State(admin): State<Arc<Admin>>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+async fn delete(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     admin
         .hub
         .change(Change::DeleteWebhook { id: id.clone() })
@@ -144,27 +142,31 @@ async fn deliveries(
     find(&admin.hub.live_config().await, &id)?;
     let before = q.before.unwrap_or(u64::MAX);
     let webhooks = &admin.hub.webhooks;
-    let mut found = webhooks.pending(&id).await.unwrap_or_default();
-    found.retain(|(seq, _)| *seq < before);
-    found.reverse();
-    // Stored rows of pending deliveries are older copies of what is held: held ones win.
-    let held: std::collections::HashSet<u64> = found.iter().map(|(seq, _)| *seq).collect();
-    let mut scan = before;
-    // Reads until `limit` match or the stored deliveries run out (bounded by the page size).
-    while found.len() < limit.saturating_mul(2) {
-        let page = webhooks.stored(&id, scan, limit)?;
-        let Some((last, _)) = page.last() else { break };
-        scan = *last;
-        let short = page.len() < limit;
-        found.extend(page.into_iter().filter(|(seq, _)| !held.contains(seq)));
-        if short || wanted.is_none() {
-            break;
+    // Held deliveries (pending) come from the endpoint's task; their stored rows are older.
+    let held = webhooks.pending(&id).await.unwrap_or_default();
+    let held_seqs: HashSet<u64> = held.iter().map(|(seq, _)| *seq).collect();
+    let mut found: Vec<(u64, Delivery)> = held
+        .into_iter()
+        .filter(|(seq, d)| *seq < before && wanted.is_none_or(|w| d.status == w))
+        .collect();
+    if wanted != Some(Status::Pending) {
+        let mut scan = before;
+        for _ in 0..STORED_PAGES_MAX {
+            let page = webhooks.stored(&id, scan, limit)?;
+            let Some((last, _)) = page.last() else { break };
+            scan = *last;
+            let short = page.len() < limit;
+            found.extend(page.into_iter().filter(|(seq, d)| {
+                !held_seqs.contains(seq) && wanted.is_none_or(|w| d.status == w)
+            }));
+            if short || found.len() >= limit {
+                break;
+            }
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
     let items: Vec<Value> = found
         .iter()
-        .filter(|(_, d)| wanted.is_none_or(|w| d.status == w))
         .take(limit)
         .map(|(seq, d)| d.view(*seq))
         .collect();

@@ -23,11 +23,11 @@ pub use changes::{
     Change, ChangeError, ChangeErrorKind,
 };
 pub use contacts::ContactsConfig;
-pub use webhooks::WebhookConfig;
 pub use duration::Dur;
 pub use limits::Limits;
 pub use model::*;
 pub use validate::{CHANNEL_KINDS, LANGS};
+pub use webhooks::WebhookConfig;
 
 use std::fmt;
 use std::path::Path;

@@ -180,11 +180,17 @@ mod tests {
         assert!(found.contains("webhooks[0].url: 192.168.1.5"), "{found}");
         assert_eq!(problems("webhooks_allow_private = true", &private), "");
         let found = problems("", &ok.replace("dialog.created", "dialog.exploded"));
-        assert!(found.contains("webhooks[0].events[0]: unknown event type"), "{found}");
+        assert!(
+            found.contains("webhooks[0].events[0]: unknown event type"),
+            "{found}"
+        );
         let found = problems("", &ok.replace(SECRET, "whsec_abc"));
         assert!(found.contains("webhooks[0].secret"), "{found}");
         let found = problems("", &format!("{ok}\nlines = [\"nope\"]"));
-        assert!(found.contains("webhooks[0].lines[0]: unknown line \"nope\""), "{found}");
+        assert!(
+            found.contains("webhooks[0].lines[0]: unknown line \"nope\""),
+            "{found}"
+        );
         let found = problems("", &format!("{ok}\ntimeout = \"0s\"\nconcurrency = 0"));
         assert!(found.contains("webhooks[0].timeout"), "{found}");
         assert!(found.contains("webhooks[0].concurrency"), "{found}");

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use redb::{Database, Durability, Key, Table, TableDefinition, Value, WriteTransaction};
 
 use super::contacts::PendingContacts;
-use super::webhooks::PendingWebhooks;
 use super::schema::{CONSENTS, DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
+use super::webhooks::PendingWebhooks;
 use super::Record;
 
 /// Writes `submissions` (each in order) in one transaction and commits it durably (fsync).
@@ -159,7 +159,10 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
                 endpoint,
                 seq,
                 bytes,
-            } => self.pending_webhooks.deliveries.push((endpoint, *seq, bytes)),
+            } => self
+                .pending_webhooks
+                .deliveries
+                .push((endpoint, *seq, bytes)),
             Record::WebhookCursor { endpoint, seq } => {
                 self.pending_webhooks.cursors.push((endpoint, *seq))
             }

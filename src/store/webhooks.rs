@@ -10,8 +10,7 @@
 use std::path::Path;
 
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, TableDefinition, TableError,
-    WriteTransaction,
+    Database, ReadTransaction, ReadableDatabase, TableDefinition, TableError, WriteTransaction,
 };
 
 use super::error::{guarded, translate};

@@ -116,7 +116,5 @@ impl Outlet {
 
 /// Whether `records` hold an outbox event.
 pub fn holds_events(records: &[Record]) -> bool {
-    records
-        .iter()
-        .any(|r| matches!(r, Record::WebhookEvent(_)))
+    records.iter().any(|r| matches!(r, Record::WebhookEvent(_)))
 }

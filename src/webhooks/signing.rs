@@ -91,7 +91,9 @@ mod tests {
     fn a_rotation_signs_with_every_secret_and_bad_secrets_are_named() {
         let a = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let b = "whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQQ==";
-        let both = Secrets::parse(&format!("{a} {b}")).unwrap().sign("x", 1, b"{}");
+        let both = Secrets::parse(&format!("{a} {b}"))
+            .unwrap()
+            .sign("x", 1, b"{}");
         let parts: Vec<&str> = both.split(' ').collect();
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0], Secrets::parse(a).unwrap().sign("x", 1, b"{}"));
@@ -99,6 +101,8 @@ mod tests {
         assert!(Secrets::parse("").unwrap_err().contains("at least one"));
         assert!(Secrets::parse("abc").unwrap_err().contains("whsec_"));
         assert!(Secrets::parse("whsec_!!").unwrap_err().contains("base64"));
-        assert!(Secrets::parse("whsec_QUJD").unwrap_err().contains("3 bytes"));
+        assert!(Secrets::parse("whsec_QUJD")
+            .unwrap_err()
+            .contains("3 bytes"));
     }
 }

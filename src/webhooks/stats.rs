@@ -89,7 +89,10 @@ impl EndpointStats {
             let labels = [("endpoint", endpoint), ("result", result)];
             scrape.counter(DELIVERIES, &labels, get(value));
         }
-        for (result, value) in ["delivered", "retry", "permanent"].iter().zip(&self.attempts) {
+        for (result, value) in ["delivered", "retry", "permanent"]
+            .iter()
+            .zip(&self.attempts)
+        {
             let labels = [("endpoint", endpoint), ("result", *result)];
             scrape.counter(ATTEMPTS, &labels, get(value));
         }

@@ -167,7 +167,10 @@ impl Worker {
             Some(d) => d,
             None => Delivery::new(&event.kind, self.clock.now_ms()),
         };
-        let lane = event.order.clone().unwrap_or_else(|| format!("event:{seq}"));
+        let lane = event
+            .order
+            .clone()
+            .unwrap_or_else(|| format!("event:{seq}"));
         st.lanes.entry(lane.clone()).or_default().push_back(seq);
         st.unsettled.insert(seq);
         st.held.insert(
@@ -208,7 +211,11 @@ impl Worker {
         let now = self.clock.now_ms();
         let mut next_due = now.saturating_add(IDLE_WAIT.as_millis() as u64);
         let concurrency = self.endpoint.config.concurrency as usize;
-        let heads: Vec<u64> = st.lanes.values().filter_map(|l| l.front().copied()).collect();
+        let heads: Vec<u64> = st
+            .lanes
+            .values()
+            .filter_map(|l| l.front().copied())
+            .collect();
         let mut due: Vec<(u64, u64)> = heads
             .into_iter()
             .filter_map(|seq| {

@@ -5,8 +5,10 @@
 //! are refused) and come back on the same port.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
 use std::time::{Duration, Instant};
+use switchboard::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -99,8 +101,11 @@ impl Receiver {
     }
 
     /// Answers from now on as `script` says.
-    pub fn script(&self, script: impl FnMut(&Got, &[Got]) -> (u16, Option<String>) + Send + 'static) {
-        *self.shared.script.lock().unwrap() = Box::new(script);
+    pub fn script(
+        &self,
+        script: impl FnMut(&Got, &[Got]) -> (u16, Option<String>) + Send + 'static,
+    ) {
+        *self.shared.script.lock() = Box::new(script);
     }
 
     /// Holds every request (unanswered) until [`Receiver::open`].
@@ -133,7 +138,7 @@ impl Receiver {
 
     /// Every request so far, in arrival order.
     pub fn all(&self) -> Vec<Got> {
-        self.shared.got.lock().unwrap().clone()
+        self.shared.got.lock().clone()
     }
 
     /// Requests answered with 2xx, in arrival order.
@@ -155,8 +160,10 @@ impl Receiver {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let kinds: Vec<String> =
-                    all.iter().map(|g| format!("{} {} {}", g.id, g.kind(), g.answered)).collect();
+                let kinds: Vec<String> = all
+                    .iter()
+                    .map(|g| format!("{} {} {}", g.id, g.kind(), g.answered))
+                    .collect();
                 panic!("webhook receiver: {what} did not happen within {WAIT:?}; got {kinds:#?}");
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(500)), arrived).await;
@@ -178,11 +185,11 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         answered: 0,
     };
     let (status, retry_after) = {
-        let all = shared.got.lock().unwrap();
-        (shared.script.lock().unwrap())(&got, &all)
+        let all = shared.got.lock();
+        (shared.script.lock())(&got, &all)
     };
     got.answered = status;
-    shared.got.lock().unwrap().push(got);
+    shared.got.lock().push(got);
     shared.arrived.notify_waiters();
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match retry_after {

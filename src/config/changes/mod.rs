@@ -28,8 +28,8 @@ pub use body::{
 pub use compact::compact;
 
 use super::model::{LineConfig, OperatorConfig, QuickAnswerListConfig};
-use super::WebhookConfig;
 use super::ConfigError;
+use super::WebhookConfig;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -29,13 +29,19 @@ fn events_are_numbered_in_order_and_numbers_are_never_reused() {
         texts(store.webhook_events_after(0, 10).unwrap()),
         [(1, "a".into()), (2, "b".into()), (3, "c".into())]
     );
-    assert_eq!(texts(store.webhook_events_after(1, 1).unwrap()), [(2, "b".into())]);
+    assert_eq!(
+        texts(store.webhook_events_after(1, 1).unwrap()),
+        [(2, "b".into())]
+    );
     submit_wait(&store, vec![Record::WebhookPrune { seq: 3 }]).unwrap();
     assert_eq!(store.webhook_event(2).unwrap(), None);
     submit_wait(&store, vec![event("d")]).unwrap();
     drop(store);
     let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-    assert_eq!(texts(store.webhook_events_after(0, 10).unwrap()), [(4, "d".into())]);
+    assert_eq!(
+        texts(store.webhook_events_after(0, 10).unwrap()),
+        [(4, "d".into())]
+    );
     assert_eq!(store.webhook_last_seq().unwrap(), 4);
 }
 
@@ -65,7 +71,10 @@ fn deliveries_and_cursors_upsert_delete_and_survive_a_reopen() {
     .unwrap();
     drop(store);
     let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-    assert_eq!(store.webhook_delivery("crm", 1).unwrap(), Some(b"delivered".to_vec()));
+    assert_eq!(
+        store.webhook_delivery("crm", 1).unwrap(),
+        Some(b"delivered".to_vec())
+    );
     assert_eq!(
         texts(store.webhook_deliveries("crm", u64::MAX, 10).unwrap()),
         [(2, "failed".into()), (1, "delivered".into())]
