@@ -1,5 +1,5 @@
 //! One delivery attempt over HTTP: a signed POST with the Standard Webhooks headers, a
-//! per-attempt timeout, no redirects, the response body read up to [`BODY_BYTES_MAX`] and
+//! per-attempt timeout, no redirects, the response body read up to `BODY_BYTES_MAX` and
 //! dropped. The only code here that touches the network; it never panics on what a receiver
 //! sends back.
 
@@ -10,10 +10,9 @@ use super::retry::parse_retry_after;
 use super::signing::Secrets;
 use serde::{Deserialize, Serialize};
 
-/// The most of a response body read (the rest is dropped with the connection).
-pub const BODY_BYTES_MAX: usize = 4096;
-/// The longest error text kept per attempt.
-const ERROR_CHARS_MAX: usize = 200;
+use crate::config::bounds::{
+    WEBHOOK_BODY_BYTES_MAX as BODY_BYTES_MAX, WEBHOOK_ERROR_CHARS_MAX as ERROR_CHARS_MAX,
+};
 
 /// The HTTP client for every webhook: rustls, the guarded resolver, no redirects, no
 /// proxy from the environment.

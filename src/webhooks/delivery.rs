@@ -1,13 +1,12 @@
 //! One event's delivery to one endpoint as the store keeps it and the admin API shows it: its
-//! state, every attempt (time, status code, error, latency; the newest [`ATTEMPTS_KEPT_MAX`])
+//! state, every attempt (time, status code, error, latency; the newest `ATTEMPTS_KEPT_MAX`)
 //! and when the next try is due. Pure.
 
 use serde::{Deserialize, Serialize};
 
 use super::client::Attempt;
 
-/// Attempts kept per delivery (older ones are dropped, the count stays).
-pub const ATTEMPTS_KEPT_MAX: usize = 20;
+use crate::config::bounds::WEBHOOK_ATTEMPTS_KEPT_MAX as ATTEMPTS_KEPT_MAX;
 
 /// Where a delivery stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +57,7 @@ impl Delivery {
         }
     }
 
-    /// Notes an attempt (keeping the newest [`ATTEMPTS_KEPT_MAX`]).
+    /// Notes an attempt (keeping the newest `ATTEMPTS_KEPT_MAX`).
     pub fn record(&mut self, attempt: Attempt) {
         self.tries = self.tries.saturating_add(1);
         self.attempts.push(attempt);

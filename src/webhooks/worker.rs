@@ -24,8 +24,7 @@ use super::Endpoint;
 use crate::clock::Clock;
 use crate::store::{Record, Store};
 
-/// Events held in memory per endpoint at most; the rest wait in the outbox.
-pub const HELD_EVENTS_MAX: usize = 4096;
+use crate::config::bounds::WEBHOOK_HELD_EVENTS_MAX as HELD_EVENTS_MAX;
 /// Events read from the outbox per read.
 const READ_BATCH: usize = 512;
 /// The longest wait without looking at the outbox or the clock.
