@@ -59,6 +59,11 @@ pub(super) struct Worker {
 
 struct State {
     read_upto: u64,
+    /// The newest event when this task started: only events up to it can have delivery rows
+    /// from before (later ones are this task's own).
+    recovered_upto: u64,
+    /// Store records (delivery rows, the cursor) to submit at the end of this pass, together.
+    writes: Vec<Record>,
     cursor: u64,
     unsettled: BTreeSet<u64>,
     lanes: HashMap<String, VecDeque<u64>>,
@@ -75,8 +80,11 @@ impl Worker {
             None => return,
         };
         let (results, mut finished) = mpsc::unbounded_channel();
+        let recovered_upto = self.store.webhook_last_seq().unwrap_or(u64::MAX);
         let mut st = State {
             read_upto: cursor,
+            recovered_upto,
+            writes: Vec::new(),
             cursor,
             unsettled: BTreeSet::new(),
             lanes: HashMap::new(),
@@ -88,6 +96,7 @@ impl Worker {
             self.refill(&mut st);
             self.advance_cursor(&mut st);
             let wait = self.launch(&mut st);
+            self.flush_writes(&mut st);
             tokio::select! {
                 Some((seq, attempt)) = finished.recv() => self.finish(&mut st, seq, attempt),
                 changed = self.commits.changed() => {
@@ -160,7 +169,10 @@ impl Worker {
             return;
         }
         let id = &self.endpoint.config.id;
-        let stored = self.store.webhook_delivery(id, seq).ok().flatten();
+        let stored = match seq <= st.recovered_upto {
+            true => self.store.webhook_delivery(id, seq).ok().flatten(),
+            false => None,
+        };
         let delivery = match stored.as_deref().and_then(Delivery::decode) {
             Some(d) if d.status != Status::Pending => return,
             Some(d) => d,
@@ -196,7 +208,7 @@ impl Worker {
                 endpoint: self.endpoint.config.id.clone(),
                 seq: Some(settled_upto),
             };
-            let _ = self.store.submit(vec![record], Box::new(|_| {}));
+            st.writes.push(record);
         }
         let now = self.clock.now_ms();
         let oldest = st.held.values().map(|h| h.created_ms).min();
@@ -298,7 +310,7 @@ impl Worker {
             (Verdict::Retry, Some(_)) => Status::Pending,
             _ => Status::Failed,
         };
-        self.write(seq, &h.delivery);
+        st.writes.push(self.delivery_record(seq, &h.delivery));
         if h.delivery.status != Status::Pending {
             self.stats.settled(h.delivery.status);
             let lane = h.lane.clone();
@@ -313,13 +325,21 @@ impl Worker {
         }
     }
 
-    fn write(&self, seq: u64, delivery: &Delivery) {
-        let record = Record::WebhookDelivery {
+    fn delivery_record(&self, seq: u64, delivery: &Delivery) -> Record {
+        Record::WebhookDelivery {
             endpoint: self.endpoint.config.id.clone(),
             seq,
             bytes: delivery.encode(),
-        };
-        let _ = self.store.submit(vec![record], Box::new(|_| {}));
+        }
+    }
+
+    /// Submits this pass's delivery rows and cursor in one submission, without waiting (a
+    /// lost write only means an event is sent again after a restart).
+    fn flush_writes(&self, st: &mut State) {
+        if !st.writes.is_empty() {
+            let writes = std::mem::take(&mut st.writes);
+            let _ = self.store.submit(writes, Box::new(|_| {}));
+        }
     }
 
     fn on_control(&self, st: &mut State, control: Control) {
