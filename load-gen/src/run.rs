@@ -33,6 +33,8 @@ pub enum Target {
         bin: PathBuf,
         lines: usize,
         mode: Mode,
+        /// Where its `message.created` webhooks go, if anywhere.
+        webhook_url: Option<String>,
     },
     /// The bare relay, started for this run.
     Relay { lines: usize },
@@ -125,8 +127,14 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
                 pid: *pid,
             },
         )),
-        Target::Switchboard { bin, lines, mode } => {
+        Target::Switchboard {
+            bin,
+            lines,
+            mode,
+            webhook_url,
+        } => {
             let shape = Shape {
+                webhook_url: webhook_url.clone(),
                 operators: plan.operators,
                 lines: *lines,
                 mode: mode.as_str(),

@@ -143,7 +143,10 @@ fn new_hub(
         logins: super::login_guard::LoginGuard::new(runtime.metrics.clone()),
         disk: super::disk_watch::DiskWatch::new(config.server.limits.disk_free_min_bytes),
         metrics: runtime.metrics,
-        webhooks: crate::webhooks::Webhooks::new(&live.config, runtime.clock.clone()),
+        webhooks: Arc::new(crate::webhooks::Webhooks::new(
+            &live.config,
+            runtime.clock.clone(),
+        )),
         quick_answers: Mutex::new(crate::hub::directory::quick_answers(config)),
         live: tokio::sync::Mutex::new(live),
         inboxes,

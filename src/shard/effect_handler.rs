@@ -143,6 +143,9 @@ impl ShardTask {
     /// The webhook outbox record `effect` makes, if some endpoint wants it.
     fn webhook_event(&self, effect: &Effect) -> Option<Record> {
         self.hub.store.as_ref()?;
+        if !self.hub.webhooks.outlet.wants_any(None) {
+            return None;
+        }
         let dir = self.hub.directory();
         let line_of = |dialog| self.core.dialog(dialog).map(|d| d.line);
         let event = crate::webhooks::dialog_events::of_effect(effect, &dir, line_of)?;

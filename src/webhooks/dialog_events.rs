@@ -156,6 +156,9 @@ pub fn message_created(
     message: &crate::store::records::MessageRecord,
     seq: u64,
 ) -> Option<crate::store::Record> {
+    if !outlet.wants_any(Some(EventKind::MessageCreated)) {
+        return None;
+    }
     let line = line_id(dir, line);
     if !outlet.wants(EventKind::MessageCreated, Some(&line)) {
         return None;

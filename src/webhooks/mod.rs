@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod dialog_events;
 pub mod event;
 pub mod outlet;
+mod prune;
 pub mod retry;
 pub mod signing;
 mod stats;
@@ -42,6 +43,9 @@ use event::{EventKind, OutboxEvent};
 use signing::Secrets;
 use stats::EndpointStats;
 use worker::{Control, Worker};
+
+/// How long events are kept without a running endpoint (the default `max_age`).
+const DEFAULT_KEEP_MS: u64 = 3 * 24 * 3600 * 1000;
 
 /// The `webhook-id` of outbox event `seq` (the same for every try).
 pub fn message_id(seq: u64) -> String {
@@ -129,12 +133,51 @@ impl Webhooks {
         }
     }
 
-    /// Starts a task per enabled endpoint of `config` (on the current tokio runtime).
-    pub fn start(&self, store: Store, config: &Config) -> Result<(), reqwest::Error> {
+    /// Starts a task per enabled endpoint of `config` (on the current tokio runtime), and the
+    /// pruning of old events (until `self` is dropped).
+    pub fn start(self: &Arc<Self>, store: Store, config: &Config) -> Result<(), reqwest::Error> {
         let client = client::build(self.allow_private)?;
         let _ = self.started.set((store, client));
         self.reconcile(config);
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(prune::PRUNE_EVERY).await;
+                let Some(webhooks) = weak.upgrade() else {
+                    return;
+                };
+                webhooks.prune_old();
+            }
+        });
         Ok(())
+    }
+
+    /// Deletes events every running endpoint has settled and older than the longest max_age.
+    fn prune_old(&self) {
+        let Some((store, _)) = self.started.get() else {
+            return;
+        };
+        let (settled, keep_ms) = {
+            let running = self.running.lock();
+            let settled = running.values().map(|r| r.stats.cursor()).min();
+            let keep = running
+                .values()
+                .map(|r| r.endpoint.config.max_age.as_ms())
+                .max();
+            (settled, keep)
+        };
+        let settled = match settled {
+            Some(cursor) => cursor,
+            // No endpoint runs: nothing will read what is there.
+            None => store.webhook_last_seq().unwrap_or(0),
+        };
+        let cutoff = self
+            .clock
+            .now_ms()
+            .saturating_sub(keep_ms.unwrap_or(DEFAULT_KEEP_MS));
+        if let Some(seq) = prune::prunable(store, settled, cutoff) {
+            prune::prune(store, seq);
+        }
     }
 
     /// Takes `config`'s endpoints: new and changed ones (re)start, removed and disabled ones

@@ -72,6 +72,16 @@ impl Outlet {
         self.subs.store(Arc::new(Subscriptions::of(config)));
     }
 
+    /// Whether some enabled endpoint wants `kind` on some line, or (`None`) any type at all: a
+    /// cheap first check before an event's data is made.
+    pub fn wants_any(&self, kind: Option<EventKind>) -> bool {
+        let mask = self.subs.load().mask;
+        match kind {
+            Some(kind) => mask & kind.bit() != 0,
+            None => mask != 0,
+        }
+    }
+
     /// Whether some enabled endpoint wants `kind` on `line`.
     pub fn wants(&self, kind: EventKind, line: Option<&str>) -> bool {
         let subs = self.subs.load();

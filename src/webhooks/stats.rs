@@ -42,6 +42,8 @@ pub struct EndpointStats {
     latency_ms: LatencyHistogram,
     depth: AtomicU64,
     oldest_ms: AtomicU64,
+    /// The endpoint's cursor (every event up to it settled), for pruning.
+    cursor: AtomicU64,
 }
 
 impl Default for EndpointStats {
@@ -53,6 +55,7 @@ impl Default for EndpointStats {
             latency_ms: LatencyHistogram::with_stripes(LATENCY_MS_MAX, 1),
             depth: AtomicU64::new(0),
             oldest_ms: AtomicU64::new(0),
+            cursor: AtomicU64::new(0),
         }
     }
 }
@@ -80,6 +83,14 @@ impl EndpointStats {
     pub fn set_outbox(&self, depth: usize, oldest_ms: u64) {
         self.depth.store(depth as u64, Ordering::Relaxed);
         self.oldest_ms.store(oldest_ms, Ordering::Relaxed);
+    }
+
+    pub fn set_cursor(&self, cursor: u64) {
+        self.cursor.store(cursor, Ordering::Relaxed);
+    }
+
+    pub fn cursor(&self) -> u64 {
+        self.cursor.load(Ordering::Relaxed)
     }
 
     /// Adds this endpoint's samples to `scrape`.

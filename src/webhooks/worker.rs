@@ -27,6 +27,8 @@ use crate::store::{Record, Store};
 use crate::config::bounds::WEBHOOK_HELD_EVENTS_MAX as HELD_EVENTS_MAX;
 /// Events read from the outbox per read.
 const READ_BATCH: usize = 512;
+/// How often the outbox depth and oldest age are recomputed.
+const STATS_EVERY_MS: u64 = 250;
 /// The longest wait without looking at the outbox or the clock.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
@@ -64,9 +66,15 @@ struct State {
     recovered_upto: u64,
     /// Store records (delivery rows, the cursor) to submit at the end of this pass, together.
     writes: Vec<Record>,
+    /// When the outbox figures were last updated (they cost a pass over the held events).
+    stats_at_ms: u64,
     cursor: u64,
     unsettled: BTreeSet<u64>,
     lanes: HashMap<String, VecDeque<u64>>,
+    /// Lane heads not in flight, by when they are due: `(due ms, seq)`.
+    due: BTreeSet<(u64, u64)>,
+    /// New events may be in the outbox (a commit was announced, time passed, room was made).
+    outbox_dirty: bool,
     held: HashMap<u64, Held>,
     in_flight: usize,
     results: mpsc::UnboundedSender<(u64, Attempt)>,
@@ -80,32 +88,45 @@ impl Worker {
             None => return,
         };
         let (results, mut finished) = mpsc::unbounded_channel();
+        self.stats.set_cursor(cursor);
         let recovered_upto = self.store.webhook_last_seq().unwrap_or(u64::MAX);
         let mut st = State {
             read_upto: cursor,
             recovered_upto,
             writes: Vec::new(),
+            stats_at_ms: 0,
             cursor,
             unsettled: BTreeSet::new(),
             lanes: HashMap::new(),
+            due: BTreeSet::new(),
+            outbox_dirty: true,
             held: HashMap::new(),
             in_flight: 0,
             results,
         };
         loop {
-            self.refill(&mut st);
+            if std::mem::take(&mut st.outbox_dirty) {
+                self.refill(&mut st);
+            }
             self.advance_cursor(&mut st);
             let wait = self.launch(&mut st);
             self.flush_writes(&mut st);
             tokio::select! {
-                Some((seq, attempt)) = finished.recv() => self.finish(&mut st, seq, attempt),
+                Some((seq, attempt)) = finished.recv() => {
+                    self.finish(&mut st, seq, attempt);
+                    // Every other result already in: one pass for all of them.
+                    while let Ok((seq, attempt)) = finished.try_recv() {
+                        self.finish(&mut st, seq, attempt);
+                    }
+                }
                 changed = self.commits.changed() => {
                     if changed.is_err() {
                         return;
                     }
+                    st.outbox_dirty = true;
                 }
                 Some(control) = self.control.recv() => self.on_control(&mut st, control),
-                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::time::sleep(wait) => st.outbox_dirty = true,
             }
         }
     }
@@ -182,7 +203,11 @@ impl Worker {
             .order
             .clone()
             .unwrap_or_else(|| format!("event:{seq}"));
-        st.lanes.entry(lane.clone()).or_default().push_back(seq);
+        let queue = st.lanes.entry(lane.clone()).or_default();
+        queue.push_back(seq);
+        if queue.len() == 1 {
+            st.due.insert((delivery.next_at_ms.unwrap_or(0), seq));
+        }
         st.unsettled.insert(seq);
         st.held.insert(
             seq,
@@ -204,6 +229,7 @@ impl Worker {
         };
         if settled_upto > st.cursor {
             st.cursor = settled_upto;
+            self.stats.set_cursor(settled_upto);
             let record = Record::WebhookCursor {
                 endpoint: self.endpoint.config.id.clone(),
                 seq: Some(settled_upto),
@@ -211,46 +237,40 @@ impl Worker {
             st.writes.push(record);
         }
         let now = self.clock.now_ms();
-        let oldest = st.held.values().map(|h| h.created_ms).min();
-        self.stats
-            .set_outbox(st.held.len(), oldest.map_or(0, |o| now.saturating_sub(o)));
+        if now.saturating_sub(st.stats_at_ms) >= STATS_EVERY_MS {
+            st.stats_at_ms = now;
+            let oldest = st.held.values().map(|h| h.created_ms).min();
+            self.stats
+                .set_outbox(st.held.len(), oldest.map_or(0, |o| now.saturating_sub(o)));
+        }
     }
 
     /// Starts due lane heads while below the concurrency bound; returns how long to wait for
-    /// the next due one.
+    /// the next due one (or for a result, at the bound).
     fn launch(&self, st: &mut State) -> Duration {
         let now = self.clock.now_ms();
-        let mut next_due = now.saturating_add(IDLE_WAIT.as_millis() as u64);
         let concurrency = self.endpoint.config.concurrency as usize;
-        let heads: Vec<u64> = st
-            .lanes
-            .values()
-            .filter_map(|l| l.front().copied())
-            .collect();
-        let mut due: Vec<(u64, u64)> = heads
-            .into_iter()
-            .filter_map(|seq| {
-                let h = st.held.get(&seq)?;
-                let at = h.delivery.next_at_ms.unwrap_or(now);
-                (!h.in_flight).then_some((at, seq))
-            })
-            .collect();
-        due.sort_unstable();
-        for (at, seq) in due {
+        while st.in_flight < concurrency {
+            let Some(&(at, seq)) = st.due.first() else {
+                break;
+            };
             if at > now {
-                next_due = next_due.min(at);
-                continue;
-            }
-            if st.in_flight >= concurrency {
                 break;
             }
+            st.due.pop_first();
             if let Some(h) = st.held.get_mut(&seq) {
                 h.in_flight = true;
                 st.in_flight += 1;
                 self.spawn_attempt(seq, h.body.clone(), now, st.results.clone());
             }
         }
-        Duration::from_millis(next_due.saturating_sub(now).max(1))
+        let idle = IDLE_WAIT.as_millis() as u64;
+        let next_due = match st.due.first() {
+            // At the bound, a result wakes the task.
+            Some((at, _)) if st.in_flight < concurrency => at.saturating_sub(now).max(1),
+            _ => idle,
+        };
+        Duration::from_millis(next_due.min(idle))
     }
 
     fn spawn_attempt(
@@ -311,16 +331,36 @@ impl Worker {
             _ => Status::Failed,
         };
         st.writes.push(self.delivery_record(seq, &h.delivery));
-        if h.delivery.status != Status::Pending {
-            self.stats.settled(h.delivery.status);
-            let lane = h.lane.clone();
-            st.held.remove(&seq);
-            st.unsettled.remove(&seq);
-            if let Some(queue) = st.lanes.get_mut(&lane) {
-                queue.retain(|s| *s != seq);
-                if queue.is_empty() {
-                    st.lanes.remove(&lane);
-                }
+        match next {
+            Some(at) if h.delivery.status == Status::Pending => {
+                st.due.insert((at, seq));
+            }
+            _ => self.settle(st, seq),
+        }
+    }
+
+    /// Forgets a settled event and makes the next of its lane due.
+    fn settle(&self, st: &mut State, seq: u64) {
+        let Some(h) = st.held.remove(&seq) else {
+            return;
+        };
+        self.stats.settled(h.delivery.status);
+        if st.held.len() + 1 >= HELD_EVENTS_MAX {
+            // Room again: read on in the outbox.
+            st.outbox_dirty = true;
+        }
+        st.unsettled.remove(&seq);
+        let Some(queue) = st.lanes.get_mut(&h.lane) else {
+            return;
+        };
+        queue.retain(|s| *s != seq);
+        match queue.front() {
+            Some(next) => {
+                let at = st.held.get(next).and_then(|n| n.delivery.next_at_ms);
+                st.due.insert((at.unwrap_or(0), *next));
+            }
+            None => {
+                st.lanes.remove(&h.lane);
             }
         }
     }
@@ -378,6 +418,7 @@ impl Worker {
         delivery.reason = None;
         let lane = format!("retry:{seq}");
         st.lanes.entry(lane.clone()).or_default().push_back(seq);
+        st.due.insert((self.clock.now_ms(), seq));
         st.held.insert(
             seq,
             Held {
