@@ -162,4 +162,22 @@ mod tests {
         assert!(text.contains("connections_max = 201025"));
         assert!(!text.contains("[lines.rating]"));
     }
+
+    #[test]
+    fn a_webhook_url_adds_an_endpoint_and_allows_loopback() {
+        let shape = Shape {
+            operators: 1,
+            lines: 1,
+            mode: "even",
+            widgets: 10,
+            dialogs: 10,
+            rating: false,
+            webhook_url: Some("http://127.0.0.1:9/hook".into()),
+        };
+        let text = render(&shape, Path::new("d"));
+        let server = &text[text.find("[server]").unwrap()..text.find("[server.limits]").unwrap()];
+        assert!(server.contains("webhooks_allow_private = true"), "{text}");
+        assert!(text.contains("[[webhooks]]\nid = \"load\"\nurl = \"http://127.0.0.1:9/hook\""));
+        assert!(text.contains("events = [\"message.created\"]"));
+    }
 }
