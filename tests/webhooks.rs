@@ -48,6 +48,7 @@ fn assert_signed(got: &[Got]) {
             g.verified
         );
         assert!(g.id.starts_with("msg_"), "{}", g.id);
+        assert!(!g.id.starts_with("msg_0000000000000000_"), "{}", g.id);
     }
 }
 
@@ -366,6 +367,13 @@ async fn events_survive_kill_9_while_the_receiver_is_down_and_arrive_in_order() 
             "dialog {d}"
         );
     }
+    // One outbox id across the restart: the same event keeps its webhook-id.
+    let instances: BTreeSet<&str> = got
+        .iter()
+        .filter_map(|g| g.id.rsplit_once('_'))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(instances.len(), 1, "{instances:?}");
     // Every event once: outbox numbers 1..=n, each delivered exactly once.
     let delivered = receiver.delivered();
     let seqs: Vec<u64> = delivered.iter().map(Got::seq).collect();

@@ -165,10 +165,11 @@ async fn deliveries(
         }
     }
     found.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+    let instance = webhooks.instance();
     let items: Vec<Value> = found
         .iter()
         .take(limit)
-        .map(|(seq, d)| d.view(*seq))
+        .map(|(seq, d)| d.view(instance, *seq))
         .collect();
     Ok(Json(json!({ "deliveries": items })))
 }

@@ -28,6 +28,9 @@ pub(super) const WEBHOOK_CURSORS: TableDefinition<&str, u64> =
     TableDefinition::new("webhook_cursors");
 /// The `meta` key of the newest event number given.
 pub(super) const KEY_WEBHOOK_EVENT_SEQ: &str = "webhook_event_seq";
+/// The `meta` key of this file's random outbox id (set with the first event): it makes
+/// `webhook-id`s unique across data directories, since event numbers start at 1 in each.
+pub(super) const KEY_WEBHOOK_INSTANCE: &str = "webhook_instance";
 
 /// Webhook records of one batch, written after everything else in the transaction.
 #[derive(Default)]
@@ -52,6 +55,9 @@ impl PendingWebhooks<'_> {
                 table.insert(seq, bytes)?;
             }
             meta.insert(KEY_WEBHOOK_EVENT_SEQ, seq)?;
+            if meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.is_none() {
+                meta.insert(KEY_WEBHOOK_INSTANCE, random_instance())?;
+            }
         }
         if !self.deliveries.is_empty() {
             let mut table = txn.open_table(WEBHOOK_DELIVERIES)?;
@@ -74,6 +80,18 @@ impl PendingWebhooks<'_> {
         }
         Ok(())
     }
+}
+
+/// A random non-zero id (the time, should the OS source fail: still unlikely to repeat).
+fn random_instance() -> u64 {
+    let mut bytes = [0u8; 8];
+    let id = match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+    };
+    id.max(1)
 }
 
 fn read<T>(path: &Path, work: impl FnOnce() -> Result<T, redb::Error>) -> Result<T, StoreError> {
@@ -101,6 +119,15 @@ impl Store {
     /// The newest webhook event number given (0 before the first).
     pub fn webhook_last_seq(&self) -> Result<u64, StoreError> {
         read(&self.inner.path, || last_seq(&self.inner.db))
+    }
+
+    /// This file's random outbox id (0 before the first event is written).
+    pub fn webhook_instance(&self) -> Result<u64, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let meta = txn.open_table(META)?;
+            Ok(meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.unwrap_or(0))
+        })
     }
 
     /// At most `limit` stored webhook events with seq > `after`, oldest first.

@@ -75,7 +75,7 @@ impl Delivery {
     }
 
     /// The admin API's view: `{id, event, status, tries, attempts[], next_at, reason}`.
-    pub fn view(&self, seq: u64) -> serde_json::Value {
+    pub fn view(&self, instance: u64, seq: u64) -> serde_json::Value {
         let attempts: Vec<serde_json::Value> = self
             .attempts
             .iter()
@@ -90,7 +90,7 @@ impl Delivery {
             .collect();
         serde_json::json!({
             "id": seq.to_string(),
-            "webhook_id": super::message_id(seq),
+            "webhook_id": super::message_id(instance, seq),
             "event": self.kind,
             "status": self.status,
             "tries": self.tries,

@@ -47,9 +47,10 @@ use worker::{Control, Worker};
 /// How long events are kept without a running endpoint (the default `max_age`).
 const DEFAULT_KEEP_MS: u64 = 3 * 24 * 3600 * 1000;
 
-/// The `webhook-id` of outbox event `seq` (the same for every try).
-pub fn message_id(seq: u64) -> String {
-    format!("msg_{seq}")
+/// The `webhook-id` of outbox event `seq` of the outbox with random id `instance`: the same for
+/// every try, different for every event of every data directory (`msg_<instance hex>_<seq>`).
+pub fn message_id(instance: u64, seq: u64) -> String {
+    format!("msg_{instance:016x}_{seq}")
 }
 
 /// One configured endpoint, its secrets decoded.
@@ -254,6 +255,14 @@ impl Webhooks {
         let (tx, rx) = oneshot::channel();
         self.control(id, Control::Pending(tx))?;
         rx.await.map_err(|_| WebhookError::NotRunning(id.into()))
+    }
+
+    /// The outbox's random id (see [`message_id`]); 0 before the first event.
+    pub fn instance(&self) -> u64 {
+        match self.started.get() {
+            Some((store, _)) => store.webhook_instance().unwrap_or(0),
+            None => 0,
+        }
     }
 
     /// Stored deliveries to `id` with seq below `before`, newest first.

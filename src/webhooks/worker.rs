@@ -46,7 +46,6 @@ struct Held {
     created_ms: u64,
     lane: String,
     delivery: Delivery,
-    in_flight: bool,
 }
 
 pub(super) struct Worker {
@@ -60,6 +59,8 @@ pub(super) struct Worker {
 }
 
 struct State {
+    /// The outbox's random id, for `webhook-id`s (read once events exist).
+    instance: u64,
     read_upto: u64,
     /// The newest event when this task started: only events up to it can have delivery rows
     /// from before (later ones are this task's own).
@@ -91,6 +92,7 @@ impl Worker {
         self.stats.set_cursor(cursor);
         let recovered_upto = self.store.webhook_last_seq().unwrap_or(u64::MAX);
         let mut st = State {
+            instance: 0,
             read_upto: cursor,
             recovered_upto,
             writes: Vec::new(),
@@ -172,6 +174,10 @@ impl Worker {
                 Err(_) => return,
             };
             let count = events.len();
+            if st.instance == 0 && count > 0 {
+                // Written with the first event: committed with what was just read.
+                st.instance = self.store.webhook_instance().unwrap_or(0);
+            }
             for (seq, bytes) in events {
                 st.read_upto = seq;
                 if let Some(event) = OutboxEvent::decode(&bytes) {
@@ -216,7 +222,6 @@ impl Worker {
                 created_ms: event.created_ms,
                 lane,
                 delivery,
-                in_flight: false,
             },
         );
     }
@@ -258,10 +263,10 @@ impl Worker {
                 break;
             }
             st.due.pop_first();
-            if let Some(h) = st.held.get_mut(&seq) {
-                h.in_flight = true;
+            if let Some(h) = st.held.get(&seq) {
                 st.in_flight += 1;
-                self.spawn_attempt(seq, h.body.clone(), now, st.results.clone());
+                let id = super::message_id(st.instance, seq);
+                self.spawn_attempt(id, seq, h.body.clone(), now, st.results.clone());
             }
         }
         let idle = IDLE_WAIT.as_millis() as u64;
@@ -275,6 +280,7 @@ impl Worker {
 
     fn spawn_attempt(
         &self,
+        id: String,
         seq: u64,
         body: Arc<[u8]>,
         now: u64,
@@ -283,7 +289,6 @@ impl Worker {
         let endpoint = self.endpoint.clone();
         let client = self.client.clone();
         tokio::spawn(async move {
-            let id = super::message_id(seq);
             let message = Message {
                 url: &endpoint.config.url,
                 id: &id,
@@ -301,7 +306,6 @@ impl Worker {
         let Some(h) = st.held.get_mut(&seq) else {
             return;
         };
-        h.in_flight = false;
         let now = self.clock.now_ms();
         let verdict = classify(attempt.status);
         self.stats.attempted(&attempt, verdict);
@@ -427,7 +431,6 @@ impl Worker {
                 created_ms: self.clock.now_ms(),
                 lane,
                 delivery,
-                in_flight: false,
             },
         );
         true

@@ -38,9 +38,13 @@ impl Got {
         self.body["type"].as_str().unwrap_or("")
     }
 
-    /// The outbox number from the id (`msg_17` → 17).
+    /// The outbox number from the id (`msg_<instance>_17` → 17).
     pub fn seq(&self) -> u64 {
-        self.id.trim_start_matches("msg_").parse().unwrap_or(0)
+        self.id
+            .rsplit('_')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn dialog(&self) -> u64 {
