@@ -45,23 +45,34 @@ pub fn of_effect(
     dir: &Directory,
     line_of: impl Fn(DialogId) -> Option<LineIdx>,
 ) -> Option<DialogEvent> {
-    let event = |kind, line: LineIdx, dialog: DialogId, mut data: Value| {
-        let line = line_id(dir, line);
-        data["dialog_id"] = json!(dialog.0);
-        data["line"] = json!(line);
-        DialogEvent {
-            kind,
-            line,
-            dialog,
-            data,
-        }
-    };
-    let made = match effect {
+    let (kind, line, dialog, mut data) =
+        routed(effect, dir, &line_of).or_else(|| ended(effect, dir, &line_of))?;
+    let line = line_id(dir, line);
+    data["dialog_id"] = json!(dialog.0);
+    data["line"] = json!(line);
+    Some(DialogEvent {
+        kind,
+        line,
+        dialog,
+        data,
+    })
+}
+
+/// What an event is made of: its type, line, dialog and the data particular to it.
+type Parts = (EventKind, LineIdx, DialogId, Value);
+
+/// Created, offered, assigned, transferred.
+fn routed(
+    effect: &Effect,
+    dir: &Directory,
+    line_of: &impl Fn(DialogId) -> Option<LineIdx>,
+) -> Option<Parts> {
+    let parts = match effect {
         Effect::DialogOpened {
             dialog,
             line,
             client,
-        } => event(
+        } => (
             EventKind::DialogCreated,
             *line,
             *dialog,
@@ -73,13 +84,13 @@ pub fn of_effect(
             op,
             deadline_ms,
             ..
-        } => event(
+        } => (
             EventKind::DialogOffered,
             *line,
             *dialog,
             json!({"operator_id": op_id(dir, *op), "deadline": super::event::timestamp(*deadline_ms)}),
         ),
-        Effect::Assigned { dialog, line, op } => event(
+        Effect::Assigned { dialog, line, op } => (
             EventKind::DialogAssigned,
             *line,
             *dialog,
@@ -89,29 +100,41 @@ pub fn of_effect(
             dialog,
             op,
             reason: RevokeReason::Transferred,
-        } => event(
+        } => (
             EventKind::DialogTransferred,
             line_of(*dialog)?,
             *dialog,
             json!({"from_operator_id": op_id(dir, *op)}),
         ),
-        Effect::LineChanged { dialog, from, to } => event(
+        Effect::LineChanged { dialog, from, to } => (
             EventKind::DialogTransferred,
             *to,
             *dialog,
             json!({"from_line": line_id(dir, *from)}),
         ),
-        Effect::MoveOut(moved) => event(
+        Effect::MoveOut(moved) => (
             EventKind::DialogTransferred,
             moved.to_line,
             moved.id,
             json!({"client_id": &*moved.client}),
         ),
+        _ => return None,
+    };
+    Some(parts)
+}
+
+/// Rated, closed, a KPI target missed.
+fn ended(
+    effect: &Effect,
+    dir: &Directory,
+    line_of: &impl Fn(DialogId) -> Option<LineIdx>,
+) -> Option<Parts> {
+    let parts = match effect {
         Effect::Closed {
             dialog,
             reason,
             finished,
-        } => event(
+        } => (
             EventKind::DialogClosed,
             finished.line,
             *dialog,
@@ -127,7 +150,7 @@ pub fn of_effect(
             comment,
             line,
             operator,
-        } => event(
+        } => (
             EventKind::DialogRated,
             *line,
             *dialog,
@@ -137,7 +160,7 @@ pub fn of_effect(
                 "operator_id": operator.map(|op| op_id(dir, op)),
             }),
         ),
-        Effect::KpiAlert { dialog, kind, .. } => event(
+        Effect::KpiAlert { dialog, kind, .. } => (
             EventKind::KpiMissed,
             line_of(*dialog)?,
             *dialog,
@@ -145,7 +168,7 @@ pub fn of_effect(
         ),
         _ => return None,
     };
-    Some(made)
+    Some(parts)
 }
 
 /// The `message.created` record of a stored message, if an endpoint of `line` wants one.
