@@ -4,7 +4,8 @@
 //! lookups and one query of each form.
 //!
 //! `SB_CONTACTS_N` sets the number of contacts (default 1,000,000; the data directory is a
-//! fresh temp dir, removed at the end). Run: `cargo bench --bench contacts`. The figures are
+//! fresh temp dir, removed at the end unless `SB_CONTACTS_KEEP` is set; `SB_CONTACTS_DIR`
+//! reuses a kept one without importing, `SB_CONTACTS_N` must then say how many it holds). Run: `cargo bench --bench contacts`. The figures are
 //! indicative: the dev machine is a shared 2-core VM.
 
 use std::sync::Arc;
@@ -105,6 +106,16 @@ fn open(dir: &std::path::Path) -> Registry {
     .expect("registry")
 }
 
+/// This process's resident memory (`VmRSS`), in MiB; 0 where /proc is not there.
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// p50 and p99 of `samples`, in ms.
 fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
     samples.sort();
@@ -143,24 +154,13 @@ fn queries(rng: &mut Rng, form: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
-    let n: u64 = std::env::var("SB_CONTACTS_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = std::env::temp_dir().join(format!("sb-contacts-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let registry = open(&dir);
-    let mut rng = Rng(42);
+/// Imports `n` generated contacts in requests of 100,000 rows and prints the rate.
+fn import(runtime: &tokio::runtime::Runtime, registry: &Registry, rng: &mut Rng, n: u64) {
     let began = Instant::now();
     let mut i = 0;
     while i < n {
         let chunk: Vec<_> = (i..n.min(i + 100_000))
-            .map(|k| (k + 1, Ok(row(&mut rng, k))))
+            .map(|k| (k + 1, Ok(row(rng, k))))
             .collect();
         i += chunk.len() as u64;
         let report = runtime.block_on(registry.import(chunk, false)).unwrap();
@@ -171,13 +171,35 @@ fn bench(c: &mut Criterion) {
         "import: {n} contacts in {took:.1?} = {:.0} contacts/s (durable, indexed)",
         n as f64 / took.as_secs_f64()
     );
-    drop(registry);
+}
+
+fn bench(c: &mut Criterion) {
+    let n: u64 = std::env::var("SB_CONTACTS_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let reuse = std::env::var_os("SB_CONTACTS_DIR").map(std::path::PathBuf::from);
+    let dir = reuse.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("sb-contacts-bench-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rng = Rng(42);
+    if reuse.is_none() {
+        import(&runtime, &open(&dir), &mut rng, n);
+    }
+    let rss_before = resident_mib();
     let began = Instant::now();
     let registry = open(&dir);
     println!(
-        "start-up with the index present: {:.2?} ({} contacts)",
+        "start-up with the index present: {:.2?} ({} contacts); resident {:.0} MiB before, {:.0} MiB after (the import, if any, ran in this process)",
         began.elapsed(),
-        registry.len()
+        registry.len(),
+        rss_before,
+        resident_mib(),
     );
 
     let mut group = c.benchmark_group("contacts_lookup");
@@ -185,19 +207,21 @@ fn bench(c: &mut Criterion) {
     group.bench_function("by_email", |b| {
         b.iter(|| {
             k = (k + 7919) % n;
-            registry.by_email(&email(k))
+            registry.by_email(&email(k)).unwrap()
         })
     });
     group.bench_function("by_phone_e164", |b| {
         b.iter(|| {
             k = (k + 7919) % n;
-            registry.by_phone(&format!("+4930{:08}", 10_000_000 + k))
+            registry
+                .by_phone(&format!("+4930{:08}", 10_000_000 + k))
+                .unwrap()
         })
     });
     group.bench_function("by_phone_as_typed", |b| {
         b.iter(|| {
             k = (k + 7919) % n;
-            registry.by_phone(&phone(k))
+            registry.by_phone(&phone(k)).unwrap()
         })
     });
     group.finish();
@@ -233,8 +257,18 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    let rss = resident_mib();
+    println!(
+        "resident after the lookups and searches: {rss:.0} MiB ({:.0} bytes per contact, {:.0} MiB before opening)",
+        (rss - rss_before) * 1024.0 * 1024.0 / n as f64,
+        rss_before
+    );
     drop(registry);
-    let _ = std::fs::remove_dir_all(&dir);
+    if reuse.is_some() || std::env::var_os("SB_CONTACTS_KEEP").is_some() {
+        println!("data kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 criterion_group!(benches, bench);

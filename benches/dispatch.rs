@@ -56,6 +56,7 @@ fn bench_pick(c: &mut Criterion) {
                     info: Default::default(),
                     key: "m".into(),
                     text: "hello".into(),
+                    responsible: None,
                 },
                 &mut out,
             );
@@ -95,6 +96,7 @@ fn bench_cycle(c: &mut Criterion) {
                     info: Default::default(),
                     key: "m".into(),
                     text: "hello".into(),
+                    responsible: None,
                 },
                 &mut out,
             );

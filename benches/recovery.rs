@@ -63,6 +63,7 @@ fn prepare(dir: &std::path::Path, count: u64) {
             email: None,
             phone: None,
             contact_id: None,
+            ..ClientInfo::default()
         };
         let state = DurableDialog::new(record, client, Some("carl".into()));
         batch.push(Record::Log(encode(&LogEvent::Dialog(Box::new(state)))));

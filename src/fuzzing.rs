@@ -39,3 +39,73 @@ pub fn admin_body(data: &[u8]) {
         let _ = apply(&config, &Change::PutOperator(Box::new(operator)));
     }
 }
+
+/// A contact search query (`GET /contacts?q=`, `search_contacts`): parsed, and run against a
+/// small index, so the wildcard, phrase and similar-spelling automata are built from it.
+pub fn contact_query(data: &[u8]) {
+    use crate::contacts::search::{index::SearchIndex, query};
+    static INDEX: std::sync::OnceLock<Option<SearchIndex>> = std::sync::OnceLock::new();
+    let Ok(q) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(clauses) = query::parse(q) else {
+        return;
+    };
+    let index = INDEX.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sb-fuzz-index-{}", std::process::id()));
+        let index = SearchIndex::open(&dir).ok()?;
+        let people = [
+            ["Hans", "Müller", "ACME GmbH", "hans@acme.test"],
+            ["Anna", "Smith", "Smyth & Sons", "+4930123456"],
+            ["Olga", "O'Neil", "Oak Ltd", "vip lead"],
+        ];
+        index
+            .rebuild(1, |add| {
+                for (i, fields) in people.iter().enumerate() {
+                    add(i as u64 + 1, fields);
+                }
+                Ok::<_, crate::contacts::search::index::IndexError>(())
+            })
+            .ok()?;
+        Some(index)
+    });
+    if let Some(index) = index {
+        let _ = index.search(&clauses);
+    }
+}
+
+/// A contact body (`POST /contacts`, `PATCH /contacts/{id}`, `create_contact`): read strictly
+/// and applied to a blank person, as the registry does.
+pub fn contact_body(data: &[u8]) {
+    use crate::contacts::{input, Contact, ContactInput, Kind, Settings};
+    let Ok(body) = serde_json::from_slice::<ContactInput>(data) else {
+        return;
+    };
+    let mut contact = Contact {
+        id: 1,
+        kind: body.kind.unwrap_or(Kind::Person),
+        first_name: None,
+        last_name: None,
+        company_name: None,
+        company_id: None,
+        position: None,
+        emails: Vec::new(),
+        phones: Vec::new(),
+        websites: Vec::new(),
+        addresses: Vec::new(),
+        description: None,
+        tags: Vec::new(),
+        kind_type: None,
+        responsible: None,
+        custom: Default::default(),
+        allowed_operators: None,
+        source: "manual".into(),
+        photo: false,
+        client_ids: Vec::new(),
+        external_ids: Vec::new(),
+        version: 1,
+        created_ts: 0,
+        updated_ts: 0,
+    };
+    let _ = input::apply(&body, &mut contact, &Settings::default());
+}

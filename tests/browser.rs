@@ -102,6 +102,11 @@ fn example_config(port: u16, data: &Path, origins: &[String]) -> String {
 
 /// Runs `tests/browser/<file>` against a fresh server.
 fn browser_test(file: &str) {
+    browser_test_with(file, |config| config);
+}
+
+/// Runs `tests/browser/<file>` against a fresh server on the example config changed by `tweak`.
+fn browser_test_with(file: &str, tweak: fn(String) -> String) {
     let _one = ONE_AT_A_TIME.lock();
     ensure_chromium();
     ensure_node_modules();
@@ -110,7 +115,7 @@ fn browser_test(file: &str) {
         format!("http://127.0.0.1:{host_port}"),
         format!("http://127.0.0.1:{port}"),
     ];
-    let server = Server::start_with_file(file, |data| example_config(port, data, &origins));
+    let server = Server::start_with_file(file, |data| tweak(example_config(port, data, &origins)));
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("../browser-artifacts")
         .join(file.trim_end_matches(".test.mjs"));
@@ -148,4 +153,24 @@ fn the_widget_on_a_phone_by_keyboard_with_a_prechat_form_and_on_the_demo_page() 
 #[test]
 fn the_operator_console_and_supervisor_board() {
     browser_test("console.test.mjs");
+}
+
+/// The example config with leads created automatically on the support line too (the example
+/// `sales` line has them, but it is a Telegram line with office hours and a bot first).
+fn support_creates_leads(config: String) -> String {
+    let sales = "[[lines]]\nid = \"sales\"";
+    assert!(
+        config.contains(sales),
+        "the example config has no sales line"
+    );
+    config.replacen(
+        sales,
+        &format!("[lines.crm]\ncreate_lead = \"auto\"\n\n{sales}"),
+        1,
+    )
+}
+
+#[test]
+fn the_contact_card_beside_the_chat_in_the_console() {
+    browser_test_with("contacts.test.mjs", support_creates_leads);
 }

@@ -29,11 +29,13 @@ fn replay(target: &str, run: Target) -> usize {
 #[test]
 fn every_corpus_input_is_handled_without_a_panic() {
     use switchboard::fuzzing::*;
-    let targets: [(&str, Target); 4] = [
+    let targets: [(&str, Target); 6] = [
         ("widget_frame", widget_frame),
         ("operator_frame", operator_frame),
         ("config_file", config_file),
         ("admin_body", admin_body),
+        ("contact_query", contact_query),
+        ("contact_body", contact_body),
     ];
     for (target, run) in targets {
         let replayed = replay(target, run);

@@ -31,6 +31,10 @@ pub struct RelayArgs {
     /// Address to listen on; the first stdout line is `relay listening on ADDR`.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// The durable relay: every message appended to FILE, one fdatasync per batch, acks and
+    /// forwards only after the sync.
+    #[arg(long)]
+    pub durable: Option<std::path::PathBuf>,
 }
 
 /// What the load looks like.
@@ -162,6 +166,16 @@ pub struct RunArgs {
     /// MessagePack (binary frames) instead of JSON.
     #[arg(long, help_heading = "Load")]
     pub msgpack: bool,
+    /// Widgets say hello with the email of one of N generated contacts
+    /// (`user<k>@mail<k % 997>.test`, k = widget number % N: the contacts bench's emails), so
+    /// the server looks every new client up in its contact registry.
+    #[arg(long, help_heading = "Load")]
+    pub hello_emails: Option<u64>,
+    /// With --spawn: seed the server's data directory with the contact registry kept in this
+    /// directory (its `switchboard.redb` and `contacts-index/`, e.g. from
+    /// `SB_CONTACTS_KEEP=1 cargo bench --bench contacts`).
+    #[arg(long, help_heading = "Target", requires = "spawn")]
+    pub contacts_from: Option<std::path::PathBuf>,
     /// After the load stops, how long to wait for messages still on their way (then: lost).
     #[arg(long, help_heading = "Load", value_parser = parse_duration, default_value = "5s")]
     pub grace: Duration,

@@ -22,6 +22,7 @@ mod plan;
 mod procfs;
 mod progress;
 mod relay;
+mod relay_journal;
 mod report;
 mod run;
 mod scenarios;
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Relay(args)) => runtime
-            .block_on(relay::serve(&args.listen))
+            .block_on(relay::serve(&args.listen, args.durable.as_deref()))
             .map(|()| ExitCode::SUCCESS)
             .map_err(BoxError::from),
         None => runtime.block_on(run_main(cli.run)),
@@ -136,6 +137,7 @@ fn target(args: &RunArgs) -> Result<Target, BoxError> {
         lines: args.lines,
         mode: args.mode,
         webhook_url: args.webhook_url.clone(),
+        contacts_from: args.contacts_from.clone(),
     })
 }
 
@@ -161,7 +163,14 @@ async fn run_main(args: RunArgs) -> Result<ExitCode, BoxError> {
             eprintln!("switchboard-load: {text}");
         }
     };
-    let relay = Target::Relay { lines: args.lines };
+    let relay = Target::Relay {
+        lines: args.lines,
+        durable: false,
+    };
+    let durable_relay = Target::Relay {
+        lines: args.lines,
+        durable: true,
+    };
     let finished = if args.find_max {
         let mut searches = Vec::new();
         if args.compare_baseline {
@@ -170,11 +179,15 @@ async fn run_main(args: RunArgs) -> Result<ExitCode, BoxError> {
         searches.push(search(&plan, &target, &args, progress, &say).await);
         Finished::Searched(searches)
     } else if args.compare_baseline {
-        say("baseline: the same scenario against the bare relay first".into());
-        let baseline = run::run(&plan, &relay, progress).await?;
+        say("baselines: the same scenario against the bare relay, then the durable relay".into());
+        let plain = run::run(&plan, &relay, progress).await?;
+        let durable = run::run(&plan, &durable_relay, progress).await?;
         say("now against Switchboard".into());
         let subject = run::run(&plan, &target, progress).await?;
-        Finished::Compared(Box::new(Comparison::new(baseline, subject)))
+        Finished::Compared(vec![
+            Comparison::new(plain, subject.clone()),
+            Comparison::new(durable, subject),
+        ])
     } else {
         Finished::One(Box::new(run::run(&plan, &target, progress).await?))
     };
@@ -191,7 +204,7 @@ async fn run_main(args: RunArgs) -> Result<ExitCode, BoxError> {
     };
     let bad = match &finished {
         Finished::One(r) => lost(r),
-        Finished::Compared(c) => lost(&c.switchboard),
+        Finished::Compared(cs) => cs.first().is_some_and(|c| lost(&c.switchboard)),
         Finished::Searched(_) => false,
     };
     Ok(if bad {

@@ -30,7 +30,8 @@ pub struct Outputs<'a> {
 /// A finished run (or pair of runs, or search).
 pub enum Finished {
     One(Box<Report>),
-    Compared(Box<Comparison>),
+    /// Switchboard against each baseline (the plain relay, the durable relay).
+    Compared(Vec<Comparison>),
     Searched(Vec<Search>),
 }
 
@@ -38,7 +39,11 @@ impl Finished {
     fn reports(&self) -> Vec<&Report> {
         match self {
             Finished::One(r) => vec![r],
-            Finished::Compared(c) => vec![&c.baseline, &c.switchboard],
+            Finished::Compared(cs) => {
+                let mut reports: Vec<&Report> = cs.iter().map(|c| &c.baseline).collect();
+                reports.extend(cs.first().map(|c| &c.switchboard));
+                reports
+            }
             Finished::Searched(_) => Vec::new(),
         }
     }
@@ -49,7 +54,7 @@ pub fn emit(finished: &Finished, out: &Outputs<'_>) -> Result<Vec<PathBuf>, Outp
     let text = if out.json {
         let json = match finished {
             Finished::One(r) => serde_json::to_string_pretty(r),
-            Finished::Compared(c) => serde_json::to_string_pretty(c),
+            Finished::Compared(cs) => serde_json::to_string_pretty(cs),
             Finished::Searched(s) => {
                 serde_json::to_string_pretty(&serde_json::json!({ "find_max": s }))
             }
@@ -58,7 +63,7 @@ pub fn emit(finished: &Finished, out: &Outputs<'_>) -> Result<Vec<PathBuf>, Outp
     } else {
         match finished {
             Finished::One(r) => table::render(r),
-            Finished::Compared(c) => table::render_comparison(c),
+            Finished::Compared(cs) => table::render_comparisons(cs),
             Finished::Searched(s) => findmax::render(s),
         }
     };

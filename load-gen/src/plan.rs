@@ -35,6 +35,8 @@ pub struct Plan {
     pub dialog_messages: u32,
     pub rate_dialogs: bool,
     pub text_bytes: usize,
+    /// Widgets' hello carries the email of one of this many generated contacts.
+    pub hello_emails: Option<u64>,
     pub grace: Duration,
     pub concurrency: usize,
     pub io_timeout: Duration,
@@ -141,6 +143,10 @@ impl Plan {
             dialog_messages: check_range("dialog-messages", args.dialog_messages, 1, 1_000_000)?,
             rate_dialogs: args.rate_dialogs,
             text_bytes: check_range("text-bytes", args.text_bytes, 8, 60_000)?,
+            hello_emails: match args.hello_emails {
+                Some(0) => return Err(bad("hello-emails", "at least 1")),
+                n => n,
+            },
             grace: args.grace,
             concurrency: check_range("concurrency", args.concurrency, 1, 10_000)?,
             io_timeout: args.io_timeout,

@@ -10,6 +10,10 @@
 //! widget), `message` → `ack` + forward, `close` → `ack` + `dialog_closed` and
 //! `rating_request` to the widget. Each connection is answered in the encoding of its first
 //! frame, like Switchboard.
+//!
+//! With `--durable FILE` it is the durable relay (`relay_journal`): every request's frames
+//! (except typing previews and the welcome) wait until its batch of messages is appended to
+//! FILE and synced.
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -23,6 +27,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::relay_journal::{Entry, Held, Journal};
 
 /// Frames queued toward one connection; a connection that falls further behind is dropped.
 const OUTBOUND_FRAMES_MAX: usize = 8_192;
@@ -58,6 +64,10 @@ struct State {
     dialogs: HashMap<u64, Dialog>,
     /// A widget's open dialog.
     widget_dialog: HashMap<u64, u64>,
+    /// The durable mode's journal.
+    journal: Option<Journal>,
+    /// While a request is handled in durable mode: its frames, held for the journal.
+    held: Option<Held>,
 }
 
 struct Relay {
@@ -82,10 +92,16 @@ impl Relay {
 }
 
 impl State {
-    fn push(&self, conn: u64, frame: Value) {
-        if let Some(tx) = self.conns.get(&conn) {
+    fn push(&mut self, conn: u64, frame: Value) {
+        let Some(tx) = self.conns.get(&conn) else {
+            return;
+        };
+        match &mut self.held {
+            Some(held) => held.push((tx.clone(), frame)),
             // A full queue drops the frame (the generator then counts the message lost).
-            let _ = tx.try_send(frame);
+            None => {
+                let _ = tx.try_send(frame);
+            }
         }
     }
 
@@ -113,7 +129,8 @@ impl State {
 }
 
 /// Serves the relay on `listen` until the process is killed; prints `relay listening on ADDR`.
-pub async fn serve(listen: &str) -> Result<(), String> {
+pub async fn serve(listen: &str, durable: Option<&std::path::Path>) -> Result<(), String> {
+    let journal = durable.map(Journal::open).transpose()?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -122,7 +139,10 @@ pub async fn serve(listen: &str) -> Result<(), String> {
         .map_err(|e| format!("no local address: {e}"))?;
     println!("relay listening on {addr}");
     let relay = Arc::new(Relay {
-        state: Mutex::new(State::default()),
+        state: Mutex::new(State {
+            journal,
+            ..State::default()
+        }),
         ids: AtomicU64::new(0),
     });
     loop {
@@ -238,8 +258,26 @@ impl Session {
             self.welcome(relay, &mut st, frame);
             return;
         }
+        // Durable: hold every frame this request produces until its batch is synced (drafts
+        // are never stored, so typing previews go at once).
+        let durable = st.journal.is_some() && kind != "typing";
+        if durable {
+            st.held = Some(Vec::new());
+        }
+        self.dispatch(relay, &mut st, kind, frame);
+        if durable {
+            let frames = st.held.take().unwrap_or_default();
+            let record = (kind == "message").then(|| frame.to_string().into_bytes());
+            if let Some(journal) = &st.journal {
+                journal.push(Entry { record, frames });
+            }
+        }
+    }
+
+    fn dispatch(&mut self, relay: &Relay, st: &mut State, kind: &str, frame: &Value) {
+        let req = frame.get("req");
         match (self.role, kind) {
-            (Role::Widget, "message") => self.client_message(relay, &mut st, frame),
+            (Role::Widget, "message") => self.client_message(relay, st, frame),
             (Role::Widget, "typing") => {
                 let dialog = st.widget_dialog.get(&self.id).copied();
                 if let Some(d) = dialog.and_then(|d| st.dialogs.get(&d)) {

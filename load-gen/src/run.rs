@@ -35,9 +35,11 @@ pub enum Target {
         mode: Mode,
         /// Where its `message.created` webhooks go, if anywhere.
         webhook_url: Option<String>,
+        /// A data directory whose contact registry seeds the server's.
+        contacts_from: Option<PathBuf>,
     },
-    /// The bare relay, started for this run.
-    Relay { lines: usize },
+    /// The bare relay (`durable`: the durable relay), started for this run.
+    Relay { lines: usize, durable: bool },
 }
 
 #[derive(Debug)]
@@ -132,6 +134,7 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
             lines,
             mode,
             webhook_url,
+            contacts_from,
         } => {
             let shape = Shape {
                 webhook_url: webhook_url.clone(),
@@ -143,8 +146,14 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
                 rating: plan.scenario == ScenarioKind::Chat && plan.rate_dialogs,
             };
             let bin = bin.clone();
+            let seed = contacts_from.clone();
             let child = spawn_blocking(move || {
-                Spawned::switchboard(&bin, |data| server_config::render(&shape, data))
+                Spawned::switchboard(&bin, |data| {
+                    if let Some(from) = &seed {
+                        crate::spawn::seed_contacts(from, data);
+                    }
+                    server_config::render(&shape, data)
+                })
             })
             .await?;
             let endpoint = Endpoint {
@@ -156,10 +165,11 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
             };
             Ok((Some(Arc::new(child)), endpoint))
         }
-        Target::Relay { lines } => {
-            let child = spawn_blocking(Spawned::relay).await?;
+        Target::Relay { lines, durable } => {
+            let durable = *durable;
+            let child = spawn_blocking(move || Spawned::relay(durable)).await?;
             let endpoint = Endpoint {
-                label: "relay",
+                label: if durable { "durable-relay" } else { "relay" },
                 url: child.url(),
                 tokens: (0..plan.operators)
                     .map(|i| format!("relay-op{i}"))

@@ -159,12 +159,15 @@ impl Spawned {
     }
 
     /// Starts this executable's `relay --listen 127.0.0.1:0`.
-    pub fn relay() -> Result<Spawned, SpawnError> {
+    pub fn relay(durable: bool) -> Result<Spawned, SpawnError> {
         let exe = std::env::current_exe()
             .map_err(|e| SpawnError::Io(format!("cannot find this executable: {e}")))?;
         let dir = temp_dir("relay")?;
         let mut command = Command::new(exe);
         command.args(["relay", "--listen", "127.0.0.1:0"]);
+        if durable {
+            command.arg("--durable").arg(dir.join("journal"));
+        }
         Spawned::launch(command, dir, "relay", "relay listening on ")
     }
 
@@ -253,6 +256,30 @@ impl Drop for Spawned {
         let _ = child.kill();
         let _ = child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Copies the contact registry of data directory `from` (the store file and the search index)
+/// into `data`, so a spawned server starts with those contacts. A copy that fails is reported
+/// and the server starts without them.
+pub fn seed_contacts(from: &Path, data: &Path) {
+    let copy = || -> std::io::Result<()> {
+        std::fs::create_dir_all(data.join("contacts-index"))?;
+        std::fs::copy(from.join("switchboard.redb"), data.join("switchboard.redb"))?;
+        for entry in std::fs::read_dir(from.join("contacts-index"))? {
+            let entry = entry?;
+            std::fs::copy(
+                entry.path(),
+                data.join("contacts-index").join(entry.file_name()),
+            )?;
+        }
+        Ok(())
+    };
+    if let Err(e) = copy() {
+        eprintln!(
+            "switchboard-load: cannot seed contacts from {}: {e}",
+            from.display()
+        );
     }
 }
 

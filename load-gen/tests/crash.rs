@@ -40,7 +40,7 @@ fn three_sigkill_rounds_lose_nothing() {
         output.status
     );
     let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| ")).collect();
-    assert_eq!(rows.len(), 10, "a header and 9 checks:\n{table}");
+    assert_eq!(rows.len(), 12, "a header and 11 checks:\n{table}");
     for row in &rows[1..] {
         assert!(row.ends_with("| ok |"), "{row}\n{table}");
         let checked: u64 = row.split('|').nth(2).unwrap().trim().parse().unwrap();

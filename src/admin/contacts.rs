@@ -81,9 +81,23 @@ fn status_of(error: &ContactError) -> (StatusCode, &'static str, Option<(&'stati
     }
 }
 
-type Answer<T> = Result<T, Refusal>;
+pub(super) type Answer<T> = Result<T, Refusal>;
 
-fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
+/// Runs `work` (a read over the whole registry) on a blocking thread.
+async fn off_worker<T: Send + 'static>(
+    admin: &Arc<Admin>,
+    work: impl FnOnce(&Registry) -> Result<T, ContactError> + Send + 'static,
+) -> Result<T, Refusal> {
+    registry(admin)?;
+    let admin = Arc::clone(admin);
+    match tokio::task::spawn_blocking(move || work(registry(&admin)?).map_err(Refusal::from)).await
+    {
+        Ok(result) => result,
+        Err(e) => Err(ContactError::Unsupported(format!("the read stopped: {e}")).into()),
+    }
+}
+
+pub(super) fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
     admin.contacts.as_deref().ok_or_else(|| {
         Refusal::from(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -93,7 +107,7 @@ fn registry(admin: &Admin) -> Result<&Registry, Refusal> {
     })
 }
 
-fn bad(message: impl Into<String>) -> Refusal {
+pub(super) fn bad(message: impl Into<String>) -> Refusal {
     ApiError::bad_request(message).into()
 }
 
@@ -230,10 +244,11 @@ pub async fn delete(
 ) -> Answer<Json<Value>> {
     let id = query::id(&id, "contact")?;
     let params: DeleteParams = query::parse(raw.as_deref())?;
-    registry(&admin)?.delete(id, params.erase).await?;
+    let erased_chats = registry(&admin)?.delete(id, params.erase).await?;
     Ok(Json(json!({
         "deleted": id,
         "erased": params.erase,
+        "erased_chats": erased_chats,
         "irreversible": true,
         "note": "the contact is gone for good; its id will not be used again",
     })))
@@ -270,7 +285,8 @@ pub async fn tags(State(admin): State<Arc<Admin>>) -> Answer<Json<Value>> {
 
 /// `GET /contacts/duplicates`.
 pub async fn duplicates(State(admin): State<Arc<Admin>>) -> Answer<Json<Value>> {
-    Ok(Json(json!({ "groups": registry(&admin)?.duplicates() })))
+    let groups = off_worker(&admin, |registry| registry.duplicates()).await?;
+    Ok(Json(json!({ "groups": groups })))
 }
 
 /// `PUT /contacts/{id}/photo` (JPEG or PNG body, at most 1 MB).
@@ -348,7 +364,7 @@ pub async fn import(
 pub async fn export(State(admin): State<Arc<Admin>>, RawQuery(raw): RawQuery) -> Answer<Response> {
     let params: BulkParams = query::parse(raw.as_deref())?;
     let csv = csv_format(params.format.as_deref())?;
-    let bytes = registry(&admin)?.export(csv)?;
+    let bytes = off_worker(&admin, move |registry| registry.export(csv)).await?;
     let content_type = if csv {
         "text/csv"
     } else {
@@ -372,6 +388,12 @@ pub fn router() -> axum::Router<Arc<Admin>> {
         )
         .route("/contacts/{id}", get(one).patch(patch).delete(delete))
         .route("/contacts/{id}/merge", post(merge))
+        .route(
+            "/contacts/{id}/interactions",
+            get(super::interactions::list).post(super::interactions::add),
+        )
+        .route("/contacts/{id}/dialogs", get(super::interactions::dialogs))
+        .route("/interactions", post(super::interactions::segment))
         .route(
             "/contacts/{id}/photo",
             get(get_photo)

@@ -12,6 +12,7 @@ mod consents;
 mod contacts;
 mod dialogs;
 mod error;
+mod interactions;
 mod query;
 pub mod read;
 mod stats;

@@ -14,6 +14,8 @@ pub struct ContactsConfig {
     pub default_region: Option<String>,
     /// The contact types a contact may have, in display order.
     pub types: Vec<String>,
+    /// The kinds of interaction people add by hand (`chat` and `link` are the server's own).
+    pub interaction_kinds: Vec<String>,
 }
 
 impl Default for ContactsConfig {
@@ -21,6 +23,9 @@ impl Default for ContactsConfig {
         Self {
             default_region: None,
             types: ["cold", "warm", "hot"].map(String::from).to_vec(),
+            interaction_kinds: ["call", "meeting", "email", "note"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -45,7 +50,27 @@ pub(super) fn validate(config: &ContactsConfig) -> Vec<ConfigError> {
             "at least one type is needed".into(),
         );
     }
-    for (i, name) in config.types.iter().enumerate() {
+    names(&mut add, "contacts.types", "type", &config.types);
+    names(
+        &mut add,
+        "contacts.interaction_kinds",
+        "kind",
+        &config.interaction_kinds,
+    );
+    for (i, kind) in config.interaction_kinds.iter().enumerate() {
+        if kind == "chat" || kind == "link" {
+            add(
+                format!("contacts.interaction_kinds[{i}]"),
+                format!("\"{kind}\" is the server's own kind"),
+            );
+        }
+    }
+    found
+}
+
+/// Checks a list of names: each 1 to 32 of a-z, 0-9, '-' and '_', none twice.
+fn names(add: &mut impl FnMut(String, String), key: &str, what: &str, list: &[String]) {
+    for (i, name) in list.iter().enumerate() {
         let ok = !name.is_empty()
             && name.len() <= 32
             && name
@@ -53,17 +78,16 @@ pub(super) fn validate(config: &ContactsConfig) -> Vec<ConfigError> {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
         if !ok {
             add(
-                format!("contacts.types[{i}]"),
-                format!("\"{name}\" is not a type name: use 1 to 32 of a-z, 0-9, '-' and '_'"),
+                format!("{key}[{i}]"),
+                format!("\"{name}\" is not a {what} name: use 1 to 32 of a-z, 0-9, '-' and '_'"),
             );
-        } else if config.types[..i].contains(name) {
+        } else if list[..i].contains(name) {
             add(
-                format!("contacts.types[{i}]"),
-                format!("duplicate type \"{name}\""),
+                format!("{key}[{i}]"),
+                format!("duplicate {what} \"{name}\""),
             );
         }
     }
-    found
 }
 
 #[cfg(test)]
@@ -91,5 +115,14 @@ mod tests {
         assert!(found.contains("contacts.types[2]: \"Hot\""), "{found}");
         assert!(problems("[contacts]\ntypes = []").contains("contacts.types: at least one"));
         assert!(problems("[contacts]\ncolour = 1").contains("colour"));
+        let found = problems("[contacts]\ninteraction_kinds = [\"call\", \"chat\", \"Visit\"]");
+        assert!(
+            found.contains("contacts.interaction_kinds[1]: \"chat\" is the server's own"),
+            "{found}"
+        );
+        assert!(
+            found.contains("contacts.interaction_kinds[2]: \"Visit\""),
+            "{found}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 pub mod bounds;
 pub mod changes;
 mod contacts;
+mod crm;
 mod duration;
 mod limits;
 mod model;
@@ -23,6 +24,7 @@ pub use changes::{
     Change, ChangeError, ChangeErrorKind,
 };
 pub use contacts::ContactsConfig;
+pub use crm::{CreateLead, CrmConfig};
 pub use duration::Dur;
 pub use limits::Limits;
 pub use model::*;
@@ -78,6 +80,9 @@ impl Config {
         let config = parse(text).map_err(|e| ConfigErrors(vec![e]))?;
         let mut problems = validate::validate(&config);
         problems.extend(contacts::validate(&config.contacts));
+        for (i, line) in config.lines.iter().enumerate() {
+            problems.extend(crm::validate(&format!("lines[{i}]"), &line.crm));
+        }
         if problems.is_empty() {
             Ok(config)
         } else {

@@ -163,6 +163,9 @@ pub struct LineConfig {
     /// What the widget asks for before the first message (`name`, `email`, `phone`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prechat: Vec<PrechatField>,
+    /// `[lines.crm]`: the chat tracker's settings for this line.
+    #[serde(default)]
+    pub crm: super::CrmConfig,
 }
 
 /// A detail the widget's pre-chat form asks for.

@@ -253,11 +253,11 @@ impl Registry {
         let mut report = ImportReport::default();
         let mut writes = Vec::new();
         {
-            let state = self.state.read();
-            let mut id = state.next_id;
+            let view = self.view()?;
+            let mut id = self.state.read().next_id;
             for (line, row) in rows {
                 let built = row.and_then(|input| {
-                    self.build(&state, id, &input, "import")
+                    self.build(&view, id, &input, "import")
                         .map_err(|e| e.to_string())
                 });
                 match built {
@@ -279,13 +279,19 @@ impl Registry {
         Ok(report)
     }
 
-    /// Every live contact, by id, as CSV (`csv == true`) or JSON lines.
+    /// Every live contact, by id, as CSV (`csv == true`) or JSON lines, read from one moment
+    /// of the store.
     pub fn export(&self, csv: bool) -> Result<Vec<u8>, ContactError> {
-        let state = self.state.read();
+        let view = self.view()?;
+        let mut contacts = Vec::new();
+        view.walk(0, |contact| {
+            contacts.push(contact);
+            true
+        })?;
         if csv {
-            to_csv(state.contacts.values()).map_err(ContactError::Unsupported)
+            to_csv(contacts.iter()).map_err(ContactError::Unsupported)
         } else {
-            Ok(to_jsonl(state.contacts.values()))
+            Ok(to_jsonl(contacts.iter()))
         }
     }
 }

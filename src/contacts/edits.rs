@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 
 use super::input::{self, ContactInput, FieldError};
 use super::model::{Contact, Kind, Stored};
-use super::registry::{live, Registry};
+use super::registry::Registry;
 use super::search::Viewer;
-use super::state::State;
+use super::view::View;
 use super::ContactError;
 
 /// Contacts folded into one by a single merge at most.
@@ -19,22 +19,23 @@ impl Registry {
     /// Checks references an input makes: operators known, `company_id` a live company.
     pub(super) fn check_references(
         &self,
-        state: &State,
+        view: &View<'_>,
         input: &ContactInput,
-    ) -> Result<(), FieldError> {
+    ) -> Result<(), ContactError> {
         for (field, id) in input.operators_named() {
             if !(self.operators)(id) {
-                return Err(FieldError::new(field, format!("no operator \"{id}\"")));
+                return Err(FieldError::new(field, format!("no operator \"{id}\"")).into());
             }
         }
         if let Some(Some(company)) = input.company_id {
-            match state.contacts.get(&company) {
-                Some(c) if c.kind == Kind::Company => {}
+            match view.stored(company)? {
+                Some(Stored::Live(c)) if c.kind == Kind::Company => {}
                 _ => {
                     return Err(FieldError::new(
                         "company_id",
                         format!("no company contact {company}"),
-                    ))
+                    )
+                    .into())
                 }
             }
         }
@@ -44,18 +45,15 @@ impl Registry {
     /// A new contact built from `input` (not stored), with its warnings.
     pub(super) fn build(
         &self,
-        state: &State,
+        view: &View<'_>,
         id: u64,
         input: &ContactInput,
         source: &str,
-    ) -> Result<(Contact, Vec<String>), FieldError> {
+    ) -> Result<(Contact, Vec<String>), ContactError> {
         let Some(kind) = input.kind else {
-            return Err(FieldError::new(
-                "kind",
-                "required: \"person\" or \"company\"",
-            ));
+            return Err(FieldError::new("kind", "required: \"person\" or \"company\"").into());
         };
-        self.check_references(state, input)?;
+        self.check_references(view, input)?;
         let now = self.now_ms();
         let mut contact = Contact {
             id,
@@ -77,6 +75,8 @@ impl Registry {
             allowed_operators: None,
             source: source.to_string(),
             photo: false,
+            client_ids: Vec::new(),
+            external_ids: Vec::new(),
             version: 1,
             created_ts: now,
             updated_ts: now,
@@ -93,9 +93,8 @@ impl Registry {
     ) -> Result<(Contact, Vec<String>), ContactError> {
         let _writing = self.writes.lock().await;
         let (contact, warnings) = {
-            let state = self.state.read();
-            let id = state.next_id;
-            self.build(&state, id, input, source)?
+            let id = self.state.read().next_id;
+            self.build(&self.view()?, id, input, source)?
         };
         self.commit(
             vec![(contact.id, Stored::Live(Box::new(contact.clone())))],
@@ -122,9 +121,9 @@ impl Registry {
         };
         let _writing = self.writes.lock().await;
         let (contact, warnings) = {
-            let state = self.state.read();
-            let current = live(&state, id)?;
-            if !viewer.may_see(current) {
+            let view = self.view()?;
+            let current = view.live(id)?;
+            if !viewer.may_see(&current) {
                 return Err(ContactError::Forbidden(id));
             }
             if current.version != edited {
@@ -134,7 +133,7 @@ impl Registry {
                     edited,
                 });
             }
-            self.check_references(&state, input)?;
+            self.check_references(&view, input)?;
             if input.company_id == Some(Some(id)) {
                 return Err(
                     FieldError::new("company_id", "a contact cannot link to itself").into(),
@@ -152,24 +151,32 @@ impl Registry {
     }
 
     /// Deletes contact `id` for good (its photo too); persons linked to it as their company
-    /// lose the link. `erase` is recorded with the deletion.
-    pub async fn delete(&self, id: u64, erase: bool) -> Result<(), ContactError> {
+    /// lose the link. With `erase` its closed chats' personal data and its interaction log are
+    /// erased in the same commit (see `erase.rs`), and the deletion records how many chats that
+    /// was. Answers that number.
+    pub async fn delete(&self, id: u64, erase: bool) -> Result<u64, ContactError> {
         let _writing = self.writes.lock().await;
-        let writes = {
-            let state = self.state.read();
-            live(&state, id)?;
+        let (writes, extra, erased_chats) = {
+            let view = self.view()?;
+            view.live(id)?;
             let now = self.now_ms();
-            let mut writes = unlinked(&state, &[id], None, now);
+            let (extra, erased_chats) = match erase {
+                true => self.erasure(&view, id)?,
+                false => (Vec::new(), 0),
+            };
+            let mut writes = unlinked(&view, &[id], None, now)?;
             writes.push((
                 id,
                 Stored::Deleted {
                     ts: now,
                     erased: erase,
+                    erased_chats,
                 },
             ));
-            writes
+            (writes, extra, erased_chats)
         };
-        self.commit(writes, vec![(id, None)]).await
+        self.commit_with(writes, vec![(id, None)], extra).await?;
+        Ok(erased_chats)
     }
 
     /// Folds the contacts `from` into `into`: lists united (the survivor's primaries kept),
@@ -185,12 +192,12 @@ impl Registry {
         }
         let _writing = self.writes.lock().await;
         let (survivor, writes) = {
-            let state = self.state.read();
-            let mut survivor = live(&state, into)?.clone();
+            let view = self.view()?;
+            let mut survivor = view.live(into)?;
             let now = self.now_ms();
             let mut others = Vec::new();
             for (i, id) in from.iter().enumerate() {
-                let other = live(&state, *id).map_err(|e| {
+                let other = view.live(*id).map_err(|e| {
                     ContactError::Invalid(FieldError::new(format!("from[{i}]"), e.to_string()))
                 })?;
                 if other.kind != survivor.kind {
@@ -215,7 +222,7 @@ impl Registry {
             survivor.version = survivor.version.saturating_add(1);
             survivor.updated_ts = now.max(survivor.updated_ts);
             let gone: Vec<u64> = from.iter().copied().collect();
-            let mut writes = unlinked(&state, &gone, Some(into), now);
+            let mut writes = unlinked(&view, &gone, Some(into), now)?;
             writes.retain(|(id, _)| *id != into);
             writes.push((into, Stored::Live(Box::new(survivor.clone()))));
             writes.extend(
@@ -232,8 +239,7 @@ impl Registry {
     pub async fn set_photo(&self, id: u64, png: Vec<u8>) -> Result<Contact, ContactError> {
         let _writing = self.writes.lock().await;
         let contact = {
-            let state = self.state.read();
-            let mut contact = live(&state, id)?.clone();
+            let mut contact = self.view()?.live(id)?;
             contact.photo = true;
             contact.version = contact.version.saturating_add(1);
             contact.updated_ts = self.now_ms().max(contact.updated_ts);
@@ -249,19 +255,22 @@ impl Registry {
 }
 
 /// Persons whose company is one of `gone`, relinked to `to` (or unlinked), as writes.
-fn unlinked(state: &State, gone: &[u64], to: Option<u64>, now: u64) -> Vec<(u64, Stored)> {
-    state
-        .contacts
-        .values()
-        .filter(|c| c.company_id.is_some_and(|company| gone.contains(&company)))
-        .map(|c| {
-            let mut c = c.clone();
+fn unlinked(
+    view: &View<'_>,
+    gone: &[u64],
+    to: Option<u64>,
+    now: u64,
+) -> Result<Vec<(u64, Stored)>, ContactError> {
+    let mut writes = Vec::new();
+    for company in gone {
+        for mut c in view.persons_of(*company)? {
             c.company_id = to.filter(|to| *to != c.id);
             c.version = c.version.saturating_add(1);
             c.updated_ts = now.max(c.updated_ts);
-            (c.id, Stored::Live(Box::new(c)))
-        })
-        .collect()
+            writes.push((c.id, Stored::Live(Box::new(c))));
+        }
+    }
+    Ok(writes)
 }
 
 /// Folds `other` into `survivor`: lists united without repeats, empty fields filled.
@@ -289,6 +298,8 @@ fn unite(survivor: &mut Contact, other: &Contact) {
         (&mut survivor.websites, &other.websites),
         (&mut survivor.addresses, &other.addresses),
         (&mut survivor.tags, &other.tags),
+        (&mut survivor.client_ids, &other.client_ids),
+        (&mut survivor.external_ids, &other.external_ids),
     ] {
         for item in more {
             if !list.contains(item) {

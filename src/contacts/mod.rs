@@ -1,31 +1,44 @@
 //! The built-in contact registry (SPEC "Contacts", PROTOCOL "Contacts"; docs/contacts.md).
 //!
 //! The store (redb) is the source of truth: every change is one durable commit of contact
-//! records before its answer, and the in-memory [`state::State`] and the search index follow
-//! only after it. Contacts live in their own tables and never in the routing snapshot.
+//! records, lookup keys and counters before its answer; the few counters kept in memory
+//! ([`state::State`]) and the search index follow only after it. Contacts are read from the
+//! store when asked, never loaded whole into memory, and live in their own tables, never in the
+//! routing snapshot.
 //!
 //! - `model`: the contact and what is stored under an id (live, merged into, deleted).
 //! - `normalize`: emails trimmed + lower-cased, phones to E.164 (`phonenumber`).
 //! - `input`: create/change bodies, checked field by field.
-//! - `state`: the in-memory copy and its lookups (email, phone, tags).
+//! - `keys`: the lookup keys (email, phone, company) and counters a contact is filed under.
+//! - `view`: one consistent read of the stored registry; `state`: the counters in memory.
 //! - `search`: query syntax, the tantivy index beside the store, filters, ranking, paging.
-//! - `registry`: opening (index rebuilt when missing or behind), reads and the commit path;
+//! - `open`: opening (keys rebuilt for an older store, index rebuilt when missing or behind);
+//! - `registry`: reads and the commit path;
 //!   `edits`: create, change, delete, merge; `bulk`: import and export; `photo`: photos;
-//!   `duplicates`: groups sharing an email, a phone or a very similar name.
+//!   `duplicates`: groups sharing an email, a phone or a very similar name;
+//!   `interactions`: each contact's log (closed chats, calls, notes…), segments.
 //!
 //! Never touches sockets or redb directly (the store does), never reads the routing state.
 
 pub mod bulk;
 pub mod duplicates;
 mod edits;
+mod erase;
 pub mod input;
+pub mod interactions;
+pub mod keys;
 pub mod model;
 pub mod normalize;
+mod open;
 pub mod photo;
 mod registry;
 pub mod search;
 pub mod state;
+pub mod tracker;
+pub mod view;
 
+#[cfg(test)]
+mod keys_tests;
 #[cfg(test)]
 mod tests;
 
@@ -44,6 +57,8 @@ pub struct Settings {
     pub region: Option<phonenumber::country::Id>,
     /// The contact types allowed.
     pub types: Vec<String>,
+    /// The interaction kinds people may add.
+    pub interaction_kinds: Vec<String>,
 }
 
 impl Default for Settings {
@@ -57,6 +72,7 @@ impl Settings {
         Settings {
             region: normalize::region(config.default_region.as_deref()),
             types: config.types.clone(),
+            interaction_kinds: config.interaction_kinds.clone(),
         }
     }
 }

@@ -91,6 +91,12 @@ pub struct Contact {
     pub source: String,
     #[serde(default, skip_serializing_if = "is_false")]
     pub photo: bool,
+    /// Widget client ids whose chats follow this contact (remembered when a chat is linked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_ids: Vec<String>,
+    /// Verified identities (`identity.external_id` from a site that signs them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_ids: Vec<String>,
     pub version: u64,
     pub created_ts: u64,
     pub updated_ts: u64,
@@ -166,10 +172,13 @@ pub enum Stored {
         into: u64,
         ts: u64,
     },
-    /// Deleted (irreversible); `erased` when the deletion asked to erase its chats' data.
+    /// Deleted (irreversible); `erased` when the deletion asked to erase its chats' data, and
+    /// how many closed chats that erased.
     Deleted {
         ts: u64,
         erased: bool,
+        #[serde(default)]
+        erased_chats: u64,
     },
 }
 

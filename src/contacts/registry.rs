@@ -1,19 +1,20 @@
-//! The registry handle: opening (load every contact from the store, rebuild the index when it
-//! is missing or at another generation), reads, search, and the one commit path every change
-//! takes: records durable in the store first, then memory, then the index.
+//! The registry handle: reads, search, and the one commit path every change takes: records,
+//! keys and counters durable in the store in one commit first, then the counters in memory,
+//! then the index. Opening is in `open.rs`.
 //!
 //! Changes are serialized by `writes` (held from the version check to the index update), so a
 //! version check and its commit can never interleave with another change.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::keys;
 use super::model::{Contact, Stored};
 use super::search::index::{IndexChange, SearchIndex};
 use super::search::query::{self, Clause};
 use super::search::{self, Ask, Page, Viewer};
-use super::state::{Gone, State};
+use super::state::State;
+use super::view::View;
 use super::{ContactError, Settings};
 use crate::clock::Clock;
 use crate::store::{Record, Store, StoreError};
@@ -32,55 +33,15 @@ pub struct Registry {
     pub(super) store: Store,
     pub(super) state: RwLock<State>,
     pub(super) writes: tokio::sync::Mutex<()>,
-    index: Arc<SearchIndex>,
+    pub(super) index: Arc<SearchIndex>,
     pub(super) settings: Settings,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) operators: OperatorCheck,
     /// Where contact changes go as webhook events (set once the hub runs).
-    webhooks: std::sync::OnceLock<Arc<crate::webhooks::outlet::Outlet>>,
+    pub(super) webhooks: std::sync::OnceLock<Arc<crate::webhooks::outlet::Outlet>>,
 }
 
 impl Registry {
-    /// Loads the registry from `store` and opens (rebuilding if needed) the index in
-    /// `data_dir/contacts-index`. Blocks: call it before serving.
-    pub fn open(
-        store: Store,
-        data_dir: &Path,
-        settings: Settings,
-        clock: Arc<dyn Clock>,
-        operators: OperatorCheck,
-    ) -> Result<Registry, ContactError> {
-        let mut state = State::default();
-        let mut damaged = None;
-        let generation = store.for_each_contact(|id, bytes| match Stored::decode(bytes) {
-            Ok(stored) => state.set(id, stored),
-            Err(e) => damaged = Some((id, e.to_string())),
-        })?;
-        if let Some((id, reason)) = damaged {
-            return Err(ContactError::Store(StoreError::Damaged {
-                path: store.path().to_path_buf(),
-                message: format!("contact record {id} cannot be read: {reason}"),
-            }));
-        }
-        state.generation = generation;
-        state.next_id = state.next_id.max(1);
-        let index = SearchIndex::open(&data_dir.join(INDEX_DIR))?;
-        if index.generation() != Some(generation) {
-            let contacts = state.contacts.values().map(|c| (c.id, c.search_texts()));
-            index.rebuild(contacts, generation)?;
-        }
-        Ok(Registry {
-            store,
-            state: RwLock::new(state),
-            writes: tokio::sync::Mutex::new(()),
-            index: Arc::new(index),
-            settings,
-            clock,
-            operators,
-            webhooks: std::sync::OnceLock::new(),
-        })
-    }
-
     /// Sends contact changes as webhook events through `outlet` (each in its change's commit).
     pub fn send_webhooks_to(&self, outlet: Arc<crate::webhooks::outlet::Outlet>) {
         let _ = self.webhooks.set(outlet);
@@ -92,49 +53,58 @@ impl Registry {
 
     /// Live contacts.
     pub fn len(&self) -> usize {
-        self.state.read().contacts.len()
+        usize::try_from(self.state.read().counts.live).unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// A consistent view of the stored registry.
+    pub(super) fn view(&self) -> Result<View<'_>, ContactError> {
+        View::new(&self.store)
+    }
+
     /// The contact `id` as `viewer` may see it; a merged id answers with its survivor.
     pub fn get(&self, id: u64, viewer: &Viewer) -> Result<Contact, ContactError> {
-        let state = self.state.read();
-        let contact = live(&state, id)?;
-        if !viewer.may_see(contact) {
+        let contact = self.view()?.live(id)?;
+        if !viewer.may_see(&contact) {
             return Err(ContactError::Forbidden(id));
         }
-        Ok(contact.clone())
+        Ok(contact)
     }
 
     /// Ids of the live contacts with this email (trimmed, case-insensitive).
-    pub fn by_email(&self, email: &str) -> Vec<u64> {
-        self.state.read().by_email(email).to_vec()
+    pub fn by_email(&self, email: &str) -> Result<Vec<u64>, ContactError> {
+        self.view()?.by_email(email)
     }
 
     /// Ids of the live contacts with this phone (normalized to E.164 with the default region).
-    pub fn by_phone(&self, phone: &str) -> Vec<u64> {
+    pub fn by_phone(&self, phone: &str) -> Result<Vec<u64>, ContactError> {
         let key = super::normalize::phone_key(phone, self.settings.region);
-        self.state.read().by_phone(&key).to_vec()
+        self.view()?.by_phone_key(&key)
     }
 
     /// Tags in use with their counts, by tag.
     pub fn tags(&self) -> Vec<(String, u64)> {
         let state = self.state.read();
-        state.tags().iter().map(|(t, n)| (t.clone(), *n)).collect()
+        state
+            .counts
+            .tags
+            .iter()
+            .map(|(t, n)| (t.clone(), *n))
+            .collect()
     }
 
     /// Groups of likely duplicates (see `duplicates`).
-    pub fn duplicates(&self) -> Vec<super::duplicates::Group> {
-        super::duplicates::groups(&self.state.read())
+    pub fn duplicates(&self) -> Result<Vec<super::duplicates::Group>, ContactError> {
+        super::duplicates::groups(&self.view()?)
     }
 
     /// One page of contacts matching `q` (all of them without it) and `ask`.
     pub async fn search(&self, q: Option<&str>, ask: &Ask) -> Result<Page, ContactError> {
         let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
-            return Ok(search::list(&self.state.read(), ask));
+            return search::list(&self.view()?, ask);
         };
         let clauses = query::parse(q)?;
         let index = Arc::clone(&self.index);
@@ -148,12 +118,7 @@ impl Registry {
         })
         .await
         .map_err(|e| ContactError::Unsupported(format!("search stopped: {e}")))??;
-        Ok(search::rank(
-            &self.state.read(),
-            candidates,
-            exact.as_ref(),
-            ask,
-        ))
+        search::rank(&self.view()?, candidates, exact.as_ref(), ask)
     }
 
     /// The stored photo of contact `id` (PNG), if it has one.
@@ -165,38 +130,70 @@ impl Registry {
         Ok(self.store.contact_photo(contact.id)?)
     }
 
-    /// Makes `writes` and `photos` durable in one commit, then applies them to memory and to
-    /// the index. Call with `writes` locked.
+    /// Makes `writes` and `photos` durable with their keys and counters (one commit unless
+    /// there are more than [`SUBMIT_RECORDS_MAX`] records: then in commits of whole contacts,
+    /// each carrying the counters as they stand after it), then applies the counters to memory
+    /// and the contacts to the index. Call with `writes` locked.
     pub(super) async fn commit(
         &self,
         writes: Vec<(u64, Stored)>,
         photos: Vec<(u64, Option<Vec<u8>>)>,
     ) -> Result<(), ContactError> {
-        let mut records: Vec<Record> = writes
-            .iter()
-            .map(|(id, stored)| Record::Contact {
-                id: *id,
-                bytes: stored.encode(),
-            })
-            .collect();
-        // Webhook events right after the records they report (a bulk write over
-        // SUBMIT_RECORDS_MAX may put an event in the next chunk's commit).
-        let events = match self.webhooks.get() {
-            Some(outlet) => {
-                let state = self.state.read();
-                let was_live = |id| state.contacts.contains_key(&id);
-                crate::webhooks::contact_events::of_writes(outlet, &writes, was_live)
+        self.commit_with(writes, photos, Vec::new()).await
+    }
+
+    /// [`commit`](Self::commit) with `extra` records in the last commit.
+    pub(super) async fn commit_with(
+        &self,
+        writes: Vec<(u64, Stored)>,
+        photos: Vec<(u64, Option<Vec<u8>>)>,
+        extra: Vec<Record>,
+    ) -> Result<(), ContactError> {
+        let mut counts = self.state.read().counts.clone();
+        let mut chunks = vec![Vec::new()];
+        let mut with_events = false;
+        {
+            let view = self.view()?;
+            let mut earlier: HashMap<u64, &Stored> = HashMap::new();
+            let mut touched = BTreeSet::new();
+            for (id, stored) in &writes {
+                let old = match earlier.get(id) {
+                    Some(old) => Some((*old).clone()),
+                    None => view.stored(*id)?,
+                };
+                let chunk = chunks.last_mut().expect("one chunk at least");
+                chunk.push(Record::Contact {
+                    id: *id,
+                    bytes: stored.encode(),
+                });
+                // Its webhook event (if wanted) in the same commit as the record.
+                if let Some(outlet) = self.webhooks.get() {
+                    let was_live = matches!(old, Some(Stored::Live(_)));
+                    let event =
+                        crate::webhooks::contact_events::of_write(outlet, *id, stored, was_live);
+                    with_events |= event.is_some();
+                    chunk.extend(event);
+                }
+                keys::change(*id, old.as_ref(), stored, &mut counts, &mut touched, chunk);
+                earlier.insert(*id, stored);
+                if chunk.len() >= SUBMIT_RECORDS_MAX {
+                    chunk.extend(keys::counter_records(
+                        &counts,
+                        &std::mem::take(&mut touched),
+                    ));
+                    chunks.push(Vec::new());
+                }
             }
-            None => Vec::new(),
-        };
-        let with_events = !events.is_empty();
-        records.extend(events);
-        records.extend(
-            photos
-                .into_iter()
-                .map(|(id, bytes)| Record::ContactPhoto { id, bytes }),
-        );
-        for chunk in chunks(records) {
+            let chunk = chunks.last_mut().expect("one chunk at least");
+            chunk.extend(keys::counter_records(&counts, &touched));
+            chunk.extend(
+                photos
+                    .into_iter()
+                    .map(|(id, bytes)| Record::ContactPhoto { id, bytes }),
+            );
+            chunk.extend(extra);
+        }
+        for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
             write_durably(&self.store, chunk).await?;
         }
         if let Some(outlet) = self.webhooks.get().filter(|_| with_events) {
@@ -205,10 +202,11 @@ impl Registry {
         let generation = self.store.contacts_generation()?;
         {
             let mut state = self.state.write();
-            for (id, stored) in &writes {
-                state.set(*id, stored.clone());
-            }
+            state.counts = counts;
             state.generation = generation;
+            if let Some(last) = writes.iter().map(|(id, _)| *id).max() {
+                state.next_id = state.next_id.max(last.saturating_add(1));
+            }
         }
         let index = Arc::clone(&self.index);
         let result = tokio::task::spawn_blocking(move || {
@@ -239,21 +237,6 @@ impl Registry {
     }
 }
 
-/// The live contact `id` in `state`, or why there is none.
-pub(super) fn live(state: &State, id: u64) -> Result<&Contact, ContactError> {
-    if let Some(contact) = state.contacts.get(&id) {
-        return Ok(contact);
-    }
-    match state.gone.get(&id) {
-        Some(Gone::Deleted) => Err(ContactError::Deleted(id)),
-        Some(Gone::Merged { .. }) => Err(ContactError::Merged {
-            id,
-            into: state.resolve(id).0,
-        }),
-        None => Err(ContactError::NotFound(id)),
-    }
-}
-
 /// The query with every `word~` spelled as typed, when it has one.
 fn exact_form(clauses: &[Clause]) -> Option<Vec<Clause>> {
     if !clauses.iter().any(|c| matches!(c, Clause::Fuzzy(..))) {
@@ -270,19 +253,8 @@ fn exact_form(clauses: &[Clause]) -> Option<Vec<Clause>> {
     )
 }
 
-fn chunks(mut records: Vec<Record>) -> Vec<Vec<Record>> {
-    let mut out = Vec::new();
-    while records.len() > SUBMIT_RECORDS_MAX {
-        let rest = records.split_off(SUBMIT_RECORDS_MAX);
-        out.push(records);
-        records = rest;
-    }
-    out.push(records);
-    out
-}
-
 /// Submits `records` and waits until they are durable.
-async fn write_durably(store: &Store, records: Vec<Record>) -> Result<(), StoreError> {
+pub(super) async fn write_durably(store: &Store, records: Vec<Record>) -> Result<(), StoreError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     store.submit(
         records,
@@ -291,4 +263,19 @@ async fn write_durably(store: &Store, records: Vec<Record>) -> Result<(), StoreE
         }),
     )?;
     rx.await.map_err(|_| StoreError::Stopped)?.map(|_| ())
+}
+
+/// Submits `records` and blocks until they are durable (for use before serving).
+pub(super) fn write_durably_blocking(
+    store: &Store,
+    records: Vec<Record>,
+) -> Result<(), StoreError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    store.submit(
+        records,
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    )?;
+    rx.recv().map_err(|_| StoreError::Stopped)?.map(|_| ())
 }

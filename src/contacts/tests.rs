@@ -10,7 +10,7 @@
 
 use proptest::prelude::*;
 
-use super::search::index::SearchIndex;
+use super::search::index::{IndexError, SearchIndex};
 use super::search::query::{self, Clause};
 
 /// Folds the letters the generator uses, like the index's ASCII folding.
@@ -153,11 +153,15 @@ proptest! {
         let dir = std::env::temp_dir()
             .join(format!("sb-contacts-prop-{}-{n}", std::process::id()));
         let index = SearchIndex::open(&dir).unwrap();
-        let docs = contacts
-            .iter()
-            .enumerate()
-            .map(|(i, fields)| (i as u64 + 1, fields.iter().map(String::as_str).collect()));
-        index.rebuild(docs, 1).unwrap();
+        index
+            .rebuild(1, |add| {
+                for (i, fields) in contacts.iter().enumerate() {
+                    let texts: Vec<&str> = fields.iter().map(String::as_str).collect();
+                    add(i as u64 + 1, &texts);
+                }
+                Ok::<_, IndexError>(())
+            })
+            .unwrap();
         let tokens: Vec<Vec<Vec<String>>> = contacts
             .iter()
             .map(|fields| fields.iter().map(|f| reference_tokens(f)).collect())

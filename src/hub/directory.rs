@@ -53,6 +53,8 @@ pub struct LineInfo {
     pub allowed_origins: Vec<String>,
     /// What the widget asks before the first message.
     pub prechat: Vec<crate::config::PrechatField>,
+    /// How its chats meet the contact registry.
+    pub crm: crate::config::CrmConfig,
 }
 
 impl LineInfo {
@@ -149,6 +151,7 @@ impl Directory {
                     retired: false,
                     allowed_origins: c.allowed_origins.clone(),
                     prechat: c.prechat.clone(),
+                    crm: c.crm.clone(),
                 }
             })
             .collect();

@@ -322,6 +322,7 @@ members = ["a"]
             info: Default::default(),
             key: "k".into(),
             text: "hi".into(),
+            responsible: None,
         };
         router.handle(1_000, command, &mut Vec::new()).unwrap();
         let record = router.dialog_records().remove(0);

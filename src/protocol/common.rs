@@ -62,6 +62,56 @@ pub struct ClientInfo {
     /// The CRM contact this client is linked to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<u64>,
+    /// Extension: the linked contact's compact card (only for operators who may see it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Box<ContactCard>>,
+    /// Extension: an existing contact whose email or phone the client typed, not linked until
+    /// an operator confirms it (`link_contact`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unverified_match: Option<u64>,
+}
+
+impl ClientInfo {
+    /// This client as operator `operator` may see it: the card of a restricted contact only for
+    /// its listed operators and supervisors.
+    pub fn seen_by(&self, operator: &str, supervisor: bool) -> ClientInfo {
+        let mut out = self.clone();
+        if let Some(card) = &self.contact {
+            if !supervisor && !card.allows(operator) {
+                out.contact = None;
+            }
+        }
+        out
+    }
+}
+
+/// A contact as an operator sees it beside a chat.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCard {
+    pub id: u64,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible: Option<String>,
+    /// When its newest interaction happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_interaction_ts: Option<u64>,
+    /// The operators allowed to see it, when restricted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_operators: Option<Vec<String>>,
+}
+
+impl ContactCard {
+    fn allows(&self, operator: &str) -> bool {
+        self.allowed_operators
+            .as_ref()
+            .is_none_or(|list| list.is_empty() || list.iter().any(|o| o == operator))
+    }
 }
 
 /// Where a dialog is in its lifecycle.

@@ -78,3 +78,56 @@ pub struct ContactCard {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
+
+/// `link_contact {req, dialog_id, contact_id}`: the dialog's client is this contact (e.g. an
+/// `unverified_match` confirmed); its later chats follow. Answered with `ack` once durable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkContact {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    pub dialog_id: u64,
+    pub contact_id: u64,
+}
+
+/// `unlink_contact {req, dialog_id}`: the dialog's client is no contact.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlinkContact {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    pub dialog_id: u64,
+}
+
+/// `add_interaction {req, contact_id, kind, text}`: a call, meeting, email, note (or a
+/// configured kind) in the contact's log. Answered with `interactions` holding the new entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddInteraction {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    pub contact_id: u64,
+    pub kind: String,
+    pub text: String,
+}
+
+/// `interactions {req, contact_id, before?, limit?}`: a page of the contact's log, newest
+/// first (`before` is a `next_before` from the previous page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionsRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    pub contact_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// `interactions {req, contact_id, interactions: [...], next_before?}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionsPage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub req: Option<u64>,
+    pub contact_id: u64,
+    pub interactions: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<String>,
+}

@@ -35,9 +35,9 @@ mod tests;
 
 pub use codec::{decode, encode, encode_into, text_within, DecodeError, EncodeError, Encoding};
 pub use common::{
-    Ack, Author, ClientInfo, CloseReason, DialogClosed, DialogState, DialogSummary, ErrorFrame,
-    KpiKind, MessageView, OfferMode, OperatorView, PresenceState, QuickAnswer, RevokeReason, Score,
-    SupervisorScore, WorkdayAction,
+    Ack, Author, ClientInfo, CloseReason, ContactCard, DialogClosed, DialogState, DialogSummary,
+    ErrorFrame, KpiKind, MessageView, OfferMode, OperatorView, PresenceState, QuickAnswer,
+    RevokeReason, Score, SupervisorScore, WorkdayAction,
 };
 pub use error_code::ErrorCode;
 pub use frame::{Frame, FrameHead, Sequenced};

@@ -14,7 +14,8 @@ use super::common::{
     PresenceState, QuickAnswer, RevokeReason, Score, SupervisorScore, WorkdayAction,
 };
 use super::contacts::{
-    ContactCard, ContactRequest, ContactsPage, CreateContact, SearchContacts, UpdateContact,
+    AddInteraction, ContactCard, ContactRequest, ContactsPage, CreateContact, InteractionsPage,
+    InteractionsRequest, LinkContact, SearchContacts, UnlinkContact, UpdateContact,
 };
 use super::frame::frame_enum;
 
@@ -43,6 +44,10 @@ frame_enum! {
         "contact" => Contact(ContactRequest),
         "create_contact" => CreateContact(CreateContact),
         "update_contact" => UpdateContact(UpdateContact),
+        "link_contact" => LinkContact(LinkContact),
+        "unlink_contact" => UnlinkContact(UnlinkContact),
+        "add_interaction" => AddInteraction(AddInteraction),
+        "interactions" => Interactions(InteractionsRequest),
     }
 }
 
@@ -64,6 +69,7 @@ frame_enum! {
         "status" => Status(StatusChanged),
         "contacts" => Contacts(ContactsPage),
         "contact" => Contact(ContactCard),
+        "interactions" => Interactions(InteractionsPage),
         "ack" => Ack(Ack),
         "error" => Error(ErrorFrame),
     }

@@ -65,6 +65,21 @@ pub struct Hello {
     pub lang: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<u64>,
+    /// Extension: a logged-in user the site vouches for (see [`Identity`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Box<Identity>>,
+}
+
+/// `hello.identity`: a user the site knows, signed with the line's identity secret:
+/// `hmac = hex(HMAC-SHA256(identity_secret, external_id))`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub external_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub hmac: String,
 }
 
 /// `message` from the client. The same `client_msg_id` again gets the same ack.

@@ -26,6 +26,9 @@ pub enum Command {
         info: ClientInfo,
         key: String,
         text: Arc<str>,
+        /// The operator responsible for the client's contact, offered a new dialog first (the
+        /// line routes to the responsible); ignored for a dialog already open.
+        responsible: Option<OpIdx>,
     },
     /// The client closed its dialog from the widget.
     ClientClose { client: ClientId, dialog: DialogId },
@@ -51,6 +54,12 @@ pub enum Command {
     },
     /// A supervisor scored an open dialog (the caller checked the role).
     SupervisorRate { dialog: DialogId, score: u8 },
+    /// The dialog's client is linked to a contact (with its card), or unlinked (the caller
+    /// checked who may); a pending unverified match is settled either way.
+    LinkContact {
+        dialog: DialogId,
+        contact: Option<(u64, crate::protocol::ContactCard)>,
+    },
     /// The holder closes the dialog.
     Close { op: OpIdx, dialog: DialogId },
     /// The holder (or a supervisor) hands the dialog on.

@@ -34,6 +34,8 @@ pub enum Wait {
 pub enum Outcome {
     /// Offered to one operator.
     Offered(OpIdx),
+    /// Offered first to the operator responsible for the client's contact.
+    OfferedResponsible { op: OpIdx, contact: u64 },
     /// Offered to these operators at once (`all` mode).
     OfferedAll(Vec<OpIdx>),
     /// Given to the line's bot first.
@@ -58,6 +60,12 @@ impl Decision {
     pub fn explain<'a>(&self, name: impl Fn(OpIdx) -> &'a str) -> String {
         let mut text = match &self.outcome {
             Outcome::Offered(op) => format!("offered to {}", name(*op)),
+            Outcome::OfferedResponsible { op, contact } => {
+                format!(
+                    "offered to {}: responsible for contact {contact}",
+                    name(*op)
+                )
+            }
             Outcome::OfferedAll(ops) => {
                 let names: Vec<&str> = ops.iter().map(|op| name(*op)).collect();
                 format!("offered to all of {}", names.join(", "))

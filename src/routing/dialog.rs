@@ -125,6 +125,9 @@ pub struct Dialog {
     pub escalation: u8,
     /// The bot attached to the dialog until a human takes it.
     pub bot: Option<OpIdx>,
+    /// The contact's responsible operator, until the dialog was first offered (to them, when
+    /// they could take it; to the queue otherwise).
+    pub responsible: Option<OpIdx>,
     pub sent: Sent,
     pub timers: [Option<TimerKey>; TimerKind::COUNT],
     pub kpi: Kpi,
@@ -151,6 +154,7 @@ impl Dialog {
             cursor: None,
             escalation: 0,
             bot: None,
+            responsible: None,
             sent: Sent::default(),
             timers: [None; TimerKind::COUNT],
             kpi: Kpi::default(),

@@ -117,6 +117,7 @@ impl Router {
             | Command::Decline { dialog, .. }
             | Command::OperatorMessage { dialog, .. }
             | Command::SupervisorRate { dialog, .. }
+            | Command::LinkContact { dialog, .. }
             | Command::Close { dialog, .. }
             | Command::Transfer { dialog, .. } => self.shard_of(*dialog),
             Command::Adopt(moved) => self

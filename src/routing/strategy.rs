@@ -128,3 +128,31 @@ pub fn pick(
     }
     result
 }
+
+/// Whether `op` could take a dialog of `line` now outside the pool's order (the operator
+/// responsible for the client's contact, who need not be a member): available, below the line
+/// limit (counted like a member when they are one) and below capacity; the reason when not.
+pub fn could_take(line: &Line, ops: &[Operator], op: OpIdx, now_ms: u64) -> Result<(), Skip> {
+    let Some(operator) = ops.get(op.0 as usize) else {
+        return Err(Skip::Dismissed);
+    };
+    let rules = &line.rules;
+    let state = operator.cell.state();
+    if let Some(skip) = operator.unavailable(&state, rules.need(), now_ms) {
+        return Err(skip);
+    }
+    let count = line.member(op).map_or(0, |m| m.counted(rules.count));
+    if count >= rules.limit_max {
+        return Err(Skip::AtLimit {
+            count,
+            max: rules.limit_max,
+        });
+    }
+    if state.load >= state.capacity {
+        return Err(Skip::AtCapacity {
+            load: state.load,
+            capacity: state.capacity,
+        });
+    }
+    Ok(())
+}

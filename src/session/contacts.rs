@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::contact_links as links;
 use super::Gateway;
 use crate::contacts::search::{Ask, Cursor, Filters, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
 use crate::contacts::{ContactError, ContactInput, Kind, Registry, Viewer};
@@ -37,8 +38,18 @@ pub(super) fn handle(gw: &Gateway, op: OpIdx, frame: OperatorIn) -> ContactReply
             "the contact registry is not running".into(),
         ));
     };
+    let hub = Arc::clone(&gw.hub);
     Box::pin(async move {
         let answer = match frame {
+            OperatorIn::LinkContact(l) => {
+                let contact = Some(l.contact_id);
+                return links::link(hub, registry, op, viewer, req, l.dialog_id, contact).await;
+            }
+            OperatorIn::UnlinkContact(u) => {
+                return links::link(hub, registry, op, viewer, req, u.dialog_id, None).await;
+            }
+            OperatorIn::AddInteraction(a) => return links::add(registry, viewer, req, a).await,
+            OperatorIn::Interactions(r) => return links::page(&registry, &viewer, req, r),
             OperatorIn::SearchContacts(s) => search(&registry, s, viewer).await,
             OperatorIn::Contact(c) => registry
                 .get(c.contact_id, &viewer)
@@ -79,7 +90,7 @@ fn card(req: Option<u64>, contact: Value, warnings: Vec<String>) -> OperatorOut 
     })
 }
 
-fn refusal(req: Option<u64>, code: ErrorCode, message: String) -> OperatorOut {
+pub(super) fn refusal(req: Option<u64>, code: ErrorCode, message: String) -> OperatorOut {
     OperatorOut::Error(ErrorFrame {
         req,
         code,
@@ -88,7 +99,7 @@ fn refusal(req: Option<u64>, code: ErrorCode, message: String) -> OperatorOut {
 }
 
 /// A registry refusal as an `error` frame.
-fn refused(req: Option<u64>, e: ContactError) -> OperatorOut {
+pub(super) fn refused(req: Option<u64>, e: ContactError) -> OperatorOut {
     let code = match &e {
         ContactError::Invalid(_) | ContactError::Query(_) => ErrorCode::BadFrame,
         ContactError::NotFound(_) | ContactError::Deleted(_) | ContactError::Merged { .. } => {

@@ -6,6 +6,7 @@
 //! connection with 4000; shutdown closes it with 1001.
 
 mod conn;
+mod contact_links;
 mod contacts;
 mod drafts;
 mod operator;

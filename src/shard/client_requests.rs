@@ -49,6 +49,14 @@ impl ShardTask {
         key: String,
         text: String,
     ) -> Result<Stored, Refusal> {
+        // Timers due by now fire first and are published first: a text one stores (the
+        // unanswered text, say) has a lower seq than this message and must reach the
+        // operators before it.
+        if self.core.next_wake().is_some_and(|due| due <= now) {
+            let _ = self.core.handle(now, Command::Tick, &mut self.out);
+            self.apply_effects();
+        }
+        let responsible = responsible_of(&self.hub.directory(), line, &info);
         let command = Command::ClientMessage {
             line,
             client,
@@ -56,6 +64,7 @@ impl ShardTask {
             info,
             key,
             text: text.into(),
+            responsible,
         };
         let (stored, duplicate, audience) = self.message_through_core(now, command)?;
         if duplicate {
@@ -102,4 +111,18 @@ impl ShardTask {
             self.outbox.publish_ephemeral(op, frame);
         }
     }
+}
+
+/// The operator responsible for the client's linked contact, when the line routes to the
+/// responsible and that operator exists.
+fn responsible_of(
+    dir: &crate::hub::directory::Directory,
+    line: LineIdx,
+    info: &ClientInfo,
+) -> Option<crate::routing::OpIdx> {
+    if !dir.lines.get(line.0 as usize)?.crm.route_to_responsible {
+        return None;
+    }
+    let id = info.contact.as_ref()?.responsible.as_deref()?;
+    dir.operator_index.get(id).copied()
 }

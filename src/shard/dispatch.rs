@@ -110,6 +110,15 @@ impl ShardTask {
                 let answer = self.operator_action(now, op, dialog, action);
                 self.outbox.reply(reply, answer);
             }
+            ShardRequest::LinkContact {
+                op,
+                dialog,
+                contact,
+                reply,
+            } => {
+                let answer = self.link_contact(now, op, dialog, contact);
+                self.outbox.reply(reply, answer);
+            }
             ShardRequest::OperatorTyping { op, dialog } => {
                 let holds = self
                     .core

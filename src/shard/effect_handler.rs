@@ -4,6 +4,7 @@
 //! `Effect::Closed`) and KPI alerts; cross-shard notices and dialog moves.
 
 use crate::config::QueueMode;
+use crate::contacts::interactions::{ChatSummary, Interaction};
 use crate::protocol::{
     common, operator, widget, Author, MessageView, OperatorOut, PresenceState, Score, WidgetOut,
 };
@@ -202,14 +203,16 @@ impl ShardTask {
         mode: QueueMode,
     ) {
         self.hub.metrics.counters.offer();
+        let dir = self.hub.directory();
+        let who = &dir.operators[op.0 as usize];
         let client = self
             .core
             .dialog(dialog)
-            .map(|d| d.conversation.client.clone())
+            .map(|d| d.conversation.client.seen_by(&who.id, who.supervisor))
             .unwrap_or_default();
         let frame = OperatorOut::DialogOffered(operator::DialogOffered {
             dialog_id: dialog.0,
-            line: self.hub.directory().lines[line.0 as usize].id.to_string(),
+            line: dir.lines[line.0 as usize].id.to_string(),
             client,
             last_messages: self.offer_messages(dialog),
             deadline_ts: deadline_ms as i64,
@@ -334,6 +337,9 @@ impl ShardTask {
             decisions,
             messages_deleted: false,
         };
+        if let Some(contact) = talk.client.contact_id {
+            self.pending.push(chat_interaction(&summary, talk, contact));
+        }
         self.pending.push(Record::Dialog {
             dialog: finished.id.0,
             bytes: records::encode(&summary),
@@ -353,4 +359,32 @@ impl ShardTask {
             self.outbox.publish(op, OperatorOut::DialogClosed(closed));
         }
     }
+}
+
+/// The entry a closed chat leaves in its contact's interaction log, committed with the close.
+fn chat_interaction(
+    summary: &records::ClosedDialog,
+    talk: &crate::routing::Conversation,
+    contact: u64,
+) -> Record {
+    let interaction = Interaction {
+        kind: "chat".to_string(),
+        text: None,
+        author: summary.operator.clone(),
+        chat: Some(ChatSummary {
+            dialog_id: summary.id,
+            line: summary.line.clone(),
+            operators: summary.operator.iter().cloned().collect(),
+            opened_ts: summary.created_ms,
+            closed_ts: summary.closed_ms,
+            messages: talk.transcript.last_seq(),
+            close_reason: summary.reason.clone(),
+            rating: summary
+                .rating
+                .map(|like| if like { "like" } else { "dislike" }.to_string()),
+            first_response_ms: summary.kpi.first_response_ms,
+            history: format!("/api/v1/dialogs/{}/messages", summary.id),
+        }),
+    };
+    interaction.record(contact, summary.closed_ms, summary.id)
 }

@@ -72,6 +72,53 @@ impl ShardTask {
         result.map(|_| ()).map_err(Refusal::from)
     }
 
+    /// Links the client of `dialog` to a contact (or unlinks it), for its holder or a
+    /// supervisor; the change is part of the dialog's durable record and its decisions from
+    /// this batch on. Answers the client's id.
+    pub(super) fn link_contact(
+        &mut self,
+        now: u64,
+        op: OpIdx,
+        dialog: DialogId,
+        contact: Option<(u64, crate::protocol::ContactCard)>,
+    ) -> Result<String, Refusal> {
+        let dir = self.hub.directory();
+        let me = &dir.operators[op.0 as usize];
+        let Some(d) = self.core.dialog(dialog) else {
+            return Err(Refusal::new(
+                ErrorCode::NotFound,
+                "no open dialog with this id",
+            ));
+        };
+        if d.holder_op() != Some(op) && !me.supervisor {
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "this dialog is not yours",
+            ));
+        }
+        let before = d.conversation.client.contact_id;
+        let client = d.conversation.client.client_id.clone();
+        let text = match (&contact, before) {
+            (Some((id, _)), _) => format!("linked to contact {id} by {}", me.id),
+            (None, Some(id)) => format!("unlinked from contact {id} by {}", me.id),
+            (None, None) => format!("left unlinked by {}", me.id),
+        };
+        let command = Command::LinkContact { dialog, contact };
+        self.core
+            .handle(now, command, &mut self.out)
+            .map_err(Refusal::from)?;
+        self.apply_effects();
+        self.touch(dialog);
+        let max = self.hub.limits.decisions_per_dialog_max;
+        let words = records::StoredDecision {
+            ts: now as i64,
+            text,
+        };
+        self.io.entry(dialog).or_default().record(words, max);
+        self.decided.insert(dialog);
+        Ok(client)
+    }
+
     /// A supervisor's score for a dialog that is closed: its stored summary is rewritten in
     /// this batch, so the ack comes once the score is durable.
     fn rate_closed(&mut self, dialog: DialogId, score: u8) -> Result<(), Refusal> {
@@ -151,6 +198,8 @@ impl ShardTask {
     }
 
     pub(super) fn operator_dialogs(&self, op: OpIdx) -> Vec<DialogSummary> {
+        let dir = self.hub.directory();
+        let who = &dir.operators[op.0 as usize];
         let mut list: Vec<DialogSummary> = self
             .core
             .dialogs_of(op)
@@ -162,7 +211,7 @@ impl ShardTask {
                     dialog_id: id.0,
                     line: self.hub.directory().lines[d.line.0 as usize].id.to_string(),
                     state,
-                    client: d.conversation.client.clone(),
+                    client: d.conversation.client.seen_by(&who.id, who.supervisor),
                     last_seq: d.conversation.transcript.last_seq(),
                     deadline_ts: self
                         .core

@@ -122,6 +122,14 @@ pub enum ShardRequest {
         op: OpIdx,
         dialog: DialogId,
     },
+    /// Link (or unlink, `contact: None`) the client of `dialog` to a contact; answered with
+    /// the client's id once durable.
+    LinkContact {
+        op: OpIdx,
+        dialog: DialogId,
+        contact: Option<(u64, crate::protocol::ContactCard)>,
+        reply: oneshot::Sender<Result<String, Refusal>>,
+    },
     History {
         op: OpIdx,
         dialog: DialogId,

@@ -170,6 +170,21 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
                 let to = self.pending_webhooks.prune_to.map_or(*seq, |t| t.max(*seq));
                 self.pending_webhooks.prune_to = Some(to);
             }
+            Record::ContactKey { key, id, present } => {
+                self.pending_contacts.keys.push((key, *id, *present))
+            }
+            Record::ContactCount { name, count } => {
+                self.pending_contacts.counts.push((name, *count))
+            }
+            Record::ContactInteraction {
+                contact,
+                ts,
+                nonce,
+                bytes,
+            } => self
+                .pending_contacts
+                .interactions
+                .push(((*contact, *ts, *nonce), bytes.as_deref())),
         }
         Ok(())
     }

@@ -24,6 +24,7 @@
 
 mod apply;
 mod contacts;
+mod contacts_read;
 mod error;
 mod faults;
 mod open;
@@ -46,6 +47,7 @@ use std::thread::{JoinHandle, ThreadId};
 use crossbeam_channel::{Sender, TrySendError};
 use redb::Database;
 
+pub use contacts_read::ContactsRead;
 pub use error::StoreError;
 pub use faults::FaultSwitch;
 pub use options::{CommitStats, StoreOptions};
@@ -101,6 +103,18 @@ pub enum Record {
     WebhookCursor { endpoint: String, seq: Option<u64> },
     /// Deletes the webhook events up to `seq` (inclusive).
     WebhookPrune { seq: u64 },
+    /// Files contact `id` under `key` (`present`) or takes it out: the registry's lookup keys
+    /// (normalized email, phone, …), applied in submission order after the contact records.
+    ContactKey { key: String, id: u64, present: bool },
+    /// Sets the registry's counter `name` to `count` (0 removes it).
+    ContactCount { name: String, count: u64 },
+    /// An entry of contact `contact`'s interaction log under `(ts, nonce)`; `None` removes it.
+    ContactInteraction {
+        contact: u64,
+        ts: u64,
+        nonce: u64,
+        bytes: Option<Vec<u8>>,
+    },
 }
 
 impl Record {
@@ -115,6 +129,9 @@ impl Record {
             | Record::WebhookEvent(bytes)
             | Record::WebhookDelivery { bytes, .. } => bytes.len(),
             Record::ContactPhoto { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
+            Record::ContactKey { key, .. } => key.len() + 8,
+            Record::ContactCount { name, .. } => name.len() + 8,
+            Record::ContactInteraction { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
             Record::ForgetDialog { .. }
             | Record::WebhookCursor { .. }
             | Record::WebhookPrune { .. } => 0,

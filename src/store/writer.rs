@@ -289,7 +289,10 @@ impl Writer {
                     | Record::WebhookEvent(_)
                     | Record::WebhookDelivery { .. }
                     | Record::WebhookCursor { .. }
-                    | Record::WebhookPrune { .. } => {}
+                    | Record::WebhookPrune { .. }
+                    | Record::ContactKey { .. }
+                    | Record::ContactCount { .. }
+                    | Record::ContactInteraction { .. } => {}
                 }
             }
             if verdict.is_ok() {

@@ -32,8 +32,20 @@
 //                transfer-target-text (used when the directory is unavailable), transfer-submit,
 //                transfer-cancel
 //   client panel client-panel, client-details, client-name, client-email, client-phone,
-//                client-id, client-line, client-dialog, contact-section, contact-card,
-//                earlier-dialogs
+//                client-id, client-line, client-dialog, contact-section, earlier-dialogs
+//   contact card contact-card (data-state: none|linked|unverified|unlinked), contact-error,
+//                (contact_card.js)  linked: contact-name, contact-id, contact-company, contact-type,
+//                contact-tags (contact-tag chips), contact-responsible, contact-emails,
+//                contact-phones, contact-edit, contact-unlink; edit form: contact-edit-form,
+//                contact-edit-type, contact-edit-tags, contact-edit-responsible,
+//                contact-edit-save, contact-edit-cancel; log: interaction-form,
+//                interaction-kind-select, interaction-text-input, interaction-add,
+//                interaction-list, interaction-item (data-interaction-id, data-kind) with
+//                interaction-kind, interaction-time, interaction-text; interaction-empty,
+//                interaction-more.  Not linked: contact-unverified, contact-confirm,
+//                contact-none, contact-link-search, contact-link-go, contact-link-results,
+//                contact-link-result (data-contact-id), contact-create-lead
+//   offers       offer-contact (the linked contact's name, or "matches contact #ID")
 //   board        board, board-updated, board-error, board-lines, board-line-row (data-line-id)
 //                with board-queue-length, board-oldest-wait, board-dialog-states; board-operators,
 //                board-operator-row (data-operator-id) with presence-badge, load-bar
@@ -41,6 +53,7 @@
 //                board-dialogs, board-dialog-row (data-dialog-id), board-rate (select, data-dialog-id)
 
 import { createBoard } from './board.js';
+import { createContactCard } from './contact_card.js';
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = 'switchboard.console.token';
@@ -432,7 +445,7 @@ function handleFrame(f) {
   const replayed = isEvent && seq > 0 && seq <= S.replayUntil;
   if (isEvent && seq > S.lastSeq) S.lastSeq = seq;
 
-  if (f.req != null && (f.type === 'ack' || f.type === 'error' || f.type === 'history' || f.type === 'quick_answers')) {
+  if (f.req != null && ['ack', 'error', 'history', 'quick_answers', 'contact', 'contacts', 'interactions'].includes(f.type)) {
     const p = S.pending.get(f.req);
     if (p) {
       S.pending.delete(f.req);
@@ -910,6 +923,7 @@ function signOut(message) {
   if (S.ws) { const ws = S.ws; S.ws = null; try { ws.close(1000, 'signed out'); } catch { /* */ } }
   failPending();
   board.stop();
+  contactCard.reset();
   Object.assign(S, { token: null, me: null, directory: null, authed: false, lastSeq: 0, replayUntil: 0, selected: null, workday: null, bgEvents: 0, wantPresence: 'online', presence: 'online' });
   S.dialogs.clear();
   S.orphans.clear();
@@ -1001,13 +1015,14 @@ function createOffer(d) {
   const head = el('button', { type: 'button', class: 'offer-head', 'aria-label': 'Preview this offer', onclick: () => select(d.id) },
     el('span', { class: 'offer-client', 'data-testid': 'offer-client' }),
     el('span', { class: 'offer-line' }));
+  const contact = el('p', { class: 'offer-contact', 'data-testid': 'offer-contact', hidden: true });
   const msgs = el('ul', { class: 'offer-messages', 'data-testid': 'offer-messages' });
   const bar = el('div', { class: 'countdown-bar', 'aria-hidden': 'true' }, el('span'));
   const foot = el('div', { class: 'offer-foot' },
     el('span', { class: 'countdown', 'data-testid': 'offer-countdown', role: 'timer', 'aria-label': 'Time left to accept' }),
     el('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'offer-decline', onclick: () => decline(d.id) }, 'Decline'),
     el('button', { type: 'button', class: 'btn btn-small btn-primary', 'data-testid': 'offer-accept', onclick: () => accept(d.id) }, 'Accept'));
-  li.append(head, msgs, bar, foot);
+  li.append(head, contact, msgs, bar, foot);
   return li;
 }
 
@@ -1015,6 +1030,11 @@ function updateOffer(li, d) {
   li.querySelector('.offer-client').textContent = clientName(d.client);
   li.querySelector('.offer-line').textContent = lineName(d.line) + (d.mode === 'all' ? ' · to all' : '');
   li.classList.toggle('is-selected', S.selected === d.id);
+  const c = d.client || {};
+  const known = c.contact ? '★ ' + c.contact.name + (c.contact.type ? ` · ${c.contact.type}` : '') : c.contact_id ? `★ Contact #${c.contact_id}` : c.unverified_match ? `? Matches contact #${c.unverified_match}` : '';
+  const kc = li.querySelector('.offer-contact');
+  kc.textContent = known;
+  kc.hidden = !known;
   li.dataset.deadline = d.deadline_ts || '';
   const last = Array.from(d.msgs.values()).sort((a, b) => a.seq - b.seq).slice(-3);
   const ul = li.querySelector('.offer-messages');
@@ -1200,6 +1220,7 @@ function renderClient() {
   set('client_id', c.client_id);
   set('line', d ? lineName(d.line) : '');
   set('dialog', d ? '#' + d.id : '');
+  contactCard.show(d);
   const earlier = d && c.client_id ? Array.from(S.dialogs.values()).filter((x) => x.id !== d.id && x.client && x.client.client_id === c.client_id) : [];
   $('earlier-list').replaceChildren(...earlier.map((x) => el('li', {}, el('button', { type: 'button', class: 'link', text: `#${x.id} · ${lineName(x.line)} · ${x.state}`, onclick: () => select(x.id) }))));
   $('earlier-empty').hidden = earlier.length > 0;
@@ -1295,6 +1316,19 @@ function fillTransferTargets() {
   txt.hidden = options.length > 0;
   $('transfer-hint').textContent = dir ? '' : 'The directory is unavailable: type the operator or line id.';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Contact card (contact_card.js)
+
+const contactCard = createContactCard({
+  root: $('contact-card'),
+  request,
+  el,
+  fmtTime,
+  operatorName,
+  operators: () => S.directory && S.directory.operators,
+  onChanged: () => { renderLists(); },
+});
 
 // ---------------------------------------------------------------------------------------------
 // Supervisor board

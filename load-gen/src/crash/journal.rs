@@ -29,6 +29,9 @@ pub struct Acked {
 #[derive(Clone, Debug, Default)]
 pub struct WidgetJournal {
     pub client_id: String,
+    /// Every client id the server's `welcome`s named (a hello without the token of an id that
+    /// has one gets a new id).
+    pub welcomed_as: std::collections::BTreeSet<String>,
     pub acked: Vec<Acked>,
     /// Every delivery, in arrival order (a message delivered twice appears twice).
     pub received: Vec<Seen>,

@@ -9,6 +9,7 @@
 //! `operator` (the actors), `journal` (what they saw), `checker` (the verdicts).
 
 mod checker;
+mod contacts;
 mod journal;
 mod link;
 mod operator;
@@ -93,8 +94,14 @@ fn render(plan: &CrashPlan, data_dir: &Path) -> String {
     out.push_str(&format!(
         "\n[[lines]]\nid = \"line0\"\nname = \"Crash line\"\n[lines.queue]\nmembers = [{}]\n\
          mode = \"even\"\ntransfer_after = \"10m\"\n[lines.auto]\nrating_wait = \"1m\"\n\
+         unanswered_after = \"{}ms\"\nunanswered_text = \"{}\"\n\
+         [lines.crm]\ncreate_lead = \"none\"\nroute_to_responsible = true\n\
+         identity_secret = \"{}\"\n\
          [lines.rating]\nenabled = true\nclose_on_rating = true\n",
-        members.join(", ")
+        members.join(", "),
+        checker::UNANSWERED_AFTER_MS,
+        checker::UNANSWERED_TEXT,
+        contacts::IDENTITY_SECRET,
     ));
     out
 }
@@ -116,6 +123,11 @@ pub async fn run(args: &RunArgs, bin: PathBuf) -> Result<ExitCode, BoxError> {
     let (url_tx, url) = watch::channel(server.url());
     let (phase_tx, phase) = watch::channel(Phase::Load);
     let signals = Signals { url, phase };
+    let known = contacts::create(&signals, plan.dialogs, plan.operators).await?;
+    say(format!(
+        "crash: {} known clients, each with a responsible operator",
+        known.len()
+    ));
     let ids: Vec<String> = (0..plan.operators).map(|i| format!("op{i}")).collect();
     let operators: Vec<_> = (0..plan.operators)
         .map(|i| {
@@ -140,16 +152,19 @@ pub async fn run(args: &RunArgs, bin: PathBuf) -> Result<ExitCode, BoxError> {
         })
         .collect();
     let mut restarts = Vec::new();
+    let mut down = Vec::new();
     for round in 1..=plan.rounds {
         let up = Duration::from_millis(rng.u64(500..2_500));
         tokio::time::sleep(up).await;
         let started = Instant::now();
+        let killed_ms = unix_ms();
         tokio::task::block_in_place(|| {
             server.kill9();
             server.restart()
         })?;
         let back = started.elapsed();
         restarts.push(back);
+        down.push((killed_ms, unix_ms()));
         let _ = url_tx.send(server.url());
         say(format!(
             "crash: round {round}/{}: killed after {} ms of load, listening again {} ms later",
@@ -172,10 +187,20 @@ pub async fn run(args: &RunArgs, bin: PathBuf) -> Result<ExitCode, BoxError> {
     }
     let exported = tokio::task::block_in_place(|| export(&server, &bin))?;
     let truth = checker::Truth::from_export(&exported);
-    let verdicts = checker::check(&widget_journals, &operator_journals, &truth);
+    let mut verdicts = checker::check(&widget_journals, &operator_journals, &truth);
+    // The server may have named a known client differently after a lost welcome.
+    let mut known_ids = std::collections::BTreeMap::new();
+    for journal in &widget_journals {
+        if let Some(contact) = known.get(&journal.client_id) {
+            for id in &journal.welcomed_as {
+                known_ids.insert(id.clone(), *contact);
+            }
+        }
+    }
+    verdicts.push(truth.known_clients_linked(&known_ids));
     print_table(
         &plan,
-        &restarts,
+        (&restarts, truth.timers_due_while_down(&down)),
         &widget_journals,
         &operator_journals,
         &truth,
@@ -216,7 +241,7 @@ fn export(server: &Spawned, bin: &Path) -> Result<Vec<serde_json::Value>, BoxErr
 
 fn print_table(
     plan: &CrashPlan,
-    restarts: &[Duration],
+    (restarts, due_while_down): (&[Duration], usize),
     widgets: &[journal::WidgetJournal],
     operators: &[journal::OperatorJournal],
     truth: &checker::Truth,
@@ -251,6 +276,12 @@ fn print_table(
         truth.messages(),
         truth.dialogs()
     );
+    println!("  {due_while_down} unanswered timers fell due while the server was down");
+    println!(
+        "  {} dialogs of known clients, {} of them offered first to the responsible operator",
+        truth.known_dialogs(),
+        truth.offered_to_responsible()
+    );
     println!(
         "  operators: {} accepts, {} closes, {} transfers; widgets: {} ratings",
         operators.iter().map(|o| o.accepted).sum::<u32>(),
@@ -277,4 +308,11 @@ fn print_table(
             v.example.as_deref().unwrap_or("")
         );
     }
+}
+
+/// Now, in Unix ms (the server's clock on this machine).
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -24,6 +24,8 @@ pub struct WidgetActor {
     in_flight: HashMap<u64, String>,
     next_msg: u64,
     next_req: u64,
+    /// The signed identity this client says hello with, when it is a known client.
+    identity: Option<serde_json::Value>,
     journal: WidgetJournal,
 }
 
@@ -39,6 +41,7 @@ impl WidgetActor {
             in_flight: HashMap::new(),
             next_msg: 0,
             next_req: 0,
+            identity: super::contacts::identity(index),
             journal: WidgetJournal {
                 client_id: format!("crash-w{index}"),
                 ..WidgetJournal::default()
@@ -74,6 +77,9 @@ impl WidgetActor {
         if let Some(token) = &self.token {
             hello["resume_token"] = json!(token);
         }
+        if let Some(identity) = &self.identity {
+            hello["identity"] = identity.clone();
+        }
         if let Some(dialog) = self.dialog {
             hello["last_seq"] = json!(self.last_seq.get(&dialog).copied().unwrap_or(0));
         }
@@ -84,6 +90,7 @@ impl WidgetActor {
             return false;
         };
         self.journal.welcomes += 1;
+        self.journal.welcomed_as.insert(text(&welcome, "client_id"));
         self.token = Some(text(&welcome, "resume_token"));
         self.dialog = welcome["dialog_id"].as_u64();
         self.in_flight.clear();

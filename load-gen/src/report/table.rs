@@ -226,14 +226,34 @@ pub fn render(r: &Report) -> String {
     out
 }
 
-/// Two runs side by side, with Switchboard's figures as ratios to the relay's.
-pub fn render_comparison(c: &Comparison) -> String {
+/// Every baseline, then Switchboard, then Switchboard's figures as ratios to each baseline's
+/// (all measured in the same run).
+pub fn render_comparisons(comparisons: &[Comparison]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "=== baseline: bare relay ===");
-    out.push_str(&render(&c.baseline));
-    let _ = writeln!(out, "\n=== switchboard ===");
-    out.push_str(&render(&c.switchboard));
-    let _ = writeln!(out, "\n=== switchboard against the relay (same run) ===");
+    for c in comparisons {
+        let _ = writeln!(out, "=== baseline: {} ===", c.baseline.target);
+        out.push_str(&render(&c.baseline));
+        out.push('\n');
+    }
+    if let Some(first) = comparisons.first() {
+        let _ = writeln!(out, "=== switchboard ===");
+        out.push_str(&render(&first.switchboard));
+    }
+    for c in comparisons {
+        out.push('\n');
+        out.push_str(&render_ratios(c));
+    }
+    out
+}
+
+/// Switchboard's figures as ratios to one baseline's.
+fn render_ratios(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "=== switchboard against the {} (same run) ===",
+        c.baseline.target
+    );
     let _ = writeln!(
         out,
         "{:<26} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8} | {:>7} {:>7} {:>9}",
@@ -271,13 +291,24 @@ pub fn render_comparison(c: &Comparison) -> String {
             r.added_p99_ms
         );
     }
+    let server = |r: &super::Report| r.cpu.as_ref().and_then(|c| c.server_cores);
+    if let (Some(b), Some(s)) = (server(&c.baseline), server(&c.switchboard)) {
+        let _ = writeln!(
+            out,
+            "server cpu: {} {b:.2} cores, switchboard {s:.2} cores ({})",
+            c.baseline.target,
+            times(s / b)
+        );
+    }
     let _ = writeln!(
         out,
-        "achieved rate: relay {:.1}/s, switchboard {:.1}/s ({}); lost/duplicated: relay {}/{}, \
+        "achieved rate: {} {:.1}/s, switchboard {:.1}/s ({}); lost/duplicated: {} {}/{}, \
          switchboard {}/{}",
+        c.baseline.target,
         c.baseline.achieved_rate,
         c.switchboard.achieved_rate,
         times(c.rate_ratio),
+        c.baseline.target,
         c.baseline.lost(),
         c.baseline.widget_to_operator.duplicated + c.baseline.operator_to_widget.duplicated,
         c.switchboard.lost(),
@@ -343,7 +374,7 @@ mod tests {
     #[test]
     fn comparison_gives_ratios_and_added_latency() {
         let c = Comparison::new(report("relay", 0.3, 1.0), report("switchboard", 0.45, 1.4));
-        let text = render_comparison(&c);
+        let text = render_comparisons(std::slice::from_ref(&c));
         let row = text
             .lines()
             .rev()

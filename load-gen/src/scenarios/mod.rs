@@ -157,9 +157,14 @@ pub async fn open_widget(ctx: &Ctx, url: &str, i: usize) -> Result<Ws, ConnError
 /// One widget's connection setup, measured from `due_ns` (the connect scenario's timetable).
 pub async fn open_widget_due(ctx: &Ctx, url: &str, i: usize, due_ns: u64) -> Result<Ws, ConnError> {
     let client_id = format!("{}-w{i}", ctx.run_tag);
+    let email = ctx.plan.hello_emails.map(|n| {
+        let k = i as u64 % n;
+        format!("user{k}@mail{}.test", k % 997)
+    });
     let frame = Out::WidgetHello {
         line: ctx.endpoint.line(i),
         client_id: &client_id,
+        email: email.as_deref(),
     };
     let ws = conn::open(url, ctx.plan.encoding, &frame, ctx.plan.io_timeout).await?;
     ctx.record(Metric::Connect, i, due_ns, ctx.clock.now_ns());

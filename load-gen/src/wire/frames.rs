@@ -46,6 +46,8 @@ pub enum Out<'a> {
     WidgetHello {
         line: &'a str,
         client_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        email: Option<&'a str>,
     },
     #[serde(rename = "hello")]
     OperatorHello {

@@ -122,18 +122,27 @@ impl SearchIndex {
         self.commit(&mut writer, generation)
     }
 
-    /// Replaces everything with `contacts` and commits as `generation`.
-    pub fn rebuild<'a>(
+    /// Replaces everything with the contacts `fill` adds (`add(id, texts)`), and commits as
+    /// `generation`.
+    pub fn rebuild<E: From<IndexError>>(
         &self,
-        contacts: impl Iterator<Item = (u64, Vec<&'a str>)>,
         generation: u64,
-    ) -> Result<(), IndexError> {
+        fill: impl FnOnce(&mut dyn FnMut(u64, &[&str])) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut writer = self.writer.lock();
-        writer.delete_all_documents()?;
-        for (id, texts) in contacts {
-            writer.add_document(self.document(id, &texts))?;
+        writer.delete_all_documents().map_err(IndexError::from)?;
+        let mut failed = None;
+        fill(&mut |id, texts| {
+            if failed.is_none() {
+                if let Err(e) = writer.add_document(self.document(id, texts)) {
+                    failed = Some(e);
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(IndexError::from(e).into());
         }
-        self.commit(&mut writer, generation)
+        Ok(self.commit(&mut writer, generation)?)
     }
 
     fn document(&self, id: u64, texts: &[&str]) -> TantivyDocument {

@@ -13,8 +13,9 @@ pub mod query;
 
 use std::collections::HashSet;
 
-use super::model::{Contact, Kind};
-use super::state::State;
+use super::model::{Contact, Kind, Stored};
+use super::view::View;
+use super::ContactError;
 
 /// Contacts in one page at most.
 pub const PAGE_LIMIT_MAX: usize = 500;
@@ -122,32 +123,36 @@ impl Ask {
 }
 
 /// A page of every contact (no query), by id.
-pub fn list(state: &State, ask: &Ask) -> Page {
+pub fn list(view: &View<'_>, ask: &Ask) -> Result<Page, ContactError> {
     let start = ask.after.map_or(0, |c| c.id.saturating_add(1));
-    let mut contacts: Vec<Contact> = state
-        .contacts
-        .range(start..)
-        .map(|(_, c)| c)
-        .filter(|c| ask.admits(c))
-        .take(ask.limit.saturating_add(1))
-        .cloned()
-        .collect();
+    let mut contacts: Vec<Contact> = Vec::new();
+    view.walk(start, |contact| {
+        if ask.admits(&contact) {
+            contacts.push(contact);
+        }
+        contacts.len() <= ask.limit
+    })?;
     let next_after = cut(
         &mut contacts,
         ask.limit,
         |c| Cursor { tier: 0, id: c.id },
         false,
     );
-    Page {
+    Ok(Page {
         contacts,
         next_after,
-    }
+    })
 }
 
-/// A page of the contacts among `candidates` that the registry holds and `ask` admits,
+/// A page of the contacts among `candidates` that the store holds live and `ask` admits,
 /// ranked (those in `exact`, if given, first). Candidates are sorted by (tier, id) and walked
-/// from the cursor on, so a broad query costs a sort of its ids, not a lookup of each.
-pub fn rank(state: &State, candidates: Vec<u64>, exact: Option<&HashSet<u64>>, ask: &Ask) -> Page {
+/// from the cursor on, reading each from the store only until the page is full.
+pub fn rank(
+    view: &View<'_>,
+    candidates: Vec<u64>,
+    exact: Option<&HashSet<u64>>,
+    ask: &Ask,
+) -> Result<Page, ContactError> {
     let (mut first, mut second): (Vec<u64>, Vec<u64>) = match exact {
         None => (candidates, Vec::new()),
         Some(set) => candidates.into_iter().partition(|id| set.contains(id)),
@@ -168,21 +173,21 @@ pub fn rank(state: &State, candidates: Vec<u64>, exact: Option<&HashSet<u64>>, a
         .chain(second[from(&second, 1)..].iter().map(|id| (1u8, *id)));
     let mut ranked: Vec<(Cursor, Contact)> = Vec::new();
     for (tier, id) in ordered {
-        let Some(contact) = state.contacts.get(&id) else {
+        let Some(Stored::Live(contact)) = view.stored(id)? else {
             continue;
         };
-        if ask.admits(contact) {
-            ranked.push((Cursor { tier, id }, contact.clone()));
+        if ask.admits(&contact) {
+            ranked.push((Cursor { tier, id }, *contact));
             if ranked.len() > ask.limit {
                 break;
             }
         }
     }
     let next_after = cut(&mut ranked, ask.limit, |(cursor, _)| *cursor, true);
-    Page {
+    Ok(Page {
         contacts: ranked.into_iter().map(|(_, c)| c).collect(),
         next_after,
-    }
+    })
 }
 
 /// Keeps `limit` items; the cursor of the last kept one when more followed.

@@ -157,6 +157,7 @@ fn client_info() -> impl Strategy<Value = ClientInfo> {
             email,
             phone,
             contact_id,
+            ..ClientInfo::default()
         }
     })
 }
@@ -195,6 +196,7 @@ fn widget_in() -> impl Strategy<Value = WidgetIn> {
             phone,
             lang,
             last_seq,
+            identity: None,
         },
     );
     prop_oneof![

@@ -61,6 +61,7 @@ fn client() -> ClientInfo {
         email: None,
         phone: Some("+100".into()),
         contact_id: Some(5),
+        ..ClientInfo::default()
     }
 }
 
@@ -79,6 +80,7 @@ fn widget_client_frames_decode() {
             phone: Some("+100".into()),
             lang: Some("en".into()),
             last_seq: Some(3),
+            identity: None,
         }),
     );
     decodes_to(

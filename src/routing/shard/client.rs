@@ -12,6 +12,12 @@ use crate::routing::reserve::Need;
 use crate::routing::transcript::Conversation;
 use std::sync::Arc;
 
+/// What describes a dialog the client's message may open.
+pub(super) struct NewDialog {
+    pub info: ClientInfo,
+    pub responsible: Option<crate::routing::ids::OpIdx>,
+}
+
 impl Shard {
     /// The client's message `(key, text)`: stored first (before any greeting or automatic
     /// text it causes), then routed.
@@ -20,7 +26,7 @@ impl Shard {
         line: LineIdx,
         client: ClientId,
         hint: Option<DialogId>,
-        info: ClientInfo,
+        new: NewDialog,
         (key, text): (String, Arc<str>),
         out: &mut Vec<Effect>,
     ) -> Result<Reply, RoutingError> {
@@ -50,7 +56,7 @@ impl Shard {
         let created = current.is_none();
         let (id, first_contact) = match current {
             Some(id) => (id, false),
-            None => self.create_dialog(line, client, info, out),
+            None => self.create_dialog(line, client, new, out),
         };
         let (msg_id, seq) = self
             .store_client_message(id, key, text)
@@ -79,7 +85,7 @@ impl Shard {
         &mut self,
         line_idx: LineIdx,
         client: ClientId,
-        info: ClientInfo,
+        new: NewDialog,
         out: &mut Vec<Effect>,
     ) -> (DialogId, bool) {
         let now = self.now_ms;
@@ -90,7 +96,8 @@ impl Shard {
         entry.dialogs_started += 1;
         let first_contact = entry.dialogs_started == 1;
         let mut dialog = Dialog::new(id, line_idx, client.clone(), arrival, now);
-        dialog.conversation = Conversation::new(info);
+        dialog.conversation = Conversation::new(new.info);
+        dialog.responsible = new.responsible;
         self.dialogs.insert(id, dialog);
         out.push(Effect::DialogOpened {
             dialog: id,
@@ -153,6 +160,10 @@ impl Shard {
             self.arm(id, TimerKind::Escalation, now + after);
         }
         self.line_mut(line_idx).queue.insert(arrival, id);
+        // The responsible operator does not wait behind dialogs the queue cannot place now.
+        if self.line_ref(line_idx).rules.routes_at(now).is_ok() {
+            self.offer_to_responsible(id, out);
+        }
         self.mark_dirty(line_idx);
     }
 

@@ -90,6 +90,9 @@ impl Shard {
     }
 
     fn attempt(&mut self, id: DialogId, out: &mut Vec<Effect>) -> Attempt {
+        if self.offer_to_responsible(id, out) {
+            return Attempt::Offered;
+        }
         for _ in 0..RACE_RETRIES_MAX {
             let d = &self.dialogs[&id];
             let line = self.line_ref(d.line);
@@ -133,6 +136,46 @@ impl Shard {
             pool_exhausted: false,
             vacation_ends_ms: None,
         }
+    }
+
+    /// Offers a new dialog first to the operator responsible for its client's contact, once:
+    /// when they cannot take it now, or let the offer pass, it waits in the queue at its
+    /// arrival place like any other. Whether it was offered.
+    pub(super) fn offer_to_responsible(&mut self, id: DialogId, out: &mut Vec<Effect>) -> bool {
+        let d = self.dialogs.get_mut(&id).expect("live");
+        let Some(op) = d.responsible.take() else {
+            return false;
+        };
+        let contact = d.conversation.client.contact_id.unwrap_or_default();
+        let line_idx = d.line;
+        let line = self.line_ref(line_idx);
+        let need = line.rules.need();
+        if strategy::could_take(line, &self.ops, op, self.now_ms).is_err() {
+            return false;
+        }
+        if self.transition(id, Holder::Offered(op), need, out).is_err() {
+            return false;
+        }
+        let now = self.now_ms;
+        let d = self.dialogs.get_mut(&id).expect("live");
+        d.sent.queued_decision = false;
+        let (line_idx, arrival) = (d.line, d.arrival);
+        let line = self.line_mut(line_idx);
+        line.queue.remove(&arrival);
+        let (deadline_ms, mode) = (now + line.rules.transfer_after_ms, line.rules.mode);
+        self.arm(id, TimerKind::Transfer, deadline_ms);
+        out.push(Effect::Decided {
+            dialog: id,
+            decision: SkipLog::new(0).decide(now, Outcome::OfferedResponsible { op, contact }),
+        });
+        out.push(Effect::Offered {
+            dialog: id,
+            line: line_idx,
+            op,
+            deadline_ms,
+            mode,
+        });
+        true
     }
 
     fn offered_one(

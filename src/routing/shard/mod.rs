@@ -33,6 +33,7 @@ use super::ids::{ClientId, DialogId, LineIdx, OpIdx};
 use super::line::Line;
 use super::operator::Operator;
 use crate::timers::TimerWheel;
+use client::NewDialog;
 use std::collections::{HashMap, HashSet};
 
 pub use restore::RestoredDialog;
@@ -129,7 +130,11 @@ impl Shard {
                 info,
                 key,
                 text,
-            } => self.client_message(line, client, dialog, info, (key, text), out),
+                responsible,
+            } => {
+                let new = NewDialog { info, responsible };
+                self.client_message(line, client, dialog, new, (key, text), out)
+            }
             Command::ClientClose { client, dialog } => self.client_close(&client, dialog, out),
             Command::ClientRate {
                 client,
@@ -158,6 +163,18 @@ impl Shard {
             Command::SupervisorRate { dialog, score } => match self.dialogs.get_mut(&dialog) {
                 Some(d) => {
                     d.conversation.supervisor_score = Some(score);
+                    Ok(Reply::Done)
+                }
+                None => Err(RoutingError::NotFound),
+            },
+            Command::LinkContact { dialog, contact } => match self.dialogs.get_mut(&dialog) {
+                Some(d) => {
+                    let client = &mut d.conversation.client;
+                    client.unverified_match = None;
+                    (client.contact_id, client.contact) = match contact {
+                        Some((id, card)) => (Some(id), Some(Box::new(card))),
+                        None => (None, None),
+                    };
                     Ok(Reply::Done)
                 }
                 None => Err(RoutingError::NotFound),

@@ -87,6 +87,30 @@ impl Harness {
         self.run(client_message(line, client, dialog, key, text))
     }
 
+    /// [`Harness::client_writes`] from a client whose contact's responsible operator is
+    /// `responsible` (offered a new dialog first).
+    pub fn client_writes_to_responsible(
+        &mut self,
+        line: &str,
+        client: &str,
+        key: &str,
+        text: &str,
+        responsible: &str,
+    ) -> Result<Reply, RoutingError> {
+        let line = self.line(line);
+        let mut command = client_message(line, client, None, key, text);
+        if let Command::ClientMessage {
+            responsible: r,
+            info,
+            ..
+        } = &mut command
+        {
+            *r = Some(self.op(responsible));
+            info.contact_id = Some(812);
+        }
+        self.run(command)
+    }
+
     pub fn accept(&mut self, op: &str, dialog: DialogId) -> Result<Reply, RoutingError> {
         let op = self.op(op);
         self.run(Command::Accept { op, dialog })
@@ -199,6 +223,7 @@ pub fn client_message(
         },
         key: key.to_string(),
         text: text.into(),
+        responsible: None,
     }
 }
 

@@ -8,4 +8,5 @@ mod limits;
 mod message_model;
 mod modes;
 mod props;
+mod responsible;
 mod timers;

@@ -88,8 +88,9 @@ const LINES: [&str; 4] = ["strict", "even", "all", "balanced"];
 #[derive(Clone, Debug)]
 enum Step {
     Presence(usize, u8),
-    /// A client on a line writes with one of [`KEYS`].
-    Client(usize, u8, u8),
+    /// A client on a line writes with one of [`KEYS`]; a new dialog goes first to the
+    /// contact's responsible operator (any of `a`..`d`, in the queue or not) when there is one.
+    Client(usize, u8, u8, Option<&'static str>),
     Accept(usize, usize),
     Decline(usize, usize),
     /// An operator writes in a dialog with one of [`KEYS`].
@@ -107,7 +108,8 @@ fn step() -> impl Strategy<Value = Step> {
     let pick = 0..64usize;
     prop_oneof![
         3 => (op.clone(), 0..3u8).prop_map(|(o, p)| Step::Presence(o, p)),
-        4 => (line.clone(), 0..8u8, 0..KEYS).prop_map(|(l, c, k)| Step::Client(l, c, k)),
+        4 => (line.clone(), 0..8u8, 0..KEYS, prop::option::of(prop::sample::select(vec!["a", "b", "c", "d"])))
+            .prop_map(|(l, c, k, r)| Step::Client(l, c, k, r)),
         3 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Accept(o, d)),
         1 => (op.clone(), pick.clone()).prop_map(|(o, d)| Step::Decline(o, d)),
         3 => (op.clone(), pick.clone(), 0..KEYS).prop_map(|(o, d, k)| Step::Answer(o, d, k)),
@@ -149,11 +151,14 @@ impl World {
                 let presence = [Presence::Online, Presence::Away, Presence::Offline][p as usize];
                 h.presence(OPS[o], presence);
             }
-            Step::Client(l, c, k) => {
+            Step::Client(l, c, k, responsible) => {
                 let client = format!("client{c}");
                 let (key, text) = (format!("k{k}"), format!("from {client}, {}", h.fresh_key()));
                 let before = (stored(&h.router), h.out.len());
-                let reply = h.client_writes(LINES[l], &client, None, &key, &text);
+                let reply = match responsible {
+                    Some(r) => h.client_writes_to_responsible(LINES[l], &client, &key, &text, r),
+                    None => h.client_writes(LINES[l], &client, None, &key, &text),
+                };
                 self.model
                     .message(h, Side::Client, &key, &text, before, &reply);
                 let Ok(Reply::ClientMessage { dialog: d, .. }) = reply else {

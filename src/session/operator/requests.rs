@@ -82,7 +82,11 @@ pub(super) fn dispatch(gw: &Gateway, op: OpIdx, frame: OperatorIn, conn: &mut Co
         frame @ (OperatorIn::SearchContacts(_)
         | OperatorIn::Contact(_)
         | OperatorIn::CreateContact(_)
-        | OperatorIn::UpdateContact(_)) => {
+        | OperatorIn::UpdateContact(_)
+        | OperatorIn::LinkContact(_)
+        | OperatorIn::UnlinkContact(_)
+        | OperatorIn::AddInteraction(_)
+        | OperatorIn::Interactions(_)) => {
             let reply = crate::session::contacts::handle(gw, op, frame);
             Dispatched::Later(Box::pin(async move { Some(reply.await) }))
         }
@@ -164,13 +168,28 @@ fn transfer(gw: &Gateway, op: OpIdx, req: Option<u64>, t: operator::Transfer) ->
         }
     };
     match target {
-        Some(target) => act(
-            gw,
-            op,
-            req,
-            DialogId(t.dialog_id),
-            OperatorAction::Transfer(target),
-        ),
+        Some(target) => {
+            let dialog = DialogId(t.dialog_id);
+            let to = match &target {
+                TransferTarget::Operator(to) => Some(dir.operators[to.0 as usize].id.to_string()),
+                TransferTarget::Line(_) => None,
+            };
+            let acted = act(gw, op, req, dialog, OperatorAction::Transfer(target));
+            match (acted, to, gw.contacts.get().cloned()) {
+                (Dispatched::Later(answer), Some(to), Some(registry)) => {
+                    let hub = std::sync::Arc::clone(&gw.hub);
+                    Dispatched::Later(Box::pin(async move {
+                        let out = answer.await;
+                        if matches!(out, Some(OperatorOut::Ack(_))) {
+                            crate::session::contact_links::reassign(&hub, &registry, dialog, &to)
+                                .await;
+                        }
+                        out
+                    }))
+                }
+                (acted, _, _) => acted,
+            }
+        }
         None => now(OperatorOut::Error(error(
             req,
             ErrorCode::NotFound,

@@ -4,6 +4,7 @@
 //! Must never: let a frame other than `hello` through first, or keep a token it did not store.
 
 use super::Widget;
+use crate::contacts::tracker::{Claim, Recognized};
 use crate::protocol::{common, widget, ClientInfo, ErrorCode, WidgetIn, WidgetOut};
 use crate::routing::LineIdx;
 use crate::session::conn::{close, error, Conn, Incoming};
@@ -167,6 +168,9 @@ pub(super) async fn welcome(conn: &mut Conn, gw: &Arc<Gateway>, admitted: Admitt
                 hub.stored_consent(&line_id, &client)
                     .is_none_or(|answer| !answer.accepted || answer.version != *version)
             });
+    // Also with an open dialog: a dialog this session opens after it closes is described by
+    // what the hello recognized.
+    let recognized = recognize(gw, line, &client, &hello).await;
     let me = Widget {
         gw: gw.clone(),
         line,
@@ -176,7 +180,9 @@ pub(super) async fn welcome(conn: &mut Conn, gw: &Arc<Gateway>, admitted: Admitt
             name: hello.name,
             email: hello.email,
             phone: hello.phone,
-            contact_id: None,
+            contact_id: recognized.contact.as_ref().map(|c| c.id),
+            contact: recognized.contact.map(Box::new),
+            unverified_match: recognized.unverified_match,
         },
         dialog: state.dialog,
         consent_needed: ask_consent.is_some_and(|(_, _, required)| *required),
@@ -201,6 +207,15 @@ pub(super) async fn welcome(conn: &mut Conn, gw: &Arc<Gateway>, admitted: Admitt
             .collect(),
     });
     let mut alive = conn.send(&welcome).await;
+    if let Some(reason) = recognized.identity_refused {
+        alive &= conn
+            .send(&WidgetOut::Error(error(
+                None,
+                ErrorCode::Unauthorized,
+                reason,
+            )))
+            .await;
+    }
     if let Some((text, version, _)) = ask_consent.cloned() {
         alive &= conn
             .send(&WidgetOut::ConsentRequest(widget::ConsentRequest {
@@ -219,5 +234,36 @@ pub(super) async fn welcome(conn: &mut Conn, gw: &Arc<Gateway>, admitted: Admitt
         me,
         replayed,
         alive,
+    }
+}
+
+/// Recognizes the client against the contact registry under the line's `[lines.crm]` (nothing
+/// without a registry). A registry failure is logged and the chat goes on unlinked: the chat
+/// never waits on the CRM.
+async fn recognize(
+    gw: &Arc<Gateway>,
+    line: LineIdx,
+    client: &str,
+    hello: &widget::Hello,
+) -> Recognized {
+    let Some(registry) = gw.contacts.get() else {
+        return Recognized::default();
+    };
+    let directory = gw.hub.directory();
+    let info = &directory.lines[line.0 as usize];
+    let claim = Claim {
+        line: &info.id,
+        client_id: client,
+        name: hello.name.as_deref(),
+        email: hello.email.as_deref(),
+        phone: hello.phone.as_deref(),
+        identity: hello.identity.as_deref(),
+    };
+    match registry.recognize(&claim, &info.crm).await {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("switchboard: recognizing client {client} failed: {e}");
+            Recognized::default()
+        }
     }
 }

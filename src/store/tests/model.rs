@@ -66,13 +66,16 @@ impl Model {
                     self.consents
                         .insert((line.clone(), client.clone()), bytes.clone());
                 }
-                // The model does not generate contact records (`contacts/tests.rs` covers them)
-                Record::Contact { .. } | Record::ContactPhoto { .. } => {}
                 // Nor webhook records (`store::webhooks` tests cover them)
                 Record::WebhookEvent(_)
                 | Record::WebhookDelivery { .. }
                 | Record::WebhookCursor { .. }
                 | Record::WebhookPrune { .. } => {}
+                Record::Contact { .. }
+                | Record::ContactPhoto { .. }
+                | Record::ContactKey { .. }
+                | Record::ContactCount { .. }
+                | Record::ContactInteraction { .. } => {}
             }
         }
         Ok(self.last_position)

@@ -1,0 +1,4 @@
+#![no_main]
+//! Fuzz target: `switchboard::fuzzing::contact_body` (see src/fuzzing.rs).
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| switchboard::fuzzing::contact_body(data));
