@@ -63,3 +63,4 @@ pub mod store;
 pub mod sync;
 pub mod timers;
 pub mod web;
+pub mod webhooks;

@@ -88,6 +88,10 @@ pub struct RunArgs {
     /// The `switchboard` binary for --spawn [default: `switchboard` next to this executable].
     #[arg(long, help_heading = "Target", value_name = "PATH")]
     pub server_bin: Option<PathBuf>,
+    /// A spawned server POSTs every `message.created` webhook event to this URL (loopback
+    /// allowed), e.g. to `webhook-sink`.
+    #[arg(long, help_heading = "Target", value_name = "URL")]
+    pub webhook_url: Option<String>,
     /// Pid of the --url server, to read its resident memory (idle scenario).
     #[arg(long, help_heading = "Target", value_name = "PID")]
     pub server_pid: Option<u32>,

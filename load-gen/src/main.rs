@@ -136,6 +136,7 @@ fn target(args: &RunArgs) -> Result<Target, BoxError> {
         bin,
         lines: args.lines,
         mode: args.mode,
+        webhook_url: args.webhook_url.clone(),
         contacts_from: args.contacts_from.clone(),
     })
 }

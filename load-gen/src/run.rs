@@ -33,6 +33,8 @@ pub enum Target {
         bin: PathBuf,
         lines: usize,
         mode: Mode,
+        /// Where its `message.created` webhooks go, if anywhere.
+        webhook_url: Option<String>,
         /// A data directory whose contact registry seeds the server's.
         contacts_from: Option<PathBuf>,
     },
@@ -131,9 +133,11 @@ async fn start(plan: &Plan, target: &Target) -> Result<(Option<Arc<Spawned>>, En
             bin,
             lines,
             mode,
+            webhook_url,
             contacts_from,
         } => {
             let shape = Shape {
+                webhook_url: webhook_url.clone(),
                 operators: plan.operators,
                 lines: *lines,
                 mode: mode.as_str(),

@@ -17,6 +17,8 @@ pub struct Shape {
     pub dialogs: usize,
     /// Clients are asked to rate closed dialogs.
     pub rating: bool,
+    /// Every `message.created` goes to this webhook URL (loopback allowed).
+    pub webhook_url: Option<String>,
 }
 
 /// Largest operator capacity the server keeps (it clamps to this).
@@ -66,6 +68,13 @@ pub fn render(shape: &Shape, data_dir: &Path) -> String {
          outbound_frames_max = 8192\n\
          auth_timeout = \"60s\"\n"
     );
+    if shape.webhook_url.is_some() {
+        // Under [server]: its [server.limits] table follows, so insert before it.
+        out = out.replace(
+            "\n[server.limits]",
+            "webhooks_allow_private = true\n\n[server.limits]",
+        );
+    }
     for i in 0..operators {
         out.push_str(&format!(
             "\n[[operators]]\nid = \"op{i}\"\nname = \"Operator {i}\"\ntoken = \"{}\"\ncapacity = {capacity}\n",
@@ -93,6 +102,12 @@ pub fn render(shape: &Shape, data_dir: &Path) -> String {
             );
         }
     }
+    if let Some(url) = &shape.webhook_url {
+        out.push_str(&format!(
+            "\n[[webhooks]]\nid = \"load\"\nurl = \"{url}\"\nevents = [\"message.created\"]\n\
+             secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nconcurrency = 64\n"
+        ));
+    }
     out
 }
 
@@ -109,6 +124,7 @@ mod tests {
             widgets: 1_000,
             dialogs: 1_000,
             rating: true,
+            webhook_url: None,
         };
         let text = render(&shape, Path::new("/tmp/x \"y\""));
         assert!(text.contains("data_dir = \"/tmp/x \\\"y\\\"\""));
@@ -139,10 +155,29 @@ mod tests {
             widgets: 200_000,
             dialogs: 200_000,
             rating: false,
+            webhook_url: None,
         };
         let text = render(&shape, Path::new("d"));
         assert!(text.contains("capacity = 65535"));
         assert!(text.contains("connections_max = 201025"));
         assert!(!text.contains("[lines.rating]"));
+    }
+
+    #[test]
+    fn a_webhook_url_adds_an_endpoint_and_allows_loopback() {
+        let shape = Shape {
+            operators: 1,
+            lines: 1,
+            mode: "even",
+            widgets: 10,
+            dialogs: 10,
+            rating: false,
+            webhook_url: Some("http://127.0.0.1:9/hook".into()),
+        };
+        let text = render(&shape, Path::new("d"));
+        let server = &text[text.find("[server]").unwrap()..text.find("[server.limits]").unwrap()];
+        assert!(server.contains("webhooks_allow_private = true"), "{text}");
+        assert!(text.contains("[[webhooks]]\nid = \"load\"\nurl = \"http://127.0.0.1:9/hook\""));
+        assert!(text.contains("events = [\"message.created\"]"));
     }
 }

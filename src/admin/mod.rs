@@ -17,6 +17,7 @@ mod query;
 pub mod read;
 mod stats;
 pub mod views;
+mod webhooks;
 
 use crate::config::ServerConfig;
 use crate::hub::Hub;
@@ -77,6 +78,7 @@ pub fn routes(
             get(config_routes::quick_answers).put(config_routes::put_quick_answers),
         )
         .merge(contacts::router())
+        .merge(webhooks::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(admin.clone(), authorize))

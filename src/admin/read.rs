@@ -272,6 +272,7 @@ impl Hub {
                 scrape.histogram(OPERATOR_RESPONSE, TimeUnit::Millis, &labels, &k.response_ms);
             }
         }
+        self.webhooks.scrape(&mut scrape);
         scrape.render()
     }
 }

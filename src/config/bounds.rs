@@ -90,3 +90,16 @@ pub const LOGIN_SOURCES_TRACKED_MAX: usize = 100_000;
 
 /// How often the data directory's free space is read (`disk_free_min_bytes`).
 pub const DISK_POLL: Duration = Duration::from_millis(250);
+
+// --- Webhooks -----------------------------------------------------------------------------------
+
+/// Outbox events one endpoint's task holds in memory (pending or in flight); the rest wait in
+/// the store and are read as held ones settle, so a long outage costs no memory.
+pub const WEBHOOK_HELD_EVENTS_MAX: usize = 4_096;
+/// The most of a receiver's response body read; the status is all that counts.
+pub const WEBHOOK_BODY_BYTES_MAX: usize = 4_096;
+/// Attempts kept per delivery for the admin API (older ones dropped, the count kept): a
+/// 3-day retry schedule makes about 15.
+pub const WEBHOOK_ATTEMPTS_KEPT_MAX: usize = 20;
+/// The longest error text kept per attempt.
+pub const WEBHOOK_ERROR_CHARS_MAX: usize = 200;

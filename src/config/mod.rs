@@ -14,13 +14,14 @@ mod duration;
 mod limits;
 mod model;
 mod validate;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
 
 pub use changes::{
-    apply, parse_line_body, parse_operator_body, parse_quick_answers_body, Change, ChangeError,
-    ChangeErrorKind,
+    apply, parse_line_body, parse_operator_body, parse_quick_answers_body, parse_webhook_body,
+    Change, ChangeError, ChangeErrorKind,
 };
 pub use contacts::ContactsConfig;
 pub use crm::{CreateLead, CrmConfig};
@@ -28,6 +29,7 @@ pub use duration::Dur;
 pub use limits::Limits;
 pub use model::*;
 pub use validate::{CHANNEL_KINDS, LANGS};
+pub use webhooks::WebhookConfig;
 
 use std::fmt;
 use std::path::Path;

@@ -25,6 +25,9 @@ pub struct Config {
     /// `[contacts]`: the contact registry's settings.
     #[serde(default)]
     pub contacts: super::ContactsConfig,
+    /// `[[webhooks]]`: where events are POSTed.
+    #[serde(default)]
+    pub webhooks: Vec<super::WebhookConfig>,
 }
 
 /// `[server]`.
@@ -40,6 +43,8 @@ pub struct ServerConfig {
     /// How long the messages of a closed dialog are kept (none: forever). The dialog's summary
     /// (participants, times, KPI figures, rating) stays.
     pub history_retention: Option<Dur>,
+    /// Lets webhook URLs point at loopback, private and link-local addresses (off: refused).
+    pub webhooks_allow_private: bool,
     pub limits: Limits,
 }
 
@@ -52,6 +57,7 @@ impl Default for ServerConfig {
             admin_token_sha256: None,
             shards: 0,
             history_retention: None,
+            webhooks_allow_private: false,
             limits: Limits::default(),
         }
     }

@@ -68,6 +68,7 @@ impl Registry {
             settings,
             clock,
             operators,
+            webhooks: std::sync::OnceLock::new(),
         })
     }
 }

@@ -37,9 +37,16 @@ pub struct Registry {
     pub(super) settings: Settings,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) operators: OperatorCheck,
+    /// Where contact changes go as webhook events (set once the hub runs).
+    pub(super) webhooks: std::sync::OnceLock<Arc<crate::webhooks::outlet::Outlet>>,
 }
 
 impl Registry {
+    /// Sends contact changes as webhook events through `outlet` (each in its change's commit).
+    pub fn send_webhooks_to(&self, outlet: Arc<crate::webhooks::outlet::Outlet>) {
+        let _ = self.webhooks.set(outlet);
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -144,6 +151,7 @@ impl Registry {
     ) -> Result<(), ContactError> {
         let mut counts = self.state.read().counts.clone();
         let mut chunks = vec![Vec::new()];
+        let mut with_events = false;
         {
             let view = self.view()?;
             let mut earlier: HashMap<u64, &Stored> = HashMap::new();
@@ -158,6 +166,14 @@ impl Registry {
                     id: *id,
                     bytes: stored.encode(),
                 });
+                // Its webhook event (if wanted) in the same commit as the record.
+                if let Some(outlet) = self.webhooks.get() {
+                    let was_live = matches!(old, Some(Stored::Live(_)));
+                    let event =
+                        crate::webhooks::contact_events::of_write(outlet, *id, stored, was_live);
+                    with_events |= event.is_some();
+                    chunk.extend(event);
+                }
                 keys::change(*id, old.as_ref(), stored, &mut counts, &mut touched, chunk);
                 earlier.insert(*id, stored);
                 if chunk.len() >= SUBMIT_RECORDS_MAX {
@@ -179,6 +195,9 @@ impl Registry {
         }
         for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
             write_durably(&self.store, chunk).await?;
+        }
+        if let Some(outlet) = self.webhooks.get().filter(|_| with_events) {
+            outlet.committed();
         }
         let generation = self.store.contacts_generation()?;
         {

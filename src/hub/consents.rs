@@ -80,9 +80,19 @@ impl Hub {
             client: client.to_string(),
             bytes: crate::store::records::encode(&answer),
         };
-        crate::hub::write_durably(store, vec![record])
-            .await
-            .map(|_| ())
+        let event = self.webhooks.outlet.event(
+            crate::webhooks::event::EventKind::ConsentAnswered,
+            Some(line),
+            Some(format!("client:{line}:{client}")),
+            || serde_json::json!({"line": line, "client_id": client, "version": version, "accepted": accepted}),
+        );
+        let with_event = event.is_some();
+        let records = std::iter::once(record).chain(event).collect();
+        crate::hub::write_durably(store, records).await?;
+        if with_event {
+            self.webhooks.outlet.committed();
+        }
+        Ok(())
     }
 
     /// At most `limit` answers on line `line` (by id) from clients after `after`, by client id.

@@ -258,6 +258,9 @@ impl Hub {
                     .insert(list.id.clone(), items.clone());
             }
         }
+        if matches!(change, Change::PutWebhook(_) | Change::DeleteWebhook { .. }) {
+            self.webhooks.reconfigure(&live.config);
+        }
         let retired_lines = live.retired_line_indexes();
         for shard in 0..self.shards() {
             self.post(

@@ -80,6 +80,8 @@ pub struct Hub {
     live: tokio::sync::Mutex<live_config::LiveConfig>,
     /// Server-wide counters and latency histograms (`/metrics`).
     pub metrics: Arc<Metrics>,
+    /// The webhook outbox's emitting side and the endpoints' delivery tasks.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Failed logins per source address (operator hello, admin API, console reads).
     pub logins: login_guard::LoginGuard,
     /// Free space of the data directory's disk; below the minimum, new messages are refused.

@@ -201,6 +201,8 @@ fn owned_labels(labels: &[(&'static str, &str)]) -> Labels {
 #[derive(Debug)]
 pub struct Scrape {
     counters: CountersSnapshot,
+    /// Counter families added by name (`<name>_total`), beside the fixed ones.
+    extra_counters: Vec<Family<u64>>,
     gauges: Vec<Family<f64>>,
     histograms: Vec<Family<Buckets>>,
 }
@@ -210,6 +212,7 @@ impl Scrape {
     pub fn new(counters: &Counters) -> Self {
         Self {
             counters: counters.snapshot(),
+            extra_counters: Vec::new(),
             gauges: Vec::new(),
             histograms: Vec::new(),
         }
@@ -233,6 +236,12 @@ impl Scrape {
     /// Samples of one family must all use the same label keys.
     pub fn gauge(&mut self, desc: Desc, labels: &[(&'static str, &str)], value: f64) {
         family_of(&mut self.gauges, desc).push((owned_labels(labels), value));
+    }
+
+    /// Adds one counter sample, exported as `<name>_total`. Samples of one family must all
+    /// use the same label keys.
+    pub fn counter(&mut self, desc: Desc, labels: &[(&'static str, &str)], value: u64) {
+        family_of(&mut self.extra_counters, desc).push((owned_labels(labels), value));
     }
 
     /// Adds one histogram sample recorded in `unit`, exported in seconds as `<name>_seconds`.
@@ -261,6 +270,16 @@ impl Scrape {
 impl Collector for Scrape {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         encode_counters(&self.counters, &mut encoder)?;
+        for family in &self.extra_counters {
+            let d = family.desc;
+            let mut metric =
+                encoder.encode_descriptor(d.name, d.help, None, MetricType::Counter)?;
+            for (labels, value) in &family.samples {
+                with_labels(&mut metric, labels, |m| {
+                    m.encode_counter::<NoLabelSet, _, u64>(value, None)
+                })?;
+            }
+        }
         for family in &self.gauges {
             let d = family.desc;
             let mut metric = encoder.encode_descriptor(d.name, d.help, None, MetricType::Gauge)?;

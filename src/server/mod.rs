@@ -52,6 +52,8 @@ pub enum ServerError {
     /// disk (fail-stop, see `Hub::fail`).
     #[error("stopped after a failed commit (a restart recovers from the disk): {0}")]
     CommitFailed(crate::store::StoreError),
+    #[error("cannot start webhook delivery: {0}")]
+    Webhooks(String),
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -122,6 +124,15 @@ pub async fn serve_on(
     let hub =
         Hub::start_with_metrics(&config, shards, Arc::new(SystemClock), Some(store), metrics)?;
     let contacts = open_contacts(&hub, &config)?;
+    if let Some(contacts) = &contacts {
+        contacts.send_webhooks_to(hub.webhooks.outlet.clone());
+    }
+    if let Some(store) = hub.store.clone() {
+        let live = hub.live_config().await;
+        hub.webhooks
+            .start(store, &live)
+            .map_err(|e| ServerError::Webhooks(e.to_string()))?;
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(hub.clone(), stop_rx);
     if let Some(contacts) = &contacts {

@@ -5,7 +5,7 @@
 use super::dialog_io::DialogIo;
 use super::ShardTask;
 use crate::hub::Hub;
-use crate::routing::{DialogId, Message};
+use crate::routing::{DialogId, LineIdx, Message};
 use crate::store::records::{self, DurableDialog, LogEvent, MessageRecord};
 use crate::store::{Record, StoreError};
 use std::sync::atomic::Ordering;
@@ -16,9 +16,11 @@ impl ShardTask {
         let Some(d) = self.core.dialog(dialog) else {
             return;
         };
+        let line = d.line;
         let io = self.io.entry(dialog).or_default();
         let messages = d.conversation.transcript.messages();
-        save_new_messages(&self.hub, &mut self.pending, dialog, io, messages);
+        let at = (dialog, line);
+        save_new_messages(&self.hub, &mut self.pending, at, io, messages);
     }
 
     /// The durable state of an open dialog; its routing decisions only `with_decisions` (a
@@ -72,6 +74,7 @@ impl ShardTask {
         let hub = self.hub.clone();
         let in_flight = self.in_flight.clone();
         in_flight.fetch_add(1, Ordering::AcqRel);
+        let events = crate::webhooks::outlet::holds_events(&records);
         let logged = records
             .iter()
             .filter(|r| matches!(r, Record::Log(_)))
@@ -80,6 +83,9 @@ impl ShardTask {
             match result {
                 Ok(position) => {
                     hub.committed(position, logged);
+                    if events && !hub.has_failed() {
+                        hub.webhooks.outlet.committed();
+                    }
                     released.deliver(&hub);
                     record_delivery(&hub, &arrivals);
                 }
@@ -137,10 +143,12 @@ impl ShardTask {
 
 /// Queues `messages[io.saved..]` of `dialog` for the store (none without one) and notes them
 /// saved.
+/// Each message is followed by its `message.created` webhook event when an endpoint of its
+/// line wants one.
 pub(super) fn save_new_messages(
     hub: &Hub,
     pending: &mut Vec<Record>,
-    dialog: DialogId,
+    (dialog, line): (DialogId, LineIdx),
     io: &mut DialogIo,
     messages: &[Message],
 ) {
@@ -148,11 +156,19 @@ pub(super) fn save_new_messages(
         let dir = hub.directory();
         for m in messages.get(io.saved..).unwrap_or_default() {
             let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
+            let event = crate::webhooks::dialog_events::message_created(
+                &hub.webhooks.outlet,
+                &dir,
+                (dialog, line),
+                &record,
+                m.seq,
+            );
             pending.push(Record::Message {
                 dialog: dialog.0,
                 seq: m.seq,
                 bytes: records::encode(&record),
             });
+            pending.extend(event);
         }
     }
     io.saved = messages.len();

@@ -61,6 +61,7 @@ impl ShardTask {
         if let Some(follow_up) = &follow_up {
             self.hub.follow(follow_up);
         }
+        let webhook = self.webhook_event(&effect);
         let counters = &self.hub.metrics.counters;
         match effect {
             Effect::DialogOpened { .. } => counters.dialog_created(),
@@ -136,6 +137,24 @@ impl ShardTask {
         if let Some(FollowUp::OperatorChanged { op }) = follow_up {
             self.outbox.changed_elsewhere(op, self.index);
         }
+        // After the effect's own records (a closing dialog's last messages come first).
+        self.pending.extend(webhook);
+    }
+
+    /// The webhook outbox record `effect` makes, if some endpoint wants it.
+    fn webhook_event(&self, effect: &Effect) -> Option<Record> {
+        self.hub.store.as_ref()?;
+        if !self.hub.webhooks.outlet.wants_any(None) {
+            return None;
+        }
+        let dir = self.hub.directory();
+        let line_of = |dialog| self.core.dialog(dialog).map(|d| d.line);
+        let event = crate::webhooks::dialog_events::of_effect(effect, &dir, line_of)?;
+        let order = crate::webhooks::dialog_events::DialogEvent::order(event.dialog);
+        self.hub
+            .webhooks
+            .outlet
+            .event(event.kind, Some(&event.line), Some(order), || event.data)
     }
 
     fn on_answered(&mut self, dialog: DialogId, op: OpIdx, first: bool, response_ms: u64) {
@@ -255,7 +274,8 @@ impl ShardTask {
         // Its messages so far are written with this batch; the new shard writes the rest.
         let mut io = self.io.remove(&moved.id).unwrap_or_default();
         let messages = moved.conversation.transcript.messages();
-        save_new_messages(&self.hub, &mut self.pending, moved.id, &mut io, messages);
+        let at = (moved.id, moved.to_line);
+        save_new_messages(&self.hub, &mut self.pending, at, &mut io, messages);
         self.touched.remove(&moved.id);
         self.written.remove(&moved.id);
         let io = Some(Box::new(io));
@@ -267,7 +287,8 @@ impl ShardTask {
         self.stats.finished(finished);
         let mut io = self.io.remove(&dialog).unwrap_or_default();
         let messages = finished.conversation.transcript.messages();
-        save_new_messages(&self.hub, &mut self.pending, dialog, &mut io, messages);
+        let at = (dialog, finished.line);
+        save_new_messages(&self.hub, &mut self.pending, at, &mut io, messages);
         self.touched.remove(&dialog);
         self.closed.push(dialog);
         self.keep_closed(finished, reason, io.decisions.into());

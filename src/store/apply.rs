@@ -19,6 +19,7 @@ use redb::{Database, Durability, Key, Table, TableDefinition, Value, WriteTransa
 
 use super::contacts::PendingContacts;
 use super::schema::{CONSENTS, DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
+use super::webhooks::PendingWebhooks;
 use super::Record;
 
 /// Writes `submissions` (each in order) in one transaction and commits it durably (fsync).
@@ -49,6 +50,7 @@ pub(super) fn write_batch<'a>(
             pending_dialogs: Vec::new(),
             pending_consents: Vec::new(),
             pending_contacts: PendingContacts::default(),
+            pending_webhooks: PendingWebhooks::default(),
         };
         for record in submissions.flatten() {
             tables.apply(record)?;
@@ -57,6 +59,7 @@ pub(super) fn write_batch<'a>(
         flush_dialogs(&txn, &mut tables.pending_dialogs)?;
         flush_consents(&txn, &tables.pending_consents)?;
         tables.pending_contacts.flush(&txn)?;
+        tables.pending_webhooks.flush(&txn)?;
         if tables.snapshot_written {
             txn.open_table(META)?
                 .insert(KEY_LAST_POSITION, tables.position)?;
@@ -113,6 +116,7 @@ struct Tables<'txn, 'batch> {
     pending_dialogs: Vec<(u64, &'batch [u8])>,
     pending_consents: Vec<(&'batch str, &'batch str, &'batch [u8])>,
     pending_contacts: PendingContacts<'batch>,
+    pending_webhooks: PendingWebhooks<'batch>,
 }
 
 impl<'txn, 'batch> Tables<'txn, 'batch> {
@@ -149,6 +153,22 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
             Record::Contact { id, bytes } => self.pending_contacts.contacts.push((*id, bytes)),
             Record::ContactPhoto { id, bytes } => {
                 self.pending_contacts.photos.push((*id, bytes.as_deref()))
+            }
+            Record::WebhookEvent(bytes) => self.pending_webhooks.events.push(bytes),
+            Record::WebhookDelivery {
+                endpoint,
+                seq,
+                bytes,
+            } => self
+                .pending_webhooks
+                .deliveries
+                .push((endpoint, *seq, bytes)),
+            Record::WebhookCursor { endpoint, seq } => {
+                self.pending_webhooks.cursors.push((endpoint, *seq))
+            }
+            Record::WebhookPrune { seq } => {
+                let to = self.pending_webhooks.prune_to.map_or(*seq, |t| t.max(*seq));
+                self.pending_webhooks.prune_to = Some(to);
             }
             Record::ContactKey { key, id, present } => {
                 self.pending_contacts.keys.push((key, *id, *present))

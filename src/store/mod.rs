@@ -32,6 +32,7 @@ mod options;
 mod read;
 pub mod records;
 mod schema;
+mod webhooks;
 mod writer;
 
 #[cfg(test)]
@@ -89,6 +90,19 @@ pub enum Record {
     Contact { id: u64, bytes: Vec<u8> },
     /// A contact's photo; `None` deletes it. Raises the registry's generation.
     ContactPhoto { id: u64, bytes: Option<Vec<u8>> },
+    /// A webhook event for the outbox; numbered by the writer (1, 2, 3, ... never reused) in
+    /// submission order, in the same transaction as the records beside it.
+    WebhookEvent(Vec<u8>),
+    /// The outcome so far of delivering event `seq` to webhook `endpoint` (the latest wins).
+    WebhookDelivery {
+        endpoint: String,
+        seq: u64,
+        bytes: Vec<u8>,
+    },
+    /// Webhook `endpoint`'s cursor (every event up to it settled there); `None` deletes it.
+    WebhookCursor { endpoint: String, seq: Option<u64> },
+    /// Deletes the webhook events up to `seq` (inclusive).
+    WebhookPrune { seq: u64 },
     /// Files contact `id` under `key` (`present`) or takes it out: the registry's lookup keys
     /// (normalized email, phone, …), applied in submission order after the contact records.
     ContactKey { key: String, id: u64, present: bool },
@@ -111,12 +125,16 @@ impl Record {
             | Record::Snapshot { bytes, .. }
             | Record::Dialog { bytes, .. }
             | Record::Consent { bytes, .. }
-            | Record::Contact { bytes, .. } => bytes.len(),
+            | Record::Contact { bytes, .. }
+            | Record::WebhookEvent(bytes)
+            | Record::WebhookDelivery { bytes, .. } => bytes.len(),
             Record::ContactPhoto { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
             Record::ContactKey { key, .. } => key.len() + 8,
             Record::ContactCount { name, .. } => name.len() + 8,
             Record::ContactInteraction { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
-            Record::ForgetDialog { .. } => 0,
+            Record::ForgetDialog { .. }
+            | Record::WebhookCursor { .. }
+            | Record::WebhookPrune { .. } => 0,
         }
     }
 }

@@ -286,6 +286,10 @@ impl Writer {
                     | Record::Consent { .. }
                     | Record::Contact { .. }
                     | Record::ContactPhoto { .. }
+                    | Record::WebhookEvent(_)
+                    | Record::WebhookDelivery { .. }
+                    | Record::WebhookCursor { .. }
+                    | Record::WebhookPrune { .. }
                     | Record::ContactKey { .. }
                     | Record::ContactCount { .. }
                     | Record::ContactInteraction { .. } => {}

@@ -14,6 +14,7 @@ pub mod http;
 pub mod in_process;
 pub mod process;
 pub mod roles;
+pub mod webhook_receiver;
 
 #[allow(unused_imports)]
 pub use {

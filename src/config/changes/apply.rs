@@ -40,6 +40,14 @@ pub fn apply(config: &Config, change: &Change) -> Result<Config, ChangeError> {
             let after = format!(" (after removing operator \"{id}\")");
             check(&next, ChangeErrorKind::Conflict, None, &after)?;
         }
+        Change::PutWebhook(hook) => {
+            let at = put(&mut next.webhooks, hook.as_ref().clone(), |h| &h.id);
+            check(&next, ChangeErrorKind::Invalid, Some(("webhooks", at)), "")?;
+        }
+        Change::DeleteWebhook { id } => {
+            let at = find(&next.webhooks, id, |h| &h.id).ok_or_else(|| not_found("webhook", id))?;
+            next.webhooks.remove(at);
+        }
         Change::PutQuickAnswers(list) => {
             let at = put(&mut next.quick_answers, list.clone(), |q| &q.id);
             check(
@@ -221,6 +229,7 @@ fn name(config: &Config, collection: &str, index: usize) -> String {
         "operators" => config.operators.get(index).map(|o| &o.id),
         "departments" => config.departments.get(index).map(|d| &d.id),
         "quick_answers" => config.quick_answers.get(index).map(|q| &q.id),
+        "webhooks" => config.webhooks.get(index).map(|h| &h.id),
         _ => None,
     };
     match id {

@@ -8,6 +8,7 @@
 
 use super::{ChangeError, ChangeErrorKind};
 use crate::config::model::{LineConfig, OperatorConfig, QuickAnswerListConfig};
+use crate::config::WebhookConfig;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -37,6 +38,12 @@ pub fn parse_quick_answers_body(
     id: &str,
     body: &[u8],
 ) -> Result<QuickAnswerListConfig, ChangeError> {
+    parse(id, body)
+}
+
+/// Reads a webhook endpoint from a `PUT /webhooks/{id}` body: the keys of a `[[webhooks]]`
+/// table.
+pub fn parse_webhook_body(id: &str, body: &[u8]) -> Result<WebhookConfig, ChangeError> {
     parse(id, body)
 }
 

@@ -120,6 +120,7 @@ fn line_can_move(old: &LineConfig, new: &LineConfig, between: &[Change]) -> bool
         Change::DeleteOperator { id } => !names_operator(new, id),
         Change::PutQuickAnswers(list) => new.quick_answers.as_ref() != Some(&list.id),
         Change::PutLine(_) | Change::DeleteLine { .. } => channels_kept,
+        Change::PutWebhook(_) | Change::DeleteWebhook { .. } => true,
     })
 }
 

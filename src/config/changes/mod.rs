@@ -22,11 +22,14 @@ mod props;
 mod tests;
 
 pub use apply::{apply, replay};
-pub use body::{parse_line_body, parse_operator_body, parse_quick_answers_body};
+pub use body::{
+    parse_line_body, parse_operator_body, parse_quick_answers_body, parse_webhook_body,
+};
 pub use compact::compact;
 
 use super::model::{LineConfig, OperatorConfig, QuickAnswerListConfig};
 use super::ConfigError;
+use super::WebhookConfig;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -49,6 +52,11 @@ pub enum Change {
     },
     /// Create the quick-answer list with this id, or replace it in place.
     PutQuickAnswers(QuickAnswerListConfig),
+    /// Create the webhook endpoint with this id, or replace it in place.
+    PutWebhook(Box<WebhookConfig>),
+    DeleteWebhook {
+        id: String,
+    },
 }
 
 /// What kind of object a change is about.
@@ -57,6 +65,7 @@ enum Object {
     Line,
     Operator,
     QuickAnswers,
+    Webhook,
 }
 
 impl Change {
@@ -68,6 +77,8 @@ impl Change {
             Change::PutOperator(op) => (Object::Operator, &op.id),
             Change::DeleteOperator { id } => (Object::Operator, id),
             Change::PutQuickAnswers(list) => (Object::QuickAnswers, &list.id),
+            Change::PutWebhook(hook) => (Object::Webhook, &hook.id),
+            Change::DeleteWebhook { id } => (Object::Webhook, id),
         }
     }
 }

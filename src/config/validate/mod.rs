@@ -99,6 +99,7 @@ pub fn validate(config: &Config) -> Vec<ConfigError> {
         }
         check_line(line, &at, &known, &mut f);
     }
+    f.0.extend(super::webhooks::validate(config));
     f.0
 }
 

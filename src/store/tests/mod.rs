@@ -13,3 +13,4 @@ mod log_and_snapshots;
 mod messages;
 mod model;
 mod open;
+mod webhooks;

@@ -66,7 +66,11 @@ impl Model {
                     self.consents
                         .insert((line.clone(), client.clone()), bytes.clone());
                 }
-                // The model does not generate contact records (`contacts/tests.rs` covers them)
+                // Nor webhook records (`store::webhooks` tests cover them)
+                Record::WebhookEvent(_)
+                | Record::WebhookDelivery { .. }
+                | Record::WebhookCursor { .. }
+                | Record::WebhookPrune { .. } => {}
                 Record::Contact { .. }
                 | Record::ContactPhoto { .. }
                 | Record::ContactKey { .. }

@@ -1,0 +1,178 @@
+//! `webhook-sink`: a minimal webhook receiver for load runs. Listens on the address given
+//! (default `127.0.0.1:0`, printing `webhook-sink listening on ADDR` first), answers every
+//! request `204`, and measures each event's delay from its `timestamp` (set by the server when
+//! the event is made, before its commit) to its arrival. On SIGINT/SIGTERM, or after
+//! `--seconds`, prints the count, distinct ids and p50/p90/p99/max in ms, and exits. Does not
+//! check signatures (the test suite does); it measures delivery only.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Largest request head or body accepted.
+const REQUEST_BYTES_MAX: usize = 1 << 20;
+
+#[derive(Default)]
+struct Tally {
+    ids: HashSet<String>,
+    requests: u64,
+}
+
+struct Shared {
+    delay_ms: Mutex<Histogram<u64>>,
+    tally: Mutex<Tally>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:0".into());
+    let seconds: Option<u64> = args
+        .iter()
+        .position(|a| a == "--seconds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok());
+    let listener = TcpListener::bind(&addr).await.expect("bind");
+    println!(
+        "webhook-sink listening on {}",
+        listener.local_addr().expect("addr")
+    );
+    let shared = Arc::new(Shared {
+        delay_ms: Mutex::new(Histogram::new_with_bounds(1, 600_000, 3).expect("histogram")),
+        tally: Mutex::new(Tally::default()),
+    });
+    let accept = {
+        let shared = shared.clone();
+        async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve(stream, shared.clone()));
+            }
+        }
+    };
+    let stop = async {
+        match seconds {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("signal");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = accept => {}
+        _ = stop => {}
+    }
+    let hist = shared.delay_ms.lock().unwrap();
+    let tally = shared.tally.lock().unwrap();
+    println!(
+        "requests {} distinct_ids {} delay_ms p50 {} p90 {} p99 {} max {}",
+        tally.requests,
+        tally.ids.len(),
+        hist.value_at_quantile(0.5),
+        hist.value_at_quantile(0.9),
+        hist.value_at_quantile(0.99),
+        hist.max()
+    );
+}
+
+/// Serves one keep-alive connection.
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    loop {
+        let head_end = loop {
+            if let Some(at) = find(&buf, b"\r\n\r\n") {
+                break at + 4;
+            }
+            if buf.len() > REQUEST_BYTES_MAX || !read_more(&mut stream, &mut buf).await {
+                return;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length = header(&head, "content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(REQUEST_BYTES_MAX);
+        let id = header(&head, "webhook-id").unwrap_or_default();
+        while buf.len() < head_end + length {
+            if !read_more(&mut stream, &mut buf).await {
+                return;
+            }
+        }
+        note(&shared, &id, &buf[head_end..head_end + length]);
+        buf.drain(..head_end + length);
+        let reply = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n";
+        if stream.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
+    let mut chunk = [0u8; 8192];
+    match stream.read(&mut chunk).await {
+        Ok(0) | Err(_) => false,
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            true
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == name).then(|| value.trim().to_string())
+    })
+}
+
+/// Records one event's delay from its `timestamp` to now.
+fn note(shared: &Shared, id: &str, body: &[u8]) {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let made_ms = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["timestamp"].as_str().and_then(parse_rfc3339_ms));
+    if let Some(made) = made_ms {
+        let delay = (now_ms - made).max(1) as u64;
+        let _ = shared.delay_ms.lock().unwrap().record(delay.min(600_000));
+    }
+    let mut tally = shared.tally.lock().unwrap();
+    tally.requests += 1;
+    tally.ids.insert(id.to_string());
+}
+
+/// `2026-12-07T15:58:14.123Z` → Unix ms (UTC only, as the server writes it).
+fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
+    let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + min) * 60_000 + s * 1000 + ms)
+}

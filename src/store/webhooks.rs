@@ -1,0 +1,213 @@
+//! The webhook outbox's tables: every event to send (written in the same transaction as the
+//! change it reports), each endpoint's delivery outcomes, and each endpoint's cursor.
+//!
+//! Like the rest of the store this knows nothing about what an event is: `crate::webhooks`
+//! encodes and decodes the bytes. Event numbers come from `meta` (`webhook_event_seq`), raised
+//! by every commit that writes an event, so a number is never handed out twice, even after old
+//! events are deleted. Tables are created by the first commit that writes to them; a file
+//! without them reads as having no events.
+
+use std::path::Path;
+
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, TableDefinition, TableError, WriteTransaction,
+};
+
+use super::error::{guarded, translate};
+use super::schema::{meta_get, META};
+use super::{Store, StoreError};
+
+/// `event seq -> event bytes`.
+pub(super) const WEBHOOK_EVENTS: TableDefinition<u64, &[u8]> =
+    TableDefinition::new("webhook_events");
+/// `(endpoint id, event seq) -> delivery bytes` (the latest written wins).
+pub(super) const WEBHOOK_DELIVERIES: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("webhook_deliveries");
+/// `endpoint id -> seq`: every event up to it is settled for that endpoint.
+pub(super) const WEBHOOK_CURSORS: TableDefinition<&str, u64> =
+    TableDefinition::new("webhook_cursors");
+/// The `meta` key of the newest event number given.
+pub(super) const KEY_WEBHOOK_EVENT_SEQ: &str = "webhook_event_seq";
+/// The `meta` key of this file's random outbox id (set with the first event): it makes
+/// `webhook-id`s unique across data directories, since event numbers start at 1 in each.
+pub(super) const KEY_WEBHOOK_INSTANCE: &str = "webhook_instance";
+
+/// Webhook records of one batch, written after everything else in the transaction.
+#[derive(Default)]
+pub(super) struct PendingWebhooks<'batch> {
+    pub events: Vec<&'batch [u8]>,
+    pub deliveries: Vec<(&'batch str, u64, &'batch [u8])>,
+    pub cursors: Vec<(&'batch str, Option<u64>)>,
+    /// Events deleted up to this seq (inclusive).
+    pub prune_to: Option<u64>,
+}
+
+impl PendingWebhooks<'_> {
+    /// Numbers and writes the pending events in submission order, then the deliveries and
+    /// cursors; opens no table without pending records.
+    pub(super) fn flush(&mut self, txn: &WriteTransaction) -> Result<(), redb::Error> {
+        if !self.events.is_empty() {
+            let mut meta = txn.open_table(META)?;
+            let mut seq = meta_get(&meta, KEY_WEBHOOK_EVENT_SEQ)?.unwrap_or(0);
+            let mut table = txn.open_table(WEBHOOK_EVENTS)?;
+            for bytes in self.events.drain(..) {
+                seq = seq.saturating_add(1);
+                table.insert(seq, bytes)?;
+            }
+            meta.insert(KEY_WEBHOOK_EVENT_SEQ, seq)?;
+            if meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.is_none() {
+                meta.insert(KEY_WEBHOOK_INSTANCE, random_instance())?;
+            }
+        }
+        if !self.deliveries.is_empty() {
+            let mut table = txn.open_table(WEBHOOK_DELIVERIES)?;
+            for (endpoint, seq, bytes) in self.deliveries.drain(..) {
+                table.insert((endpoint, seq), bytes)?;
+            }
+        }
+        if !self.cursors.is_empty() {
+            let mut table = txn.open_table(WEBHOOK_CURSORS)?;
+            for (endpoint, seq) in self.cursors.drain(..) {
+                match seq {
+                    Some(seq) => table.insert(endpoint, seq).map(|_| ())?,
+                    None => table.remove(endpoint).map(|_| ())?,
+                }
+            }
+        }
+        if let Some(to) = self.prune_to.take() {
+            txn.open_table(WEBHOOK_EVENTS)?
+                .retain_in(..=to, |_, _| false)?;
+        }
+        Ok(())
+    }
+}
+
+/// A random non-zero id (the time, should the OS source fail: still unlikely to repeat).
+fn random_instance() -> u64 {
+    let mut bytes = [0u8; 8];
+    let id = match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+    };
+    id.max(1)
+}
+
+fn read<T>(path: &Path, work: impl FnOnce() -> Result<T, redb::Error>) -> Result<T, StoreError> {
+    guarded(path, || work().map_err(|e| translate(path, e)))
+}
+
+fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &ReadTransaction,
+    table: TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, TableError> {
+    match txn.open_table(table) {
+        Ok(table) => Ok(Some(table)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn last_seq(db: &Database) -> Result<u64, redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    Ok(meta_get(&meta, KEY_WEBHOOK_EVENT_SEQ)?.unwrap_or(0))
+}
+
+impl Store {
+    /// The newest webhook event number given (0 before the first).
+    pub fn webhook_last_seq(&self) -> Result<u64, StoreError> {
+        read(&self.inner.path, || last_seq(&self.inner.db))
+    }
+
+    /// This file's random outbox id (0 before the first event is written).
+    pub fn webhook_instance(&self) -> Result<u64, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let meta = txn.open_table(META)?;
+            Ok(meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.unwrap_or(0))
+        })
+    }
+
+    /// At most `limit` stored webhook events with seq > `after`, oldest first.
+    pub fn webhook_events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let Some(table) = open(&txn, WEBHOOK_EVENTS)? else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for entry in table.range(after.saturating_add(1)..)?.take(limit) {
+                let (seq, bytes) = entry?;
+                out.push((seq.value(), bytes.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The stored webhook event `seq`, if still kept.
+    pub fn webhook_event(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let Some(table) = open(&txn, WEBHOOK_EVENTS)? else {
+                return Ok(None);
+            };
+            Ok(table.get(seq)?.map(|bytes| bytes.value().to_vec()))
+        })
+    }
+
+    /// The cursor of `endpoint`: every event up to it is settled there (`None`: never set).
+    pub fn webhook_cursor(&self, endpoint: &str) -> Result<Option<u64>, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let Some(table) = open(&txn, WEBHOOK_CURSORS)? else {
+                return Ok(None);
+            };
+            Ok(table.get(endpoint)?.map(|seq| seq.value()))
+        })
+    }
+
+    /// The stored delivery of event `seq` to `endpoint`, if any.
+    pub fn webhook_delivery(
+        &self,
+        endpoint: &str,
+        seq: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let Some(table) = open(&txn, WEBHOOK_DELIVERIES)? else {
+                return Ok(None);
+            };
+            Ok(table.get((endpoint, seq))?.map(|b| b.value().to_vec()))
+        })
+    }
+
+    /// At most `limit` stored deliveries to `endpoint` with seq < `before`, newest first.
+    pub fn webhook_deliveries(
+        &self,
+        endpoint: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        read(&self.inner.path, || {
+            let txn = self.inner.db.begin_read()?;
+            let Some(table) = open(&txn, WEBHOOK_DELIVERIES)? else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for entry in table.range((endpoint, 0)..(endpoint, before))?.rev() {
+                if out.len() >= limit {
+                    break;
+                }
+                let (key, bytes) = entry?;
+                out.push((key.value().1, bytes.value().to_vec()));
+            }
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,454 @@
+//! One endpoint's delivery task: reads the outbox after the endpoint's cursor, keeps the events
+//! it wants in lanes by ordering key (one dialog = one lane), sends each lane's head (at most
+//! `concurrency` requests at once), retries with backoff, and writes every outcome and the
+//! advancing cursor back to the store.
+//!
+//! Invariants: within a lane, an event is not sent before the one ahead of it is settled
+//! (delivered or failed), so one endpoint gets a dialog's events in order; a lane waiting for a
+//! retry holds up only itself. The cursor only moves past settled events, so after a restart
+//! every unsettled event is read again (at-least-once). This task never blocks a shard: it only
+//! reads the store and submits without waiting.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::client::{self, Attempt, Message};
+use super::delivery::{Delivery, Status};
+use super::event::OutboxEvent;
+use super::retry::{classify, next_try_ms, Verdict};
+use super::stats::EndpointStats;
+use super::Endpoint;
+use crate::clock::Clock;
+use crate::store::{Record, Store};
+
+use crate::config::bounds::WEBHOOK_HELD_EVENTS_MAX as HELD_EVENTS_MAX;
+/// Events read from the outbox per read.
+const READ_BATCH: usize = 512;
+/// How often the outbox depth and oldest age are recomputed.
+const STATS_EVERY_MS: u64 = 250;
+/// The longest wait without looking at the outbox or the clock.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// What the admin API asks of a running worker.
+pub enum Control {
+    /// Try a failed delivery again; answers whether the event was still there.
+    Retry(u64, oneshot::Sender<bool>),
+    /// The deliveries held (pending), by event seq.
+    Pending(oneshot::Sender<Vec<(u64, Delivery)>>),
+}
+
+/// An event held for delivery.
+struct Held {
+    body: Arc<[u8]>,
+    created_ms: u64,
+    lane: String,
+    delivery: Delivery,
+}
+
+pub(super) struct Worker {
+    pub endpoint: Arc<Endpoint>,
+    pub store: Store,
+    pub client: reqwest::Client,
+    pub clock: Arc<dyn Clock>,
+    pub stats: Arc<EndpointStats>,
+    pub commits: watch::Receiver<u64>,
+    pub control: mpsc::UnboundedReceiver<Control>,
+}
+
+struct State {
+    /// The outbox's random id, for `webhook-id`s (read once events exist).
+    instance: u64,
+    read_upto: u64,
+    /// The newest event when this task started: only events up to it can have delivery rows
+    /// from before (later ones are this task's own).
+    recovered_upto: u64,
+    /// Store records (delivery rows, the cursor) to submit at the end of this pass, together.
+    writes: Vec<Record>,
+    /// When the outbox figures were last updated (they cost a pass over the held events).
+    stats_at_ms: u64,
+    cursor: u64,
+    unsettled: BTreeSet<u64>,
+    lanes: HashMap<String, VecDeque<u64>>,
+    /// Lane heads not in flight, by when they are due: `(due ms, seq)`.
+    due: BTreeSet<(u64, u64)>,
+    /// New events may be in the outbox (a commit was announced, time passed, room was made).
+    outbox_dirty: bool,
+    held: HashMap<u64, Held>,
+    in_flight: usize,
+    results: mpsc::UnboundedSender<(u64, Attempt)>,
+}
+
+impl Worker {
+    /// Runs until aborted.
+    pub async fn run(mut self) {
+        let cursor = match self.start_cursor().await {
+            Some(cursor) => cursor,
+            None => return,
+        };
+        let (results, mut finished) = mpsc::unbounded_channel();
+        self.stats.set_cursor(cursor);
+        let recovered_upto = self.store.webhook_last_seq().unwrap_or(u64::MAX);
+        let mut st = State {
+            instance: 0,
+            read_upto: cursor,
+            recovered_upto,
+            writes: Vec::new(),
+            stats_at_ms: 0,
+            cursor,
+            unsettled: BTreeSet::new(),
+            lanes: HashMap::new(),
+            due: BTreeSet::new(),
+            outbox_dirty: true,
+            held: HashMap::new(),
+            in_flight: 0,
+            results,
+        };
+        loop {
+            if std::mem::take(&mut st.outbox_dirty) {
+                self.refill(&mut st);
+            }
+            self.advance_cursor(&mut st);
+            let wait = self.launch(&mut st);
+            self.flush_writes(&mut st);
+            tokio::select! {
+                Some((seq, attempt)) = finished.recv() => {
+                    self.finish(&mut st, seq, attempt);
+                    // Every other result already in: one pass for all of them.
+                    while let Ok((seq, attempt)) = finished.try_recv() {
+                        self.finish(&mut st, seq, attempt);
+                    }
+                }
+                changed = self.commits.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    st.outbox_dirty = true;
+                }
+                Some(control) = self.control.recv() => self.on_control(&mut st, control),
+                _ = tokio::time::sleep(wait) => st.outbox_dirty = true,
+            }
+        }
+    }
+
+    /// The stored cursor, or (a new endpoint) the newest event now, stored before anything is
+    /// read so that a restart resumes from the same place.
+    async fn start_cursor(&self) -> Option<u64> {
+        let id = &self.endpoint.config.id;
+        loop {
+            let stored = self.store.webhook_cursor(id);
+            let last = self.store.webhook_last_seq();
+            match (stored, last) {
+                (Ok(Some(cursor)), _) => return Some(cursor),
+                (Ok(None), Ok(last)) => {
+                    let (tx, rx) = oneshot::channel();
+                    let record = Record::WebhookCursor {
+                        endpoint: id.clone(),
+                        seq: Some(last),
+                    };
+                    let done = Box::new(move |r: Result<u64, _>| {
+                        let _ = tx.send(r.is_ok());
+                    });
+                    if self.store.submit(vec![record], done).is_ok() && rx.await == Ok(true) {
+                        return Some(last);
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("switchboard: webhook {id}: cannot read the outbox: {e}");
+                }
+            }
+            if self.store.health().is_err() {
+                return None;
+            }
+            tokio::time::sleep(IDLE_WAIT).await;
+        }
+    }
+
+    /// Reads events after `read_upto` while fewer than [`HELD_EVENTS_MAX`] are held.
+    fn refill(&self, st: &mut State) {
+        while st.held.len() < HELD_EVENTS_MAX {
+            let events = match self.store.webhook_events_after(st.read_upto, READ_BATCH) {
+                Ok(events) => events,
+                Err(_) => return,
+            };
+            let count = events.len();
+            if st.instance == 0 && count > 0 {
+                // Written with the first event: committed with what was just read.
+                st.instance = self.store.webhook_instance().unwrap_or(0);
+            }
+            for (seq, bytes) in events {
+                st.read_upto = seq;
+                if let Some(event) = OutboxEvent::decode(&bytes) {
+                    self.take(st, seq, event);
+                }
+            }
+            if count < READ_BATCH {
+                return;
+            }
+        }
+    }
+
+    /// Holds `event` if this endpoint wants it and has not settled it before a restart.
+    fn take(&self, st: &mut State, seq: u64, event: OutboxEvent) {
+        if !self.endpoint.wants(&event) {
+            return;
+        }
+        let id = &self.endpoint.config.id;
+        let stored = match seq <= st.recovered_upto {
+            true => self.store.webhook_delivery(id, seq).ok().flatten(),
+            false => None,
+        };
+        let delivery = match stored.as_deref().and_then(Delivery::decode) {
+            Some(d) if d.status != Status::Pending => return,
+            Some(d) => d,
+            None => Delivery::new(&event.kind, self.clock.now_ms()),
+        };
+        let lane = event
+            .order
+            .clone()
+            .unwrap_or_else(|| format!("event:{seq}"));
+        let queue = st.lanes.entry(lane.clone()).or_default();
+        queue.push_back(seq);
+        if queue.len() == 1 {
+            st.due.insert((delivery.next_at_ms.unwrap_or(0), seq));
+        }
+        st.unsettled.insert(seq);
+        st.held.insert(
+            seq,
+            Held {
+                body: event.body.into(),
+                created_ms: event.created_ms,
+                lane,
+                delivery,
+            },
+        );
+    }
+
+    /// Moves the cursor past every settled event and stores it (without waiting).
+    fn advance_cursor(&self, st: &mut State) {
+        let settled_upto = match st.unsettled.first() {
+            Some(first) => first.saturating_sub(1),
+            None => st.read_upto,
+        };
+        if settled_upto > st.cursor {
+            st.cursor = settled_upto;
+            self.stats.set_cursor(settled_upto);
+            let record = Record::WebhookCursor {
+                endpoint: self.endpoint.config.id.clone(),
+                seq: Some(settled_upto),
+            };
+            st.writes.push(record);
+        }
+        let now = self.clock.now_ms();
+        if now.saturating_sub(st.stats_at_ms) >= STATS_EVERY_MS {
+            st.stats_at_ms = now;
+            let oldest = st.held.values().map(|h| h.created_ms).min();
+            self.stats
+                .set_outbox(st.held.len(), oldest.map_or(0, |o| now.saturating_sub(o)));
+        }
+    }
+
+    /// Starts due lane heads while below the concurrency bound; returns how long to wait for
+    /// the next due one (or for a result, at the bound).
+    fn launch(&self, st: &mut State) -> Duration {
+        let now = self.clock.now_ms();
+        let concurrency = self.endpoint.config.concurrency as usize;
+        while st.in_flight < concurrency {
+            let Some(&(at, seq)) = st.due.first() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
+            st.due.pop_first();
+            if let Some(h) = st.held.get(&seq) {
+                st.in_flight += 1;
+                let id = super::message_id(st.instance, seq);
+                self.spawn_attempt(id, seq, h.body.clone(), now, st.results.clone());
+            }
+        }
+        let idle = IDLE_WAIT.as_millis() as u64;
+        let next_due = match st.due.first() {
+            // At the bound, a result wakes the task.
+            Some((at, _)) if st.in_flight < concurrency => at.saturating_sub(now).max(1),
+            _ => idle,
+        };
+        Duration::from_millis(next_due.min(idle))
+    }
+
+    fn spawn_attempt(
+        &self,
+        id: String,
+        seq: u64,
+        body: Arc<[u8]>,
+        now: u64,
+        results: mpsc::UnboundedSender<(u64, Attempt)>,
+    ) {
+        let endpoint = self.endpoint.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let message = Message {
+                url: &endpoint.config.url,
+                id: &id,
+                body: &body,
+            };
+            let timeout = Duration::from_millis(endpoint.config.timeout.as_ms());
+            let attempt = client::send(&client, &endpoint.secrets, message, timeout, now).await;
+            let _ = results.send((seq, attempt));
+        });
+    }
+
+    /// Notes an attempt's outcome: settles the event, or schedules its next try.
+    fn finish(&self, st: &mut State, seq: u64, attempt: Attempt) {
+        st.in_flight = st.in_flight.saturating_sub(1);
+        let Some(h) = st.held.get_mut(&seq) else {
+            return;
+        };
+        let now = self.clock.now_ms();
+        let verdict = classify(attempt.status);
+        self.stats.attempted(&attempt, verdict);
+        let retry_after = attempt.retry_after_ms;
+        let tries = h.delivery.tries.saturating_add(1);
+        let what = describe(&attempt);
+        h.delivery.record(attempt);
+        let max_age = self.endpoint.config.max_age.as_ms();
+        let next = match verdict {
+            Verdict::Delivered => None,
+            Verdict::Permanent => {
+                h.delivery.reason = Some(format!("permanent failure: {what}"));
+                None
+            }
+            Verdict::Retry => {
+                let next = next_try_ms(now, h.created_ms, tries, retry_after, max_age, random());
+                if next.is_none() {
+                    h.delivery.reason = Some(format!("too old to retry; last: {what}"));
+                }
+                next
+            }
+        };
+        h.delivery.next_at_ms = next;
+        h.delivery.status = match (verdict, next) {
+            (Verdict::Delivered, _) => Status::Delivered,
+            (Verdict::Retry, Some(_)) => Status::Pending,
+            _ => Status::Failed,
+        };
+        st.writes.push(self.delivery_record(seq, &h.delivery));
+        match next {
+            Some(at) if h.delivery.status == Status::Pending => {
+                st.due.insert((at, seq));
+            }
+            _ => self.settle(st, seq),
+        }
+    }
+
+    /// Forgets a settled event and makes the next of its lane due.
+    fn settle(&self, st: &mut State, seq: u64) {
+        let Some(h) = st.held.remove(&seq) else {
+            return;
+        };
+        self.stats.settled(h.delivery.status);
+        if st.held.len() + 1 >= HELD_EVENTS_MAX {
+            // Room again: read on in the outbox.
+            st.outbox_dirty = true;
+        }
+        st.unsettled.remove(&seq);
+        let Some(queue) = st.lanes.get_mut(&h.lane) else {
+            return;
+        };
+        queue.retain(|s| *s != seq);
+        match queue.front() {
+            Some(next) => {
+                let at = st.held.get(next).and_then(|n| n.delivery.next_at_ms);
+                st.due.insert((at.unwrap_or(0), *next));
+            }
+            None => {
+                st.lanes.remove(&h.lane);
+            }
+        }
+    }
+
+    fn delivery_record(&self, seq: u64, delivery: &Delivery) -> Record {
+        Record::WebhookDelivery {
+            endpoint: self.endpoint.config.id.clone(),
+            seq,
+            bytes: delivery.encode(),
+        }
+    }
+
+    /// Submits this pass's delivery rows and cursor in one submission, without waiting (a
+    /// lost write only means an event is sent again after a restart).
+    fn flush_writes(&self, st: &mut State) {
+        if !st.writes.is_empty() {
+            let writes = std::mem::take(&mut st.writes);
+            let _ = self.store.submit(writes, Box::new(|_| {}));
+        }
+    }
+
+    fn on_control(&self, st: &mut State, control: Control) {
+        match control {
+            Control::Retry(seq, answer) => {
+                let _ = answer.send(self.retry(st, seq));
+            }
+            Control::Pending(answer) => {
+                let mut pending: Vec<(u64, Delivery)> = st
+                    .held
+                    .iter()
+                    .map(|(seq, h)| (*seq, h.delivery.clone()))
+                    .collect();
+                pending.sort_by_key(|(seq, _)| *seq);
+                let _ = answer.send(pending);
+            }
+        }
+    }
+
+    /// Holds a failed delivery again, due now (in its own lane, after what is held).
+    fn retry(&self, st: &mut State, seq: u64) -> bool {
+        if st.held.contains_key(&seq) {
+            return true;
+        }
+        let id = &self.endpoint.config.id;
+        let stored = self.store.webhook_delivery(id, seq).ok().flatten();
+        let Some(mut delivery) = stored.as_deref().and_then(Delivery::decode) else {
+            return false;
+        };
+        let event = self.store.webhook_event(seq).ok().flatten();
+        let Some(event) = event.as_deref().and_then(OutboxEvent::decode) else {
+            return false;
+        };
+        delivery.status = Status::Pending;
+        delivery.next_at_ms = Some(self.clock.now_ms());
+        delivery.reason = None;
+        let lane = format!("retry:{seq}");
+        st.lanes.entry(lane.clone()).or_default().push_back(seq);
+        st.due.insert((self.clock.now_ms(), seq));
+        st.held.insert(
+            seq,
+            Held {
+                body: event.body.into(),
+                // A manual retry gets a full max_age from now.
+                created_ms: self.clock.now_ms(),
+                lane,
+                delivery,
+            },
+        );
+        true
+    }
+}
+
+/// An attempt's outcome in words.
+fn describe(attempt: &Attempt) -> String {
+    match (&attempt.status, &attempt.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no response".into(),
+    }
+}
+
+/// A random number for jitter.
+fn random() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
