@@ -270,7 +270,10 @@ pub fn seed_contacts(from: &Path, data: &Path) {
     };
     let copy = || -> std::io::Result<()> {
         std::fs::create_dir_all(data.join("contacts-index"))?;
-        copy_synced(&from.join("switchboard.redb"), &data.join("switchboard.redb"))?;
+        copy_synced(
+            &from.join("switchboard.redb"),
+            &data.join("switchboard.redb"),
+        )?;
         for entry in std::fs::read_dir(from.join("contacts-index"))? {
             let entry = entry?;
             let to = data.join("contacts-index").join(entry.file_name());
