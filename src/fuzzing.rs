@@ -81,31 +81,6 @@ pub fn contact_body(data: &[u8]) {
     let Ok(body) = serde_json::from_slice::<ContactInput>(data) else {
         return;
     };
-    let mut contact = Contact {
-        id: 1,
-        kind: body.kind.unwrap_or(Kind::Person),
-        first_name: None,
-        last_name: None,
-        company_name: None,
-        company_id: None,
-        position: None,
-        emails: Vec::new(),
-        phones: Vec::new(),
-        websites: Vec::new(),
-        addresses: Vec::new(),
-        description: None,
-        tags: Vec::new(),
-        kind_type: None,
-        responsible: None,
-        custom: Default::default(),
-        allowed_operators: None,
-        source: "manual".into(),
-        photo: false,
-        client_ids: Vec::new(),
-        external_ids: Vec::new(),
-        version: 1,
-        created_ts: 0,
-        updated_ts: 0,
-    };
+    let mut contact = Contact::blank(1, body.kind.unwrap_or(Kind::Person), "manual", 0);
     let _ = input::apply(&body, &mut contact, &Settings::default());
 }

@@ -27,6 +27,23 @@ struct PageParams {
     limit: Option<usize>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialogsParams {
+    limit: Option<usize>,
+}
+
+/// A page size: [`PAGE_LIMIT_DEFAULT`] when absent, else 1 to [`PAGE_LIMIT_MAX`].
+fn limit_of(limit: Option<usize>) -> Answer<usize> {
+    let limit = limit.unwrap_or(PAGE_LIMIT_DEFAULT);
+    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
+        return Err(bad(format!(
+            "query parameter `limit`: {limit} is not between 1 and {PAGE_LIMIT_MAX}"
+        )));
+    }
+    Ok(limit)
+}
+
 /// `GET /contacts/{id}/interactions?before=&limit=`: newest first.
 pub async fn list(
     State(admin): State<Arc<Admin>>,
@@ -41,12 +58,7 @@ pub async fn list(
             bad("query parameter `before`: is a next_before value from an earlier page")
         })?),
     };
-    let limit = params.limit.unwrap_or(PAGE_LIMIT_DEFAULT);
-    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
-        return Err(bad(format!(
-            "query parameter `limit`: {limit} is not between 1 and {PAGE_LIMIT_MAX}"
-        )));
-    }
+    let limit = limit_of(params.limit)?;
     let registry = registry(&admin)?;
     Ok(Json(json!(registry.interactions(
         id,
@@ -131,19 +143,16 @@ pub async fn segment(State(admin): State<Arc<Admin>>, Body(body): Body) -> Answe
 }
 
 /// `GET /contacts/{id}/dialogs`: the contact's closed chats (with those of the ids merged into
-/// it), newest first, each with its summary; at most `limit` (default 50, at most 200).
+/// it), newest first, each with its summary; at most `limit` (default 50, 1 to 200).
 pub async fn dialogs(
     State(admin): State<Arc<Admin>>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Answer<Json<Value>> {
     let id = query::id(&id, "contact")?;
-    let params: PageParams = query::parse(raw.as_deref())?;
+    let params: DialogsParams = query::parse(raw.as_deref())?;
     let registry = registry(&admin)?;
-    let limit = params
-        .limit
-        .unwrap_or(PAGE_LIMIT_DEFAULT)
-        .clamp(1, PAGE_LIMIT_MAX);
+    let limit = limit_of(params.limit)?;
     let mut chats = Vec::new();
     let mut before = None;
     loop {

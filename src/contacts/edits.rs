@@ -55,32 +55,7 @@ impl Registry {
         };
         self.check_references(view, input)?;
         let now = self.now_ms();
-        let mut contact = Contact {
-            id,
-            kind,
-            first_name: None,
-            last_name: None,
-            company_name: None,
-            company_id: None,
-            position: None,
-            emails: Vec::new(),
-            phones: Vec::new(),
-            websites: Vec::new(),
-            addresses: Vec::new(),
-            description: None,
-            tags: Vec::new(),
-            kind_type: None,
-            responsible: None,
-            custom: Default::default(),
-            allowed_operators: None,
-            source: source.to_string(),
-            photo: false,
-            client_ids: Vec::new(),
-            external_ids: Vec::new(),
-            version: 1,
-            created_ts: now,
-            updated_ts: now,
-        };
+        let mut contact = Contact::blank(id, kind, source, now);
         let warnings = input::apply(input, &mut contact, &self.settings)?;
         Ok((contact, warnings))
     }

@@ -103,6 +103,37 @@ pub struct Contact {
 }
 
 impl Contact {
+    /// A contact of `kind` with nothing filled in yet, version 1, created and updated at
+    /// `now_ms`.
+    pub fn blank(id: u64, kind: Kind, source: &str, now_ms: u64) -> Contact {
+        Contact {
+            id,
+            kind,
+            first_name: None,
+            last_name: None,
+            company_name: None,
+            company_id: None,
+            position: None,
+            emails: Vec::new(),
+            phones: Vec::new(),
+            websites: Vec::new(),
+            addresses: Vec::new(),
+            description: None,
+            tags: Vec::new(),
+            kind_type: None,
+            responsible: None,
+            custom: BTreeMap::new(),
+            allowed_operators: None,
+            source: source.to_string(),
+            photo: false,
+            client_ids: Vec::new(),
+            external_ids: Vec::new(),
+            version: 1,
+            created_ts: now_ms,
+            updated_ts: now_ms,
+        }
+    }
+
     /// The primary email (the one marked, else the first).
     pub fn primary_email(&self) -> Option<&Email> {
         self.emails

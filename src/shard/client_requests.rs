@@ -56,7 +56,7 @@ impl ShardTask {
             let _ = self.core.handle(now, Command::Tick, &mut self.out);
             self.apply_effects();
         }
-        let responsible = responsible_of(&self.hub.directory(), line, &info);
+        let responsible = responsible_of(&self.hub, line, &info);
         let command = Command::ClientMessage {
             line,
             client,
@@ -116,13 +116,15 @@ impl ShardTask {
 /// The operator responsible for the client's linked contact, when the line routes to the
 /// responsible and that operator exists.
 fn responsible_of(
-    dir: &crate::hub::directory::Directory,
+    hub: &crate::hub::Hub,
     line: LineIdx,
     info: &ClientInfo,
 ) -> Option<crate::routing::OpIdx> {
+    // Most clients are no contact's: the directory is not even loaded for them.
+    let id = info.contact.as_ref()?.responsible.as_deref()?;
+    let dir = hub.directory();
     if !dir.lines.get(line.0 as usize)?.crm.route_to_responsible {
         return None;
     }
-    let id = info.contact.as_ref()?.responsible.as_deref()?;
     dir.operator_index.get(id).copied()
 }

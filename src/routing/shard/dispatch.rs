@@ -156,25 +156,9 @@ impl Shard {
         if self.transition(id, Holder::Offered(op), need, out).is_err() {
             return false;
         }
-        let now = self.now_ms;
-        let d = self.dialogs.get_mut(&id).expect("live");
-        d.sent.queued_decision = false;
-        let (line_idx, arrival) = (d.line, d.arrival);
-        let line = self.line_mut(line_idx);
-        line.queue.remove(&arrival);
-        let (deadline_ms, mode) = (now + line.rules.transfer_after_ms, line.rules.mode);
-        self.arm(id, TimerKind::Transfer, deadline_ms);
-        out.push(Effect::Decided {
-            dialog: id,
-            decision: SkipLog::new(0).decide(now, Outcome::OfferedResponsible { op, contact }),
-        });
-        out.push(Effect::Offered {
-            dialog: id,
-            line: line_idx,
-            op,
-            deadline_ms,
-            mode,
-        });
+        let decision =
+            SkipLog::new(0).decide(self.now_ms, Outcome::OfferedResponsible { op, contact });
+        self.publish_offer(id, op, decision, out);
         true
     }
 
@@ -186,19 +170,34 @@ impl Shard {
         log: SkipLog,
         out: &mut Vec<Effect>,
     ) {
-        let now = self.now_ms;
         let d = self.dialogs.get_mut(&id).expect("live");
         d.cursor = Some(pos);
+        let line = d.line;
+        self.line_mut(line).mark_given(op);
+        let decision = log.decide(self.now_ms, Outcome::Offered(op));
+        self.publish_offer(id, op, decision, out);
+    }
+
+    /// A dialog just offered to `op` (its holder already moved): out of the queue, its
+    /// transfer timer armed, the decision and the offer told.
+    fn publish_offer(
+        &mut self,
+        id: DialogId,
+        op: crate::routing::ids::OpIdx,
+        decision: crate::routing::Decision,
+        out: &mut Vec<Effect>,
+    ) {
+        let now = self.now_ms;
+        let d = self.dialogs.get_mut(&id).expect("live");
         d.sent.queued_decision = false;
         let (line_idx, arrival) = (d.line, d.arrival);
         let line = self.line_mut(line_idx);
         line.queue.remove(&arrival);
-        line.mark_given(op);
         let (deadline_ms, mode) = (now + line.rules.transfer_after_ms, line.rules.mode);
         self.arm(id, TimerKind::Transfer, deadline_ms);
         out.push(Effect::Decided {
             dialog: id,
-            decision: log.decide(now, Outcome::Offered(op)),
+            decision,
         });
         out.push(Effect::Offered {
             dialog: id,

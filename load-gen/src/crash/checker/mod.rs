@@ -1,6 +1,7 @@
 //! The crash run's verdicts: what every participant wrote down, held against what the server's
 //! data file holds after the last round (`switchboard store export`). Each check counts what it
-//! looked at and what broke the promise, with the first example. Pure.
+//! looked at and what broke the promise, with the first example. Pure. The timer check is in
+//! `timers`, the known clients' links in `known`.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -8,6 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[cfg(test)]
 use super::journal::Seen;
 use super::journal::{Acked, OperatorJournal, WidgetJournal};
+
+mod known;
+mod timers;
+
+pub use timers::{UNANSWERED_AFTER_MS, UNANSWERED_TEXT};
 
 /// One promise checked.
 #[derive(Debug)]
@@ -39,12 +45,6 @@ impl Verdict {
     }
 }
 
-/// The crash line's `unanswered_after`: a timer every dialog arms when it opens, due while
-/// the server may well be down.
-pub const UNANSWERED_AFTER_MS: u64 = 1_500;
-/// The crash line's `unanswered_text`: what the timer leaves in the dialog when it fires.
-pub const UNANSWERED_TEXT: &str = "Still waiting for an operator";
-
 /// A stored message.
 #[derive(Clone, Debug)]
 struct Stored {
@@ -64,17 +64,6 @@ pub struct Truth {
     /// Every dialog (open or closed) → its client id, linked contact, and whether a decision
     /// offered it to a responsible operator.
     clients: BTreeMap<u64, (String, Option<u64>, bool)>,
-}
-
-/// Whether a dialog's decisions (`[{ts, text}]`) include an offer to a responsible operator.
-fn responsible_offer(decisions: &Value) -> bool {
-    decisions.as_array().is_some_and(|list| {
-        list.iter().any(|d| {
-            d["text"]
-                .as_str()
-                .is_some_and(|t| t.contains(": responsible for contact"))
-        })
-    })
 }
 
 impl Truth {
@@ -122,70 +111,12 @@ impl Truth {
         truth
     }
 
-    fn note_client(&mut self, dialog: u64, client: &Value, decisions: &Value) {
-        let client_id = client["client_id"].as_str().unwrap_or_default().to_string();
-        let contact = client["contact_id"].as_u64();
-        let offered = responsible_offer(decisions);
-        let entry = self
-            .clients
-            .entry(dialog)
-            .or_insert((client_id, contact, false));
-        entry.2 |= offered;
-    }
-
-    /// Dialogs linked to a contact.
-    pub fn known_dialogs(&self) -> usize {
-        self.clients
-            .values()
-            .filter(|(_, contact, _)| contact.is_some())
-            .count()
-    }
-
-    /// Dialogs whose decisions offered them first to a responsible operator.
-    pub fn offered_to_responsible(&self) -> usize {
-        self.clients
-            .values()
-            .filter(|(_, _, offered)| *offered)
-            .count()
-    }
-
-    /// Every dialog of a known client is linked to that client's contact, and no other dialog
-    /// is linked to anything (closed or still open, across every restart).
-    pub fn known_clients_linked(&self, known: &BTreeMap<String, u64>) -> Verdict {
-        let mut v = Verdict::new("every known client's dialog linked to its contact, no other");
-        for (dialog, (client, contact, _)) in &self.clients {
-            let expected = known.get(client).copied();
-            v.look(*contact == expected, || {
-                format!("dialog {dialog} of {client}: linked to {contact:?}, expected {expected:?}")
-            });
-        }
-        v
-    }
-
     pub fn messages(&self) -> usize {
         self.messages.values().map(BTreeMap::len).sum()
     }
 
     pub fn dialogs(&self) -> usize {
         self.messages.len()
-    }
-
-    /// Dialogs whose `unanswered` timer fell due inside one of the `down` windows (Unix ms,
-    /// from the kill to listening again) and that were still unanswered then.
-    pub fn timers_due_while_down(&self, down: &[(u64, u64)]) -> usize {
-        self.messages
-            .values()
-            .filter(|messages| {
-                let Some(opened) = messages.get(&1).filter(|m| m.author == "client") else {
-                    return false;
-                };
-                let due = opened.ts + UNANSWERED_AFTER_MS;
-                let answered_before = messages
-                    .values()
-                    .any(|m| m.author == "operator" && m.ts < due);
-                !answered_before && down.iter().any(|(from, to)| (*from..*to).contains(&due))
-            })
-            .count()
     }
 }
 
@@ -210,47 +141,8 @@ pub fn check(
     verdicts.push(events_numbered_upward(operators));
     verdicts.push(within_capacity(operators));
     verdicts.push(one_holder_per_dialog(operators, truth));
-    verdicts.push(timeouts_fired_once(truth));
+    verdicts.push(timers::timeouts_fired_once(truth));
     verdicts
-}
-
-/// The `unanswered` timer of every dialog fired exactly once when it fell due before the first
-/// operator answer (also when it fell due while the server was down: it fires at the restart),
-/// and never when an answer came first or the run ended before it fell due. The server stamps
-/// both with one clock and fires a due timer before handling a command at the same instant, so
-/// the timestamps decide it exactly.
-fn timeouts_fired_once(truth: &Truth) -> Verdict {
-    let mut v = Verdict::new("every timeout that fell due fired once (also while down)");
-    let last_ts = truth
-        .messages
-        .values()
-        .flat_map(BTreeMap::values)
-        .map(|m| m.ts)
-        .max()
-        .unwrap_or(0);
-    for (dialog, messages) in &truth.messages {
-        let Some(opened) = messages.get(&1).filter(|m| m.author == "client") else {
-            continue;
-        };
-        let due = opened.ts + UNANSWERED_AFTER_MS;
-        let answered = messages.values().find(|m| m.author == "operator");
-        let fired = messages
-            .values()
-            .filter(|m| m.author == "system" && m.text == UNANSWERED_TEXT)
-            .count();
-        let expected = match answered {
-            Some(answer) => usize::from(answer.ts >= due),
-            // Unanswered to the end: due well before the server's last write means it fired.
-            None if due + 5_000 <= last_ts => 1,
-            None => fired.min(1),
-        };
-        v.look(fired == expected, || {
-            format!(
-                "dialog {dialog}: the unanswered timer fired {fired} times, expected {expected}"
-            )
-        });
-    }
-    v
 }
 
 fn acknowledged_stored_once(acked: &[&Acked], truth: &Truth) -> Verdict {
