@@ -18,26 +18,42 @@ use std::time::{Duration, Instant};
 use redb::{Database, Durability, Key, Table, TableDefinition, Value, WriteTransaction};
 
 use super::contacts::PendingContacts;
-use super::schema::{CONSENTS, DIALOGS, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT};
+use super::schema::{
+    CONSENTS, DIALOGS, KEY_JOURNAL_APPLIED, KEY_LAST_POSITION, LOG, MESSAGES, META, SNAPSHOT,
+};
 use super::webhooks::PendingWebhooks;
 use super::Record;
 
-/// Writes `submissions` (each in order) in one transaction and commits it durably (fsync).
-/// Returns the time from the transaction's begin to the durable commit's return.
+/// How one batch's transaction is committed.
+pub(super) struct Commit<J> {
+    /// `Durability::Immediate` (fsync before `commit` returns) or `None` (made durable by the
+    /// journal, and by the next durable commit).
+    pub durability: Durability,
+    /// The newest journal batch this commit's state contains, written to `meta` (a durable
+    /// commit writes it; recovery replays the journal after it).
+    pub journal_applied: Option<u64>,
+    /// Runs after the records are applied and before the commit: appends them to the journal.
+    /// An error aborts the transaction.
+    pub before_commit: J,
+}
+
+/// Writes `submissions` (each in order) in one transaction and commits it as `commit` says.
+/// Returns the time from the transaction's begin to the commit's return.
 ///
 /// Only the tables a batch touches are opened, and `last_position` in `meta` is written only by
 /// a batch with a snapshot (the one record that can empty the log): otherwise the newest log key
 /// already says it (`schema::last_position`). Each table a commit touches costs redb a root
 /// update and page bookkeeping, which is most of a small commit's CPU.
-pub(super) fn write_batch<'a>(
+pub(super) fn write_batch<'a, J: FnOnce() -> std::io::Result<()>>(
     db: &Database,
     quick_repair: bool,
     last_position: u64,
     submissions: impl Iterator<Item = &'a [Record]>,
+    commit: Commit<J>,
 ) -> Result<Duration, redb::Error> {
     let began = Instant::now();
     let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate)?;
+    txn.set_durability(commit.durability)?;
     txn.set_quick_repair(quick_repair);
     {
         let mut tables = Tables {
@@ -60,11 +76,17 @@ pub(super) fn write_batch<'a>(
         flush_consents(&txn, &tables.pending_consents)?;
         tables.pending_contacts.flush(&txn)?;
         tables.pending_webhooks.flush(&txn)?;
-        if tables.snapshot_written {
-            txn.open_table(META)?
-                .insert(KEY_LAST_POSITION, tables.position)?;
+        if tables.snapshot_written || commit.journal_applied.is_some() {
+            let mut meta = txn.open_table(META)?;
+            if tables.snapshot_written {
+                meta.insert(KEY_LAST_POSITION, tables.position)?;
+            }
+            if let Some(batch) = commit.journal_applied {
+                meta.insert(KEY_JOURNAL_APPLIED, batch)?;
+            }
         }
     }
+    (commit.before_commit)().map_err(redb::Error::Io)?;
     txn.commit()?;
     Ok(began.elapsed())
 }

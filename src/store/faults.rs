@@ -26,7 +26,7 @@ impl FaultSwitch {
         self.failing.store(false, Ordering::Release);
     }
 
-    fn check(&self) -> std::io::Result<()> {
+    pub(super) fn check(&self) -> std::io::Result<()> {
         if self.failing.load(Ordering::Acquire) {
             return Err(std::io::Error::other("injected disk fault (FaultSwitch)"));
         }

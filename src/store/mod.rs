@@ -7,26 +7,30 @@
 //! log before it unnecessary. Recovery is the snapshot plus the log after it.
 //!
 //! - `open.rs`: refuses a newer, foreign or damaged file without writing to it.
-//! - `writer.rs`: one thread, group commit: one durable redb transaction per batch (written by
-//!   `apply.rs`), then the batch's callbacks in submission order.
+//! - `writer.rs`: one thread, group commit: one redb transaction per batch (written by
+//!   `apply.rs`), made durable by one append to `journal.rs` (the database itself is flushed at
+//!   checkpoints), then the batch's callbacks in submission order.
 //! - `read.rs`: recovery, history, dialog summaries, inspection, export, from read transactions.
 //! - `schema.rs`: tables and the format version; `error.rs`: [`StoreError`]; `options.rs`:
 //!   limits and the commit observer ([`StoreOptions`], [`CommitStats`]).
 //!
-//! Guarantees: a `done` that receives `Ok` means its records are on disk (fsync returned) and
-//! survive `kill -9` (`tests::crash`). Records of one submission commit together or not at all.
-//! Nothing panics on any input, including a damaged file (redb runs under `catch_unwind`).
+//! Guarantees: a `done` that receives `Ok` means its records are on disk (the journal's
+//! `fdatasync` returned) and survive `kill -9` (`tests::crash`). Records of one submission commit
+//! together or not at all. Nothing panics on any input, including a damaged file (redb runs
+//! under `catch_unwind`).
 //!
-//! Cost: a commit pays one fsync (~0.3 ms on the dev machine) plus one copied 4 KiB B-tree page
-//! per distinct leaf it touches. Messages to few dialogs per commit sustain ~200,000 durable
-//! messages/s; messages spread over thousands of dialogs cost about a page each, ~20,000-55,000
-//! messages/s (`benches/store.rs`).
+//! Cost: a commit pays one sequential journal append and its `fdatasync`, plus redb's in-memory
+//! B-tree work (one copied 4 KiB page per distinct leaf it touches, no page written to the file).
+//! A checkpoint (every 2 s under load) writes the pages changed since the last one and flushes
+//! them, which stalls the writer for 10–70 ms on the development VM's disk (`benches/store.rs`,
+//! `docs/performance.md`).
 
 mod apply;
 mod contacts;
 mod contacts_read;
 mod error;
 mod faults;
+mod journal;
 mod open;
 mod options;
 mod read;
@@ -54,49 +58,70 @@ pub use options::{CommitStats, StoreOptions};
 
 use writer::{Command, Shared, Submission, Writer};
 
+pub use journal::JOURNAL_FILE_NAME;
+
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "switchboard.redb";
 
 /// One record of a submission.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Record {
     /// An event of the replay log; gets the next log position (1, 2, 3, ... never reused).
-    Log(Vec<u8>),
+    Log(#[serde(with = "serde_bytes")] Vec<u8>),
     /// A message kept for history under (dialog, seq); the same key again overwrites (callers
     /// make it idempotent).
     Message {
         dialog: u64,
         seq: u64,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// A snapshot of the whole state as of log position `covers`; the log up to `covers` is
     /// deleted in the same transaction, and so is the older snapshot. A submission whose
     /// snapshot is ahead of the log, or older than the stored snapshot, is refused whole with
     /// `SnapshotRefused`.
-    Snapshot { covers: u64, bytes: Vec<u8> },
+    Snapshot {
+        covers: u64,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// Deletes messages of `dialog` (retention); its summary (`Dialog`) is kept.
     ForgetDialog { dialog: u64 },
     /// The summary of `dialog`; the same id again overwrites (the latest in a commit wins).
-    Dialog { dialog: u64, bytes: Vec<u8> },
+    Dialog {
+        dialog: u64,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// A client's answer to a line's consent notice, kept under (line, client); the same key
     /// again overwrites (the latest in a commit wins).
     Consent {
         line: String,
         client: String,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// A contact of the registry under its id; the same id again overwrites (the latest in a
     /// commit wins). Raises the registry's generation (see `contacts.rs`).
-    Contact { id: u64, bytes: Vec<u8> },
+    Contact {
+        id: u64,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
     /// A contact's photo; `None` deletes it. Raises the registry's generation.
-    ContactPhoto { id: u64, bytes: Option<Vec<u8>> },
+    ContactPhoto {
+        id: u64,
+        #[serde(with = "serde_bytes")]
+        bytes: Option<Vec<u8>>,
+    },
     /// A webhook event for the outbox; numbered by the writer (1, 2, 3, ... never reused) in
     /// submission order, in the same transaction as the records beside it.
-    WebhookEvent(Vec<u8>),
+    WebhookEvent(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The outcome so far of delivering event `seq` to webhook `endpoint` (the latest wins).
     WebhookDelivery {
         endpoint: String,
         seq: u64,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// Webhook `endpoint`'s cursor (every event up to it settled there); `None` deletes it.
@@ -113,6 +138,7 @@ pub enum Record {
         contact: u64,
         ts: u64,
         nonce: u64,
+        #[serde(with = "serde_bytes")]
         bytes: Option<Vec<u8>>,
     },
 }
@@ -239,6 +265,11 @@ impl Store {
             quick_repair: options.quick_repair,
             on_commit: options.on_commit.clone(),
             state: opened.state,
+            journal: opened.journal,
+            next_batch: opened.next_batch,
+            last_durable: std::time::Instant::now(),
+            checkpoint_every: options.checkpoint_every,
+            journal_bytes_max: options.journal_bytes_max,
         };
         let thread = std::thread::Builder::new()
             .name("switchboard-store".to_string())

@@ -6,6 +6,10 @@
 //! `check_integrity_on_open` verifies every page), checked again, and given the format version
 //! if it is new. Nothing here ever deletes, truncates or recreates an existing file.
 //!
+//! Then the journal's frames after the newest batch the file contains are replayed, in one
+//! durable commit, and the journal is emptied: what was acknowledged before a crash is in the
+//! database before anything reads it.
+//!
 //! The dialogs table may be missing from a version-1 file (it came later): that is fine, and open
 //! does not add it. A table of that name with other key or value types is refused as damaged.
 
@@ -13,14 +17,22 @@ use std::path::Path;
 
 use redb::{Builder, Database, DatabaseError, ReadTransaction, ReadableDatabase, TableError};
 
+use super::apply::{self, Commit};
 use super::error::{guarded, io, translate};
-use super::schema::{self, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_LAST_POSITION, META};
+use super::journal::{Frame, Journal, JOURNAL_FILE_NAME};
+use super::schema::{
+    self, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_JOURNAL_APPLIED, KEY_LAST_POSITION, META,
+};
 use super::{StoreError, StoreOptions};
 
 /// An open database and the writer's starting state.
 pub(super) struct Opened {
     pub db: Database,
     pub state: State,
+    /// Empty: what it held is replayed into the database.
+    pub journal: Journal,
+    /// The number the next journal frame gets.
+    pub next_batch: u64,
 }
 
 /// What the writer must know of the file to go on.
@@ -68,8 +80,73 @@ pub(super) fn open(
         }
     })?;
     guarded(path, || initialize(path, &db))?;
-    let state = guarded(path, || load_state(path, &db))?;
-    Ok(Opened { db, state })
+    let mut state = guarded(path, || load_state(path, &db))?;
+    let journal_path = data_dir.join(JOURNAL_FILE_NAME);
+    let (mut journal, frames) =
+        Journal::open(&journal_path, options.faults.clone()).map_err(|e| io(&journal_path, e))?;
+    let applied = guarded(path, || journal_applied(path, &db))?;
+    let next_batch = frames.last().map_or(applied, |f| f.batch.max(applied)) + 1;
+    let replay: Vec<Frame> = frames.into_iter().filter(|f| f.batch > applied).collect();
+    if !replay.is_empty() {
+        check_sequence(&journal_path, applied, &replay)?;
+        guarded(path, || replay_frames(path, &db, &state, &replay))?;
+        state = guarded(path, || load_state(path, &db))?;
+    }
+    journal.reset().map_err(|e| io(&journal_path, e))?;
+    Ok(Opened {
+        db,
+        state,
+        journal,
+        next_batch,
+    })
+}
+
+/// The newest journal batch the file's durable state contains (0: none).
+fn journal_applied(path: &Path, db: &Database) -> Result<u64, StoreError> {
+    let read = || -> Result<u64, redb::Error> {
+        let txn = db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        Ok(schema::meta_get(&meta, KEY_JOURNAL_APPLIED)?.unwrap_or(0))
+    };
+    read().map_err(|e| translate(path, e))
+}
+
+/// Refuses a journal whose frames to replay do not follow the database's newest batch one by
+/// one (a frame missing in between would lose what it held).
+fn check_sequence(journal: &Path, applied: u64, frames: &[Frame]) -> Result<(), StoreError> {
+    for (frame, expected) in frames.iter().zip(applied + 1..) {
+        if frame.batch != expected {
+            return Err(StoreError::Damaged {
+                path: journal.to_path_buf(),
+                message: format!(
+                    "journal batch {} where {expected} was expected (the database has up to \
+                     {applied})",
+                    frame.batch
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Applies the journal's frames after the database's newest batch, in one durable commit that
+/// also records the newest batch applied.
+fn replay_frames(
+    path: &Path,
+    db: &Database,
+    state: &State,
+    frames: &[Frame],
+) -> Result<(), StoreError> {
+    let last = frames.last().map_or(0, |f| f.batch);
+    let commit = Commit {
+        durability: redb::Durability::Immediate,
+        journal_applied: Some(last),
+        before_commit: || Ok(()),
+    };
+    let records = frames.iter().map(|f| f.records.as_slice());
+    apply::write_batch(db, false, state.last_position, records, commit)
+        .map(|_| ())
+        .map_err(|e| translate(path, e))
 }
 
 fn open_error(path: &Path, error: DatabaseError) -> StoreError {

@@ -45,6 +45,12 @@ pub struct StoreOptions {
     /// Commit with redb's quick-repair: two fsyncs per commit instead of one, but a restart
     /// after a crash does not walk the whole file to rebuild the allocator.
     pub quick_repair: bool,
+    /// Longest time between two durable database commits while the journal holds batches (a
+    /// checkpoint: the journal is emptied after it). Shorter: less to replay after a crash,
+    /// more page writes and flushes.
+    pub checkpoint_every: Duration,
+    /// Journal bytes that make the next commit a checkpoint however recent the last one.
+    pub journal_bytes_max: u64,
     /// Called on the writer thread after each successful commit, before that batch's `done`
     /// callbacks run. Keep it short (the next batch waits for it); a panic in it is caught.
     pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
@@ -63,6 +69,8 @@ impl fmt::Debug for StoreOptions {
             cache_bytes_max,
             check_integrity_on_open,
             quick_repair,
+            checkpoint_every,
+            journal_bytes_max,
             on_commit,
             faults,
         } = self;
@@ -73,6 +81,8 @@ impl fmt::Debug for StoreOptions {
             .field("cache_bytes_max", cache_bytes_max)
             .field("check_integrity_on_open", check_integrity_on_open)
             .field("quick_repair", quick_repair)
+            .field("checkpoint_every", checkpoint_every)
+            .field("journal_bytes_max", journal_bytes_max)
             .field("on_commit", &on_commit.as_ref().map(|_| "Fn(CommitStats)"))
             .field("faults", faults)
             .finish()
@@ -88,6 +98,8 @@ impl Default for StoreOptions {
             cache_bytes_max: 256 * 1024 * 1024,
             check_integrity_on_open: true,
             quick_repair: false,
+            checkpoint_every: Duration::from_secs(2),
+            journal_bytes_max: 64 * 1024 * 1024,
             on_commit: None,
             faults: None,
         }
@@ -109,6 +121,12 @@ impl StoreOptions {
         }
         if self.record_bytes_max == 0 || self.record_bytes_max > RECORD_BYTES_LIMIT {
             return invalid("record_bytes_max must be between 1 and 1 GiB");
+        }
+        if self.checkpoint_every.is_zero() || self.checkpoint_every > Duration::from_secs(3600) {
+            return invalid("checkpoint_every must be between 1 ns and 1 hour");
+        }
+        if self.journal_bytes_max < 4096 {
+            return invalid("journal_bytes_max must be at least 4 KiB");
         }
         if self.cache_bytes_max < 1024 * 1024 {
             return invalid("cache_bytes_max must be at least 1 MiB");

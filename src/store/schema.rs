@@ -6,7 +6,9 @@
 //!   the largest of it, the newest log key and the snapshot's `covers` ([`last_position`]), so
 //!   positions are never reused after a snapshot trims the log. This table's name and types are
 //!   frozen for every future version, so any build can read the version of any file and refuse
-//!   a newer one.
+//!   a newer one. `journal_applied` (the newest journal batch the file contains) came later,
+//!   without a version bump; an older build ignores the journal, so it must only open a file
+//!   closed cleanly (a clean close leaves the journal empty).
 //! - `log`: position `u64 -> bytes`. Positions 1, 2, 3, ...; only those after the snapshot's
 //!   `covers` are kept.
 //! - `messages`: `(dialog, seq) -> bytes`.
@@ -36,6 +38,9 @@ pub(super) const CONSENTS: TableDefinition<(&str, &str), &[u8]> = TableDefinitio
 
 pub(super) const KEY_FORMAT_VERSION: &str = "format_version";
 pub(super) const KEY_LAST_POSITION: &str = "last_position";
+/// The newest journal batch a durable commit contains (absent: none yet). Recovery replays the
+/// journal's frames after it (`journal.rs`).
+pub(super) const KEY_JOURNAL_APPLIED: &str = "journal_applied";
 
 /// Reads one meta value (absent reads as `None`).
 pub(super) fn meta_get(

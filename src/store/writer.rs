@@ -2,9 +2,16 @@
 //!
 //! It blocks for one submission, takes whatever else is already queued up to
 //! `batch_records_max` records (a submission is never split), writes the batch in ONE redb write
-//! transaction, commits it durably (`Durability::Immediate`: fsync before `commit` returns), then
-//! tells the `on_commit` observer (if any), and only then runs the batch's `done` callbacks, in
-//! submission order.
+//! transaction and makes it durable, then tells the `on_commit` observer (if any), and only then
+//! runs the batch's `done` callbacks, in submission order.
+//!
+//! Durable means one of two things. Usually the batch is appended to the journal (one write,
+//! one `fdatasync`) and the transaction is committed with `Durability::None`, which costs redb
+//! no page writes and no flush. At a checkpoint (`checkpoint_every` after the last one, the
+//! journal over `journal_bytes_max`, the writer idle, or closing) the transaction is committed
+//! with `Durability::Immediate` instead, which makes every earlier commit durable too, records
+//! the newest journal batch it contains, and empties the journal. Recovery (`open.rs`) replays
+//! the journal's frames after that batch.
 //!
 //! Invariants:
 //! - A `done` runs exactly once: with the commit's outcome, with its submission's own refusal,
@@ -14,6 +21,8 @@
 //!   the writer: it is reported to its batch, kept as the store's failure, and every later
 //!   submission gets `Stopped`. Any other failure is reported to its batch and the writer goes on.
 //! - `on_commit` is called once per successful commit and never otherwise.
+//! - A batch is in the journal before its non-durable commit; a failure after the journal has
+//!   it stops the writer (the journal and the database would otherwise disagree).
 //! - A batch whose accepted submissions hold no records is not written: their `done` gets `Ok`
 //!   at once (everything submitted before them is already durable).
 //! - Nothing here panics: redb, the observer and the callbacks run under `catch_unwind`.
@@ -22,13 +31,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-use redb::Database;
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use redb::{Database, Durability};
 
-use super::apply;
+use super::apply::{self, Commit};
 use super::error::{classify, panicked, Classified};
+use super::journal::Journal;
 use super::open::State;
 use super::{CommitStats, Record, StoreError};
 
@@ -78,6 +88,9 @@ impl Drop for Submission {
     }
 }
 
+/// How long the writer waits, idle, before it checkpoints commits the journal holds.
+const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
+
 /// What the writer receives.
 pub(super) enum Command {
     Submit(Submission),
@@ -109,6 +122,13 @@ pub(super) struct Writer {
     pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
     /// As of the last successful commit.
     pub state: State,
+    pub journal: Journal,
+    /// The number the next journal frame gets.
+    pub next_batch: u64,
+    /// When the last durable commit returned.
+    pub last_durable: Instant,
+    pub checkpoint_every: Duration,
+    pub journal_bytes_max: u64,
 }
 
 /// The outcome planned for each submission of a batch before it is written.
@@ -125,12 +145,18 @@ impl Writer {
         loop {
             let first = match carried.take() {
                 Some(submission) => submission,
-                None => match commands.recv() {
+                None => match self.next_command(&commands) {
                     Ok(command) => match self.dequeued(command) {
                         Some(submission) => submission,
                         None => break,
                     },
-                    Err(_) => break,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if self.checkpoint() {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
                 },
             };
             let (batch, next, stop) = self.gather(first, &commands);
@@ -140,11 +166,82 @@ impl Writer {
                 break;
             }
         }
+        if self.shared.failure.get().is_none() {
+            self.checkpoint();
+        }
         self.shared.stopped.store(true, Ordering::SeqCst);
         // Whatever is left is reported `Stopped` as it is dropped
         drop(carried);
         while let Ok(command) = commands.try_recv() {
             drop(self.dequeued(command));
+        }
+    }
+
+    /// The next command; with commits not yet durable in the database, waits at most until
+    /// the next checkpoint is due (`Timeout`: idle, make them durable now).
+    fn next_command(&self, commands: &Receiver<Command>) -> Result<Command, RecvTimeoutError> {
+        if self.journal.len() == 0 {
+            return commands.recv().map_err(|_| RecvTimeoutError::Disconnected);
+        }
+        let idle = self
+            .checkpoint_every
+            .saturating_sub(self.last_durable.elapsed())
+            .min(IDLE_CHECKPOINT_AFTER);
+        commands.recv_timeout(idle)
+    }
+
+    /// Whether this batch's commit must be durable itself.
+    fn checkpoint_due(&self) -> bool {
+        self.last_durable.elapsed() >= self.checkpoint_every
+            || self.journal.len() >= self.journal_bytes_max
+    }
+
+    /// Makes every commit so far durable in the database (an empty durable commit) and empties
+    /// the journal. Returns whether the writer must stop.
+    fn checkpoint(&mut self) -> bool {
+        if self.journal.len() == 0 {
+            return false;
+        }
+        let empty: [&[Record]; 0] = [];
+        let commit = Commit {
+            durability: Durability::Immediate,
+            journal_applied: Some(self.next_batch - 1),
+            before_commit: || Ok(()),
+        };
+        let transaction = || {
+            apply::write_batch(
+                &self.db,
+                self.quick_repair,
+                self.state.last_position,
+                empty.into_iter(),
+                commit,
+            )
+        };
+        match self.guarded(transaction, false) {
+            Ok(_) => {
+                self.durable();
+                false
+            }
+            Err(Classified { error, fatal }) => {
+                if fatal {
+                    let _ = self.shared.failure.set(error);
+                    self.shared.stopped.store(true, Ordering::SeqCst);
+                }
+                fatal
+            }
+        }
+    }
+
+    /// After a durable commit: everything journaled is in the database; empty the journal.
+    fn durable(&mut self) {
+        self.last_durable = Instant::now();
+        if let Err(e) = self.journal.reset() {
+            // Its frames are all in the database (replay skips them); the next checkpoint
+            // tries again.
+            eprintln!(
+                "switchboard: cannot empty the journal {}: {e}",
+                self.journal.path().display()
+            );
         }
     }
 
@@ -304,28 +401,74 @@ impl Writer {
         plan
     }
 
-    /// Writes the accepted submissions in one durable transaction, under the panic guard.
-    /// Returns how long the transaction took from begin to durable commit.
-    fn write(&self, batch: &[Submission], plan: &Plan) -> Result<Duration, Classified> {
+    /// Writes the accepted submissions in one transaction, under the panic guard, and makes it
+    /// durable: through the journal, or (a checkpoint) with a durable commit. Returns how long
+    /// the transaction took from begin to durable.
+    fn write(&mut self, batch: &[Submission], plan: &Plan) -> Result<Duration, Classified> {
         let accepted = batch
             .iter()
             .zip(&plan.verdicts)
             .filter(|(_, verdict)| verdict.is_ok())
             .map(|(submission, _)| submission.records.as_slice());
-        let transaction = || {
-            apply::write_batch(
-                &self.db,
-                self.quick_repair,
-                self.state.last_position,
-                accepted,
-            )
+        if self.checkpoint_due() {
+            let commit = Commit {
+                durability: Durability::Immediate,
+                journal_applied: Some(self.next_batch - 1),
+                before_commit: || Ok(()),
+            };
+            let (db, position) = (&self.db, self.state.last_position);
+            let quick_repair = self.quick_repair;
+            let transaction = || apply::write_batch(db, quick_repair, position, accepted, commit);
+            let duration = self.guarded(transaction, false)?;
+            self.durable();
+            return Ok(duration);
+        }
+        let batch_no = self.next_batch;
+        let journal_len = self.journal.len();
+        let journal = &mut self.journal;
+        let frame = accepted.clone();
+        let commit = Commit {
+            durability: Durability::None,
+            journal_applied: None,
+            before_commit: move || journal.append(batch_no, frame),
         };
-        match catch_unwind(AssertUnwindSafe(transaction)) {
+        let (db, position) = (&self.db, self.state.last_position);
+        let quick_repair = self.quick_repair;
+        let transaction = || apply::write_batch(db, quick_repair, position, accepted, commit);
+        let outcome = catch_unwind(AssertUnwindSafe(transaction));
+        // Once the journal has the batch, the database must have it too.
+        let journaled = self.journal.len() != journal_len;
+        if journaled {
+            self.next_batch += 1;
+        }
+        self.settle(outcome, journaled)
+    }
+
+    /// Runs `transaction` under the panic guard.
+    fn guarded(
+        &self,
+        transaction: impl FnOnce() -> Result<Duration, redb::Error>,
+        journaled: bool,
+    ) -> Result<Duration, Classified> {
+        self.settle(catch_unwind(AssertUnwindSafe(transaction)), journaled)
+    }
+
+    /// Counts a commit, or classifies its failure (fatal if the journal already has the batch).
+    fn settle(
+        &self,
+        outcome: std::thread::Result<Result<Duration, redb::Error>>,
+        journaled: bool,
+    ) -> Result<Duration, Classified> {
+        match outcome {
             Ok(Ok(duration)) => {
                 self.shared.commits.fetch_add(1, Ordering::Relaxed);
                 Ok(duration)
             }
-            Ok(Err(error)) => Err(classify(&self.path, error)),
+            Ok(Err(error)) => {
+                let mut classified = classify(&self.path, error);
+                classified.fatal |= journaled;
+                Err(classified)
+            }
             Err(payload) => Err(Classified {
                 error: panicked(&self.path, payload.as_ref()),
                 fatal: true,

@@ -1,7 +1,8 @@
 //! A real crash: a child process (this test binary, re-run in "writer" mode) submits numbered
 //! Log and Message records and prints each one only after its `done` reported it durable; the
 //! parent SIGKILLs it after a random delay, reopens the file, and checks that every printed
-//! record is there with its exact bytes and that the log is a gap-free prefix `1..=last`.
+//! record is there with its exact bytes and that the log is a gap-free prefix `1..=last`. The
+//! rounds crash with the newest records in the journal only, and around checkpoints.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -26,6 +27,18 @@ fn payload(seed: u64, round: u64, k: u64) -> Vec<u8> {
     bytes
 }
 
+/// Each round crashes in another mix of journal and checkpoints: only the journal (the default
+/// checkpoints every 2 s), frequent checkpoints by time, and checkpoints by journal size.
+fn options_of_round(round: u64) -> StoreOptions {
+    let mut options = StoreOptions::default();
+    match round % 3 {
+        1 => options.checkpoint_every = Duration::from_millis(5),
+        2 => options.journal_bytes_max = 4096,
+        _ => {}
+    }
+    options
+}
+
 /// Writer mode: runs only inside the child (the env var is set), does nothing otherwise.
 #[test]
 fn crash_child_writer() {
@@ -37,7 +50,7 @@ fn crash_child_writer() {
         .unwrap()
         .parse()
         .unwrap();
-    let store = Store::open(dir.as_ref(), StoreOptions::default()).unwrap();
+    let store = Store::open(dir.as_ref(), options_of_round(round)).unwrap();
     let start = store.recover().unwrap().last_position;
     // On a line of its own: libtest's "test ... " has no newline yet
     println!("\nSTART {start}");

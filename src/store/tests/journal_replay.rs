@@ -1,0 +1,93 @@
+//! The journal's part in durability: acknowledged commits are readable before any checkpoint,
+//! a clean close leaves the journal empty, and recovery replays exactly the frames the database
+//! does not have yet (a frame both in a durable commit and in the journal is not applied twice).
+
+use std::time::Duration;
+
+use super::helpers::{log, message, owned, submit_wait, TempDir};
+use crate::store::{Store, StoreOptions, JOURNAL_FILE_NAME};
+
+/// Checkpoints only when closing.
+fn rarely_checkpointing() -> StoreOptions {
+    StoreOptions {
+        checkpoint_every: Duration::from_secs(3600),
+        ..StoreOptions::default()
+    }
+}
+
+#[test]
+fn commits_are_read_before_a_checkpoint_and_a_clean_close_empties_the_journal() {
+    let dir = TempDir::new("journal-close");
+    let journal = dir.path().join(JOURNAL_FILE_NAME);
+    let store = Store::open(dir.path(), rarely_checkpointing()).unwrap();
+    submit_wait(&store, vec![log("a"), message(7, 1, "hello")]).unwrap();
+    assert!(std::fs::metadata(&journal).unwrap().len() > 0);
+    assert_eq!(store.recover().unwrap().log, owned(&[(1, "a")]));
+    assert_eq!(
+        store.messages(7, 0, 10, 10).unwrap(),
+        owned(&[(1, "hello")])
+    );
+    store.close().unwrap();
+    assert_eq!(std::fs::metadata(&journal).unwrap().len(), 0);
+    let store = Store::open(dir.path(), rarely_checkpointing()).unwrap();
+    assert_eq!(store.recover().unwrap().log, owned(&[(1, "a")]));
+    store.close().unwrap();
+}
+
+/// A crash between a checkpoint and the journal's emptying leaves frames the database already
+/// has: replaying them again would log "a" twice.
+#[test]
+fn frames_the_database_has_are_not_replayed() {
+    let dir = TempDir::new("journal-skip");
+    let journal = dir.path().join(JOURNAL_FILE_NAME);
+    let store = Store::open(dir.path(), rarely_checkpointing()).unwrap();
+    submit_wait(&store, vec![log("a")]).unwrap();
+    submit_wait(&store, vec![log("b")]).unwrap();
+    let frames = std::fs::read(&journal).unwrap();
+    store.close().unwrap();
+    std::fs::write(&journal, &frames).unwrap();
+    let store = Store::open(dir.path(), rarely_checkpointing()).unwrap();
+    let recovered = store.recover().unwrap();
+    assert_eq!(recovered.log, owned(&[(1, "a"), (2, "b")]));
+    // Numbering goes on after the newest batch, not after the stale frames.
+    assert_eq!(submit_wait(&store, vec![log("c")]).unwrap(), 3);
+    let frames_after = std::fs::read(&journal).unwrap();
+    store.close().unwrap();
+    // Only "c" is replayed onto a database that has a and b.
+    std::fs::write(&journal, &frames_after).unwrap();
+    let store = Store::open(dir.path(), rarely_checkpointing()).unwrap();
+    let log_now = store.recover().unwrap().log;
+    assert_eq!(log_now, owned(&[(1, "a"), (2, "b"), (3, "c")]));
+    store.close().unwrap();
+}
+
+/// A journal whose next frame does not follow the database's newest batch is refused, not
+/// skipped over.
+#[test]
+fn a_gap_in_the_journal_is_refused() {
+    // Another store's journal of four equal batches: its fourth frame is batch 4.
+    let other = TempDir::new("journal-gap-source");
+    let store = Store::open(other.path(), rarely_checkpointing()).unwrap();
+    for _ in 0..4 {
+        submit_wait(&store, vec![log("x")]).unwrap();
+    }
+    let four = std::fs::read(other.path().join(JOURNAL_FILE_NAME)).unwrap();
+    store.close().unwrap();
+    let fourth = four[four.len() / 4 * 3..].to_vec();
+    // A database with batches 1 and 2, then a journal holding only batch 4.
+    let dir = TempDir::new("journal-gap");
+    let store = Store::open(dir.path(), rarely_checkpointing()).unwrap();
+    submit_wait(&store, vec![log("a")]).unwrap();
+    submit_wait(&store, vec![log("b")]).unwrap();
+    store.close().unwrap();
+    std::fs::write(dir.path().join(JOURNAL_FILE_NAME), &fourth).unwrap();
+    let refused = Store::open(dir.path(), rarely_checkpointing())
+        .err()
+        .unwrap();
+    assert!(
+        refused
+            .to_string()
+            .contains("journal batch 4 where 3 was expected"),
+        "{refused}"
+    );
+}
