@@ -5,9 +5,9 @@
 //! that the scenario determines, and where it falls among the dialog's other events.
 //!
 //! The server runs on the system clock (the in-process harness has no injected clock), so the
-//! KPI targets are the shortest allowed (1 s) and every wait is bounded. Tests marked
-//! `#[ignore = "fails today: ..."]` state what docs/webhooks.md promises and the server does not
-//! do yet (one `kpi.missed` per missed target; one `dialog.transferred` per transfer).
+//! KPI targets are the shortest allowed (1 s) and every wait is bounded. Two tests hold what
+//! docs/webhooks.md promises on counts: one `kpi.missed` per missed target (whoever is notified)
+//! and one `dialog.transferred` per transfer (alike on one or two shards).
 
 mod common;
 
@@ -210,7 +210,6 @@ async fn missed_first_response_and_response_targets_arrive_as_kpi_missed_in_dial
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: one kpi.missed per operator in the target's notify (none without notify)"]
 async fn a_missed_target_is_one_kpi_missed_whoever_is_notified() {
     let receiver = Receiver::start(SECRET).await;
     // One shard: both dialogs' timers fire in deadline order.
@@ -342,11 +341,8 @@ async fn line_transfer(shards: usize) -> (u64, Vec<Got>) {
 async fn a_transfer_to_another_line_arrives_before_the_new_lines_offer_on_one_or_two_shards() {
     for shards in [1, 2] {
         let (d, events) = line_transfer(shards).await;
-        let mut kinds = lifecycle(&events);
-        // One shard reports a line transfer with two events (see the ignored test below).
-        kinds.dedup_by(|a, b| *a == "dialog.transferred" && a == b);
         assert_eq!(
-            kinds,
+            lifecycle(&events),
             [
                 "dialog.created",
                 "dialog.offered",
@@ -360,27 +356,11 @@ async fn a_transfer_to_another_line_arrives_before_the_new_lines_offer_on_one_or
         );
         let first = position(&events, "dialog.transferred", None);
         assert!(position(&events, "dialog.assigned", Some(("operator_id", "anna"))) < first);
-        for g in events.iter().filter(|g| g.kind() == "dialog.transferred") {
-            let data = &g.body["data"];
-            assert_eq!(data["dialog_id"], d, "shards {shards}: {data}");
-            assert_eq!(
-                data["line"], "sales",
-                "the new line; shards {shards}: {data}"
-            );
-            // Whichever origins it names, it names the right ones, and at least one.
-            let origins = [
-                ("from_operator_id", "anna"),
-                ("from_line", "support"),
-                ("client_id", "c1"),
-            ];
-            for (key, value) in origins {
-                assert!(data[key].is_null() || data[key] == value, "{data}");
-            }
-            assert!(
-                origins.iter().any(|(key, value)| data[key] == *value),
-                "shards {shards}: {data}"
-            );
-        }
+        assert_eq!(
+            events[first].body["data"],
+            json!({"dialog_id": d, "line": "sales", "from_line": "support", "from_operator_id": "anna"}),
+            "the new line, the old one and who held it; shards {shards}"
+        );
         for kind in ["dialog.offered", "dialog.assigned", "dialog.closed"] {
             let last = events.iter().rfind(|g| g.kind() == kind).unwrap();
             assert_eq!(last.body["data"]["line"], "sales", "{}", last.body);
@@ -390,8 +370,6 @@ async fn a_transfer_to_another_line_arrives_before_the_new_lines_offer_on_one_or
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: one shard sends two dialog.transferred for one line transfer \
-            (from_operator_id, then from_line), two shards send one naming only client_id"]
 async fn a_line_transfer_is_one_dialog_transferred_alike_on_one_or_two_shards() {
     let mut reported = Vec::new();
     for shards in [1, 2] {

@@ -236,6 +236,16 @@ pub enum Effect {
         line: LineIdx,
         operator: Option<OpIdx>,
     },
+    /// The dialog held by `from_op` was handed on (by them or a supervisor): to another
+    /// operator on its line `line`, or to the line `line` from `from_line`. One per transfer,
+    /// wherever the new line's shard is (it reports the transfer; `Revoked`, `Assigned`,
+    /// `LineChanged` and `MoveOut` carry it out).
+    Transferred {
+        dialog: DialogId,
+        line: LineIdx,
+        from_line: Option<LineIdx>,
+        from_op: OpIdx,
+    },
     /// The dialog moved to another line of this shard.
     LineChanged {
         dialog: DialogId,
@@ -255,7 +265,15 @@ pub enum Effect {
     OperatorPaused { op: OpIdx, missed: u64 },
     /// `op` went from full capacity to one free slot: other shards may refill.
     OperatorFreed { op: OpIdx },
-    /// A KPI target passed without an answer.
+    /// A KPI target of `line` passed without an answer: recorded on the dialog, once per miss
+    /// (whoever is notified).
+    KpiMissed {
+        dialog: DialogId,
+        line: LineIdx,
+        kind: KpiKind,
+    },
+    /// Tell `notify` that a KPI target passed without an answer (one per `notify` operator,
+    /// after the `KpiMissed`).
     KpiAlert {
         dialog: DialogId,
         notify: OpIdx,

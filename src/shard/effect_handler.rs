@@ -33,10 +33,12 @@ fn touched_by(effect: &Effect) -> Option<crate::routing::DialogId> {
         | Effect::RatingRequested { dialog }
         | Effect::Rated { dialog, .. }
         | Effect::LineChanged { dialog, .. }
+        | Effect::KpiMissed { dialog, .. }
         | Effect::KpiAlert { dialog, .. }
         | Effect::Answered { dialog, .. }
         | Effect::Decided { dialog, .. } => Some(*dialog),
-        Effect::MoveOut(_)
+        Effect::Transferred { .. }
+        | Effect::MoveOut(_)
         | Effect::Closed { .. }
         | Effect::OperatorPaused { .. }
         | Effect::OperatorFreed { .. } => None,
@@ -112,7 +114,7 @@ impl ShardTask {
                 line,
                 operator,
             } => self.on_rated(dialog, like, comment, line, operator),
-            Effect::LineChanged { .. } => {}
+            Effect::Transferred { .. } | Effect::LineChanged { .. } | Effect::KpiMissed { .. } => {}
             Effect::MoveOut(moved) => {
                 let Some(FollowUp::Adopt { shard, .. }) = follow_up else {
                     unreachable!("a move is adopted elsewhere")
@@ -148,8 +150,7 @@ impl ShardTask {
             return None;
         }
         let dir = self.hub.directory();
-        let line_of = |dialog| self.core.dialog(dialog).map(|d| d.line);
-        let event = crate::webhooks::dialog_events::of_effect(effect, &dir, line_of)?;
+        let event = crate::webhooks::dialog_events::of_effect(effect, &dir)?;
         let order = crate::webhooks::dialog_events::DialogEvent::order(event.dialog);
         self.hub
             .webhooks

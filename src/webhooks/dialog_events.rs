@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 
 use super::event::EventKind;
 use crate::hub::directory::Directory;
-use crate::protocol::common::RevokeReason;
 use crate::routing::{DialogId, Effect, LineIdx, OpIdx};
 
 /// One event an effect makes: its type, line, dialog and data.
@@ -38,15 +37,9 @@ fn op_id(dir: &Directory, op: OpIdx) -> String {
         .unwrap_or_default()
 }
 
-/// The event `effect` makes, if any; `line_of` tells an open dialog's line (for effects that
-/// do not carry it).
-pub fn of_effect(
-    effect: &Effect,
-    dir: &Directory,
-    line_of: impl Fn(DialogId) -> Option<LineIdx>,
-) -> Option<DialogEvent> {
-    let (kind, line, dialog, mut data) =
-        routed(effect, dir, &line_of).or_else(|| ended(effect, dir, &line_of))?;
+/// The event `effect` makes, if any (every such effect carries its line).
+pub fn of_effect(effect: &Effect, dir: &Directory) -> Option<DialogEvent> {
+    let (kind, line, dialog, mut data) = routed(effect, dir).or_else(|| ended(effect, dir))?;
     let line = line_id(dir, line);
     data["dialog_id"] = json!(dialog.0);
     data["line"] = json!(line);
@@ -62,11 +55,7 @@ pub fn of_effect(
 type Parts = (EventKind, LineIdx, DialogId, Value);
 
 /// Created, offered, assigned, transferred.
-fn routed(
-    effect: &Effect,
-    dir: &Directory,
-    line_of: &impl Fn(DialogId) -> Option<LineIdx>,
-) -> Option<Parts> {
+fn routed(effect: &Effect, dir: &Directory) -> Option<Parts> {
     let parts = match effect {
         Effect::DialogOpened {
             dialog,
@@ -96,39 +85,25 @@ fn routed(
             *dialog,
             json!({"operator_id": op_id(dir, *op)}),
         ),
-        Effect::Revoked {
+        Effect::Transferred {
             dialog,
-            op,
-            reason: RevokeReason::Transferred,
-        } => (
-            EventKind::DialogTransferred,
-            line_of(*dialog)?,
-            *dialog,
-            json!({"from_operator_id": op_id(dir, *op)}),
-        ),
-        Effect::LineChanged { dialog, from, to } => (
-            EventKind::DialogTransferred,
-            *to,
-            *dialog,
-            json!({"from_line": line_id(dir, *from)}),
-        ),
-        Effect::MoveOut(moved) => (
-            EventKind::DialogTransferred,
-            moved.to_line,
-            moved.id,
-            json!({"client_id": &*moved.client}),
-        ),
+            line,
+            from_line,
+            from_op,
+        } => {
+            let mut data = json!({"from_operator_id": op_id(dir, *from_op)});
+            if let Some(from) = from_line {
+                data["from_line"] = json!(line_id(dir, *from));
+            }
+            (EventKind::DialogTransferred, *line, *dialog, data)
+        }
         _ => return None,
     };
     Some(parts)
 }
 
 /// Rated, closed, a KPI target missed.
-fn ended(
-    effect: &Effect,
-    dir: &Directory,
-    line_of: &impl Fn(DialogId) -> Option<LineIdx>,
-) -> Option<Parts> {
+fn ended(effect: &Effect, dir: &Directory) -> Option<Parts> {
     let parts = match effect {
         Effect::Closed {
             dialog,
@@ -160,12 +135,9 @@ fn ended(
                 "operator_id": operator.map(|op| op_id(dir, op)),
             }),
         ),
-        Effect::KpiAlert { dialog, kind, .. } => (
-            EventKind::KpiMissed,
-            line_of(*dialog)?,
-            *dialog,
-            json!({"kind": kind}),
-        ),
+        Effect::KpiMissed { dialog, line, kind } => {
+            (EventKind::KpiMissed, *line, *dialog, json!({"kind": kind}))
+        }
         _ => return None,
     };
     Some(parts)

@@ -285,6 +285,12 @@ impl Shard {
                     op: holder,
                     reason: RevokeReason::Transferred,
                 });
+                out.push(Effect::Transferred {
+                    dialog: id,
+                    line: self.dialogs[&id].line,
+                    from_line: None,
+                    from_op: holder,
+                });
             }
             TransferTarget::Line(target)
                 if target == d.line && matches!(d.holder, Holder::Bot(_)) =>
@@ -297,10 +303,17 @@ impl Shard {
                 ));
             }
             TransferTarget::Line(target) => {
+                let from = d.line;
                 out.push(Effect::Revoked {
                     dialog: id,
                     op: holder,
                     reason: RevokeReason::Transferred,
+                });
+                out.push(Effect::Transferred {
+                    dialog: id,
+                    line: target,
+                    from_line: Some(from),
+                    from_op: holder,
                 });
                 self.move_to_line(id, target, out);
             }

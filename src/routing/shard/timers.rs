@@ -183,6 +183,11 @@ impl Shard {
             KpiKind::Response => d.kpi.responses_missed = d.kpi.responses_missed.saturating_add(1),
         }
         let d = &self.dialogs[&id];
+        out.push(Effect::KpiMissed {
+            dialog: id,
+            line: d.line,
+            kind,
+        });
         let rules = &self.line_ref(d.line).rules;
         let rule = match kind {
             KpiKind::FirstResponse => rules.kpi_first.as_ref(),

@@ -151,7 +151,59 @@ fn transfer_to_an_operator_moves_ownership_and_slots() {
         op: h.op("a"),
         reason: RevokeReason::Transferred
     }));
+    assert_eq!(transfers(&effects), [(h.line("l"), None, h.op("a"))]);
     assert_eq!(h.answer("a", d), Err(RoutingError::Forbidden));
+}
+
+/// Every `Transferred` in `effects`: the line it went to, the line it left, who held it.
+fn transfers(effects: &[Effect]) -> Vec<(LineIdx, Option<LineIdx>, OpIdx)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Transferred {
+                line,
+                from_line,
+                from_op,
+                ..
+            } => Some((*line, *from_line, *from_op)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_line_transfer_is_one_transferred_alike_on_one_or_two_shards() {
+    let text = "[[operators]]\nid = \"a\"\nname = \"A\"\n[[operators]]\nid = \"b\"\nname = \"B\"\n\
+        [[lines]]\nid = \"one\"\nname = \"One\"\n[lines.queue]\nmembers = [\"a\"]\n\
+        [[lines]]\nid = \"two\"\nname = \"Two\"\n[lines.queue]\nmembers = [\"b\"]\n";
+    for shards in [1, 2] {
+        let mut h = Harness::with_shards(text, shards);
+        h.online(&["a", "b"]);
+        let d = h.client_says("one", "x");
+        h.answer("a", d).unwrap();
+        h.take();
+        let (one, two) = (h.line("one"), h.line("two"));
+        h.run(Command::Transfer {
+            op: h.op("a"),
+            dialog: d,
+            to: TransferTarget::Line(two),
+        })
+        .unwrap();
+        let effects = h.take();
+        assert_eq!(
+            transfers(&effects),
+            [(two, Some(one), h.op("a"))],
+            "shards {shards}"
+        );
+        // Reported before the new line offers it.
+        let at = |f: &dyn Fn(&Effect) -> bool| effects.iter().position(f).unwrap();
+        assert!(
+            at(&|e| matches!(e, Effect::Transferred { .. }))
+                < at(&|e| matches!(e, Effect::Offered { .. })),
+            "shards {shards}: {effects:?}"
+        );
+        assert_eq!(h.offered(d).as_deref(), Some("b"), "shards {shards}");
+    }
 }
 
 #[test]

@@ -151,6 +151,40 @@ fn kpi_first_response_alerts_every_notified_operator_once_with_the_template_fill
 }
 
 #[test]
+fn a_missed_kpi_target_is_one_kpi_missed_before_its_alerts_whoever_is_notified() {
+    for (notify, alerts) in [("", 0), ("notify = [\"c\", \"d\"]", 2)] {
+        let extra = format!("[lines.kpi.first_response]\ntarget = \"3m\"\n{notify}");
+        let mut h = Harness::new(&config("members = [\"a\"]", &extra));
+        let d = h.client_says("l", "x");
+        h.advance(180_000);
+        let effects = h.take();
+        let missed: Vec<usize> = (0..effects.len())
+            .filter(|i| {
+                effects[*i]
+                    == Effect::KpiMissed {
+                        dialog: d,
+                        line: h.line("l"),
+                        kind: KpiKind::FirstResponse,
+                    }
+            })
+            .collect();
+        assert_eq!(missed.len(), 1, "{notify}: {effects:?}");
+        let alerted: Vec<usize> = (0..effects.len())
+            .filter(|i| matches!(effects[*i], Effect::KpiAlert { .. }))
+            .collect();
+        assert_eq!(alerted.len(), alerts, "{notify}: {effects:?}");
+        assert!(alerted.iter().all(|at| missed[0] < *at), "{effects:?}");
+        h.advance(3_600_000);
+        assert!(
+            !h.take()
+                .iter()
+                .any(|e| matches!(e, Effect::KpiMissed { .. })),
+            "a first-response target is missed once"
+        );
+    }
+}
+
+#[test]
 fn kpi_response_alerts_when_a_later_client_message_waits_too_long() {
     let extra = "[lines.kpi.response]\ntarget = \"1m\"\nnotify = [\"c\"]";
     let mut h = Harness::new(&config("members = [\"a\"]", extra));
