@@ -8,6 +8,6 @@
 //! never take atomics, locks or queues from anywhere else.
 
 pub use crossbeam_queue::SegQueue;
-pub use parking_lot::{Mutex, RwLock};
+pub use parking_lot::{Condvar, Mutex, RwLock};
 pub use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 pub use std::sync::Arc;

@@ -36,6 +36,7 @@ pub struct ContactsRead {
 impl Store {
     /// A view of the registry as of now.
     pub fn contacts_read(&self) -> Result<ContactsRead, StoreError> {
+        let db = self.caught_up()?;
         let path = &self.inner.path;
         read(path, || {
             Ok(ContactsRead {
@@ -43,15 +44,16 @@ impl Store {
                 contacts: OnceCell::new(),
                 keys: OnceCell::new(),
                 counts: OnceCell::new(),
-                txn: self.inner.db.begin_read()?,
+                txn: db.begin_read()?,
             })
         })
     }
 
     /// The stored photo of contact `id`, if any.
     pub fn contact_photo(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let Some(photos) = table(&txn, CONTACT_PHOTOS)? else {
                 return Ok(None);
             };

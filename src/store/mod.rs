@@ -7,9 +7,9 @@
 //! log before it unnecessary. Recovery is the snapshot plus the log after it.
 //!
 //! - `open.rs`: refuses a newer, foreign or damaged file without writing to it.
-//! - `writer.rs`: one thread, group commit: one redb transaction per batch (written by
-//!   `apply.rs`), made durable by one append to `journal.rs` (the database itself is flushed at
-//!   checkpoints), then the batch's callbacks in submission order.
+//! - `writer.rs`: one thread, group commit: each batch is made durable by one append to
+//!   `journal.rs`, then handed to `applier.rs` (which writes it into redb through `apply.rs` and
+//!   checkpoints), then its callbacks run in submission order.
 //! - `read.rs`: recovery, history, dialog summaries, inspection, export, from read transactions.
 //! - `schema.rs`: tables and the format version; `error.rs`: [`StoreError`]; `options.rs`:
 //!   limits and the commit observer ([`StoreOptions`], [`CommitStats`]).
@@ -19,12 +19,14 @@
 //! together or not at all. Nothing panics on any input, including a damaged file (redb runs
 //! under `catch_unwind`).
 //!
-//! Cost: a commit pays one sequential journal append and its `fdatasync`, plus redb's in-memory
-//! B-tree work (one copied 4 KiB page per distinct leaf it touches, no page written to the file).
-//! A checkpoint (every 2 s under load) writes the pages changed since the last one and flushes
-//! them, which stalls the writer for 10–70 ms on the development VM's disk (`benches/store.rs`,
-//! `docs/performance.md`).
+//! Cost: a commit pays one sequential journal append and its `fdatasync` on the writer thread;
+//! the applier thread then does redb's in-memory B-tree work (one copied 4 KiB page per distinct
+//! leaf, no page written to the file). A checkpoint (every second under load) writes the pages
+//! changed since the last one and flushes them, on the applier thread: acknowledgements do not
+//! wait for it, though on a virtual disk the journal's own flushes queue behind its writes
+//! (`docs/durability.md`, `docs/performance.md`).
 
+mod applier;
 mod apply;
 mod contacts;
 mod contacts_read;
@@ -59,6 +61,10 @@ pub use options::{CommitStats, StoreOptions};
 use writer::{Command, Shared, Submission, Writer};
 
 pub use journal::JOURNAL_FILE_NAME;
+
+/// Journaled batches waiting for the applier at most; the writer waits beyond it (a
+/// checkpoint that takes long holds acknowledgements back only once this many are queued).
+const APPLIER_QUEUE_BATCHES: usize = 4_096;
 
 /// The database file's name inside the data directory.
 pub const FILE_NAME: &str = "switchboard.redb";
@@ -255,21 +261,37 @@ impl Store {
         let path = data_dir.join(FILE_NAME);
         let opened = open::open(data_dir, &path, &options)?;
         let db = Arc::new(opened.db);
-        let shared = Arc::new(Shared::default());
+        let next_batch = opened.next_batch;
+        let shared = Arc::new(Shared {
+            progress: applier::Progress::starting_at(next_batch - 1),
+            ..Shared::default()
+        });
         let (sender, receiver) = crossbeam_channel::bounded(options.queue_records_max);
-        let writer = Writer {
+        let (to_applier, applier_queue) = crossbeam_channel::bounded(APPLIER_QUEUE_BATCHES);
+        let applier = applier::Applier {
             db: Arc::clone(&db),
             path: path.clone(),
             shared: Arc::clone(&shared),
-            batch_records_max: options.batch_records_max,
             quick_repair: options.quick_repair,
+            checkpoint_every: options.checkpoint_every,
+            journal_bytes_max: options.journal_bytes_max,
+            last_durable: std::time::Instant::now(),
+        };
+        let applier_thread = std::thread::Builder::new()
+            .name("switchboard-apply".to_string())
+            .spawn(move || applier.run(applier_queue))
+            .map_err(|e| error::io(&path, e))?;
+        let writer = Writer {
+            path: path.clone(),
+            shared: Arc::clone(&shared),
+            batch_records_max: options.batch_records_max,
             on_commit: options.on_commit.clone(),
             state: opened.state,
             journal: opened.journal,
-            next_batch: opened.next_batch,
-            last_durable: std::time::Instant::now(),
-            checkpoint_every: options.checkpoint_every,
-            journal_bytes_max: options.journal_bytes_max,
+            next_batch,
+            applier: Some(to_applier),
+            applier_thread: Some(applier_thread),
+            collected: next_batch - 1,
         };
         let thread = std::thread::Builder::new()
             .name("switchboard-store".to_string())
@@ -363,7 +385,8 @@ impl Store {
     /// Everything a restart needs: the newest snapshot (its bytes and the log position it covers)
     /// and every Log record after that position, in order.
     pub fn recover(&self) -> Result<Recovered, StoreError> {
-        read::recover(&self.inner.path, &self.inner.db)
+        let db = self.caught_up()?;
+        read::recover(&self.inner.path, db)
     }
 
     /// Stored messages of one dialog with seq in [from_seq, to_seq), oldest first (history).
@@ -374,14 +397,8 @@ impl Store {
         to_seq: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        read::messages(
-            &self.inner.path,
-            &self.inner.db,
-            dialog,
-            from_seq,
-            to_seq,
-            limit,
-        )
+        let db = self.caught_up()?;
+        read::messages(&self.inner.path, db, dialog, from_seq, to_seq, limit)
     }
 
     /// The newest `limit` stored messages of one dialog with seq below `before_seq`, oldest
@@ -392,18 +409,21 @@ impl Store {
         before_seq: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        read::newest_messages(&self.inner.path, &self.inner.db, dialog, before_seq, limit)
+        let db = self.caught_up()?;
+        read::newest_messages(&self.inner.path, db, dialog, before_seq, limit)
     }
 
     /// The stored summary of `dialog`, if any.
     pub fn dialog(&self, dialog: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        read::dialog(&self.inner.path, &self.inner.db, dialog)
+        let db = self.caught_up()?;
+        read::dialog(&self.inner.path, db, dialog)
     }
 
     /// Calls `each(dialog, summary)` for every stored summary, by ascending dialog id. A panic in
     /// `each` is caught and returned as an error.
     pub fn for_each_dialog(&self, each: impl FnMut(u64, &[u8])) -> Result<(), StoreError> {
-        read::for_each_dialog(&self.inner.path, &self.inner.db, each)
+        let db = self.caught_up()?;
+        read::for_each_dialog(&self.inner.path, db, each)
     }
 
     /// At most `limit` summaries of the dialogs with id > `after`, by ascending id (paging: pass
@@ -413,12 +433,14 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        read::dialogs_range(&self.inner.path, &self.inner.db, after, limit)
+        let db = self.caught_up()?;
+        read::dialogs_range(&self.inner.path, db, after, limit)
     }
 
     /// The stored consent answer of `client` on `line`, if any.
     pub fn consent(&self, line: &str, client: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        read::consent(&self.inner.path, &self.inner.db, line, client)
+        let db = self.caught_up()?;
+        read::consent(&self.inner.path, db, line, client)
     }
 
     /// At most `limit` consent answers on `line` from clients after `after_client`, by client
@@ -429,27 +451,46 @@ impl Store {
         after_client: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ConsentEntry>, StoreError> {
-        read::consents_of_line(&self.inner.path, &self.inner.db, line, after_client, limit)
+        let db = self.caught_up()?;
+        read::consents_of_line(&self.inner.path, db, line, after_client, limit)
     }
 
     /// Calls `each(line, client, answer)` for every stored consent answer, by line, then
     /// client. A panic in `each` is caught and returned as an error.
     pub fn for_each_consent(&self, each: impl FnMut(&str, &str, &[u8])) -> Result<(), StoreError> {
-        read::for_each_consent(&self.inner.path, &self.inner.db, each)
+        let db = self.caught_up()?;
+        read::for_each_consent(&self.inner.path, db, each)
     }
 
     /// Counts and the newest snapshot's position (for `switchboard store inspect`).
     pub fn inspect(&self) -> Result<Inspect, StoreError> {
-        read::inspect(&self.inner.path, &self.inner.db)
+        let db = self.caught_up()?;
+        read::inspect(&self.inner.path, db)
     }
 
     /// Calls `each(dialog, seq, bytes)` for every stored message in key order (for `store
     /// export`). A panic in `each` is caught and returned as an error.
     pub fn for_each_message(&self, each: impl FnMut(u64, u64, &[u8])) -> Result<(), StoreError> {
-        read::for_each_message(&self.inner.path, &self.inner.db, each)
+        let db = self.caught_up()?;
+        read::for_each_message(&self.inner.path, db, each)
     }
 
-    /// Write transactions committed since open.
+    /// The database once it has every batch acknowledged so far (reads see every write
+    /// acknowledged before they began); the store's failure if it stopped first.
+    fn caught_up(&self) -> Result<&Database, StoreError> {
+        let inner = &self.inner;
+        inner.shared.progress.wait_applied(&inner.shared)?;
+        Ok(&inner.db)
+    }
+
+    /// Whether a read now would wait for the database to catch up with the journal (it lags
+    /// while a checkpoint is written). Async callers check this to wait without blocking.
+    pub fn reads_would_wait(&self) -> bool {
+        let progress = &self.inner.shared.progress;
+        progress.applied.load(Ordering::SeqCst) < progress.acked.load(Ordering::SeqCst)
+    }
+
+    /// Batches made durable since open.
     pub fn commits(&self) -> u64 {
         self.inner.shared.commits.load(Ordering::Relaxed)
     }

@@ -29,7 +29,7 @@ use super::{StoreError, StoreOptions};
 pub(super) struct Opened {
     pub db: Database,
     pub state: State,
-    /// Empty: what it held is replayed into the database.
+    /// Without segments: what they held is replayed into the database.
     pub journal: Journal,
     /// The number the next journal frame gets.
     pub next_batch: u64,
@@ -83,7 +83,7 @@ pub(super) fn open(
     let mut state = guarded(path, || load_state(path, &db))?;
     let journal_path = data_dir.join(JOURNAL_FILE_NAME);
     let (mut journal, frames) =
-        Journal::open(&journal_path, options.faults.clone()).map_err(|e| io(&journal_path, e))?;
+        Journal::open(data_dir, options.faults.clone()).map_err(|e| io(data_dir, e))?;
     let applied = guarded(path, || journal_applied(path, &db))?;
     let next_batch = frames.last().map_or(applied, |f| f.batch.max(applied)) + 1;
     let replay: Vec<Frame> = frames.into_iter().filter(|f| f.batch > applied).collect();
@@ -92,7 +92,7 @@ pub(super) fn open(
         guarded(path, || replay_frames(path, &db, &state, &replay))?;
         state = guarded(path, || load_state(path, &db))?;
     }
-    journal.reset().map_err(|e| io(&journal_path, e))?;
+    journal.clear().map_err(|e| io(data_dir, e))?;
     Ok(Opened {
         db,
         state,

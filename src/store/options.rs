@@ -98,7 +98,7 @@ impl Default for StoreOptions {
             cache_bytes_max: 256 * 1024 * 1024,
             check_integrity_on_open: true,
             quick_repair: false,
-            checkpoint_every: Duration::from_secs(2),
+            checkpoint_every: Duration::from_secs(1),
             journal_bytes_max: 64 * 1024 * 1024,
             on_commit: None,
             faults: None,

@@ -118,13 +118,15 @@ fn last_seq(db: &Database) -> Result<u64, redb::Error> {
 impl Store {
     /// The newest webhook event number given (0 before the first).
     pub fn webhook_last_seq(&self) -> Result<u64, StoreError> {
-        read(&self.inner.path, || last_seq(&self.inner.db))
+        let db = self.caught_up()?;
+        read(&self.inner.path, || last_seq(db))
     }
 
     /// This file's random outbox id (0 before the first event is written).
     pub fn webhook_instance(&self) -> Result<u64, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let meta = txn.open_table(META)?;
             Ok(meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.unwrap_or(0))
         })
@@ -136,8 +138,9 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let Some(table) = open(&txn, WEBHOOK_EVENTS)? else {
                 return Ok(Vec::new());
             };
@@ -152,8 +155,9 @@ impl Store {
 
     /// The stored webhook event `seq`, if still kept.
     pub fn webhook_event(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let Some(table) = open(&txn, WEBHOOK_EVENTS)? else {
                 return Ok(None);
             };
@@ -163,8 +167,9 @@ impl Store {
 
     /// The cursor of `endpoint`: every event up to it is settled there (`None`: never set).
     pub fn webhook_cursor(&self, endpoint: &str) -> Result<Option<u64>, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let Some(table) = open(&txn, WEBHOOK_CURSORS)? else {
                 return Ok(None);
             };
@@ -178,8 +183,9 @@ impl Store {
         endpoint: &str,
         seq: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let Some(table) = open(&txn, WEBHOOK_DELIVERIES)? else {
                 return Ok(None);
             };
@@ -194,8 +200,9 @@ impl Store {
         before: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let db = self.caught_up()?;
         read(&self.inner.path, || {
-            let txn = self.inner.db.begin_read()?;
+            let txn = db.begin_read()?;
             let Some(table) = open(&txn, WEBHOOK_DELIVERIES)? else {
                 return Ok(Vec::new());
             };

@@ -5,13 +5,10 @@
 //! transaction and makes it durable, then tells the `on_commit` observer (if any), and only then
 //! runs the batch's `done` callbacks, in submission order.
 //!
-//! Durable means one of two things. Usually the batch is appended to the journal (one write,
-//! one `fdatasync`) and the transaction is committed with `Durability::None`, which costs redb
-//! no page writes and no flush. At a checkpoint (`checkpoint_every` after the last one, the
-//! journal over `journal_bytes_max`, the writer idle, or closing) the transaction is committed
-//! with `Durability::Immediate` instead, which makes every earlier commit durable too, records
-//! the newest journal batch it contains, and empties the journal. Recovery (`open.rs`) replays
-//! the journal's frames after that batch.
+//! Durable means in the journal: the batch is appended to it (one write, one `fdatasync`), and
+//! only then is it handed to the applier thread (`applier.rs`), which brings the database up to
+//! date behind it and checkpoints. The `done` callbacks do not wait for the database; reads do
+//! (they wait until the applier has every acknowledged batch).
 //!
 //! Invariants:
 //! - A `done` runs exactly once: with the commit's outcome, with its submission's own refusal,
@@ -21,8 +18,9 @@
 //!   the writer: it is reported to its batch, kept as the store's failure, and every later
 //!   submission gets `Stopped`. Any other failure is reported to its batch and the writer goes on.
 //! - `on_commit` is called once per successful commit and never otherwise.
-//! - A batch is in the journal before its non-durable commit; a failure after the journal has
-//!   it stops the writer (the journal and the database would otherwise disagree).
+//! - A batch is in the journal before it is acknowledged or applied; it is handed to the
+//!   applier before its callbacks run, and `acked` is raised first, so a read started by a
+//!   callback waits for it. Any journal failure stops the writer.
 //! - A batch whose accepted submissions hold no records is not written: their `done` gets `Ok`
 //!   at once (everything submitted before them is already durable).
 //! - Nothing here panics: redb, the observer and the callbacks run under `catch_unwind`.
@@ -31,13 +29,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
-use redb::{Database, Durability};
+use crossbeam_channel::{Receiver, Sender};
 
-use super::apply::{self, Commit};
-use super::error::{classify, panicked, Classified};
+use super::applier::{Durable, Progress};
+use super::error::{io, panicked, Classified};
 use super::journal::Journal;
 use super::open::State;
 use super::{CommitStats, Record, StoreError};
@@ -88,9 +86,6 @@ impl Drop for Submission {
     }
 }
 
-/// How long the writer waits, idle, before it checkpoints commits the journal holds.
-const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(200);
-
 /// What the writer receives.
 pub(super) enum Command {
     Submit(Submission),
@@ -103,8 +98,10 @@ pub(super) enum Command {
 pub(super) struct Shared {
     /// Records in the channel, against `queue_records_max`.
     pub queued_records: AtomicUsize,
-    /// Write transactions committed.
+    /// Batches made durable (journal appends).
     pub commits: AtomicU64,
+    /// How far the database is behind the journal.
+    pub progress: Progress,
     /// No more submissions are accepted (closing, or the writer stopped).
     pub stopped: AtomicBool,
     /// The fatal error the writer stopped on, if it did.
@@ -113,11 +110,9 @@ pub(super) struct Shared {
 
 /// The writer's state; moved into its thread.
 pub(super) struct Writer {
-    pub db: Arc<Database>,
     pub path: PathBuf,
     pub shared: Arc<Shared>,
     pub batch_records_max: usize,
-    pub quick_repair: bool,
     /// Told of each successful commit, before its callbacks.
     pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
     /// As of the last successful commit.
@@ -125,10 +120,11 @@ pub(super) struct Writer {
     pub journal: Journal,
     /// The number the next journal frame gets.
     pub next_batch: u64,
-    /// When the last durable commit returned.
-    pub last_durable: Instant,
-    pub checkpoint_every: Duration,
-    pub journal_bytes_max: u64,
+    /// Where durable batches go; dropped when the writer stops, which ends the applier.
+    pub applier: Option<Sender<Durable>>,
+    pub applier_thread: Option<JoinHandle<()>>,
+    /// The checkpointed batch the journal was last collected at.
+    pub collected: u64,
 }
 
 /// The outcome planned for each submission of a batch before it is written.
@@ -145,18 +141,12 @@ impl Writer {
         loop {
             let first = match carried.take() {
                 Some(submission) => submission,
-                None => match self.next_command(&commands) {
+                None => match commands.recv() {
                     Ok(command) => match self.dequeued(command) {
                         Some(submission) => submission,
                         None => break,
                     },
-                    Err(RecvTimeoutError::Timeout) => {
-                        if self.checkpoint() {
-                            break;
-                        }
-                        continue;
-                    }
-                    Err(RecvTimeoutError::Disconnected) => break,
+                    Err(_) => break,
                 },
             };
             let (batch, next, stop) = self.gather(first, &commands);
@@ -166,9 +156,7 @@ impl Writer {
                 break;
             }
         }
-        if self.shared.failure.get().is_none() {
-            self.checkpoint();
-        }
+        self.stop_applier();
         self.shared.stopped.store(true, Ordering::SeqCst);
         // Whatever is left is reported `Stopped` as it is dropped
         drop(carried);
@@ -177,72 +165,32 @@ impl Writer {
         }
     }
 
-    /// The next command; with commits not yet durable in the database, waits at most until
-    /// the next checkpoint is due (`Timeout`: idle, make them durable now).
-    fn next_command(&self, commands: &Receiver<Command>) -> Result<Command, RecvTimeoutError> {
-        if self.journal.len() == 0 {
-            return commands.recv().map_err(|_| RecvTimeoutError::Disconnected);
+    /// Lets the applier finish (it checkpoints everything applied) and deletes the journal
+    /// segments the database then holds.
+    fn stop_applier(&mut self) {
+        drop(self.applier.take());
+        if let Some(thread) = self.applier_thread.take() {
+            let _ = thread.join();
         }
-        let idle = self
-            .checkpoint_every
-            .saturating_sub(self.last_durable.elapsed())
-            .min(IDLE_CHECKPOINT_AFTER);
-        commands.recv_timeout(idle)
-    }
-
-    /// Whether this batch's commit must be durable itself.
-    fn checkpoint_due(&self) -> bool {
-        self.last_durable.elapsed() >= self.checkpoint_every
-            || self.journal.len() >= self.journal_bytes_max
-    }
-
-    /// Makes every commit so far durable in the database (an empty durable commit) and empties
-    /// the journal. Returns whether the writer must stop.
-    fn checkpoint(&mut self) -> bool {
-        if self.journal.len() == 0 {
-            return false;
-        }
-        let empty: [&[Record]; 0] = [];
-        let commit = Commit {
-            durability: Durability::Immediate,
-            journal_applied: Some(self.next_batch - 1),
-            before_commit: || Ok(()),
-        };
-        let transaction = || {
-            apply::write_batch(
-                &self.db,
-                self.quick_repair,
-                self.state.last_position,
-                empty.into_iter(),
-                commit,
-            )
-        };
-        match self.guarded(transaction, false) {
-            Ok(_) => {
-                self.durable();
-                false
-            }
-            Err(Classified { error, fatal }) => {
-                if fatal {
-                    let _ = self.shared.failure.set(error);
-                    self.shared.stopped.store(true, Ordering::SeqCst);
-                }
-                fatal
-            }
+        if self.shared.failure.get().is_none() {
+            self.collect_journal();
         }
     }
 
-    /// After a durable commit: everything journaled is in the database; empty the journal.
-    fn durable(&mut self) {
-        self.last_durable = Instant::now();
-        if let Err(e) = self.journal.reset() {
-            // Its frames are all in the database (replay skips them); the next checkpoint
-            // tries again.
+    /// Deletes the journal segments every batch of which a durable database commit holds.
+    fn collect_journal(&mut self) {
+        let progress = &self.shared.progress;
+        let checkpointed = progress.checkpointed.load(Ordering::SeqCst);
+        if let Err(e) = self.journal.collect(checkpointed) {
+            // Replay skips what the database has; the next checkpoint tries again.
             eprintln!(
-                "switchboard: cannot empty the journal {}: {e}",
-                self.journal.path().display()
+                "switchboard: cannot delete old journal segments in {}: {e}",
+                self.journal.dir().display()
             );
         }
+        progress
+            .journal_bytes
+            .store(self.journal.len(), Ordering::Relaxed);
     }
 
     fn dequeued(&self, command: Command) -> Option<Submission> {
@@ -297,10 +245,12 @@ impl Writer {
         } else {
             Ok(None)
         };
+        let mut batch = batch;
         let (result, fatal) = match outcome {
             Ok(duration) => {
                 if let Some(duration) = duration {
                     self.observe(&batch, &plan, duration);
+                    self.hand_over(&mut batch, &plan);
                 }
                 self.state.last_position = plan.last_position;
                 self.state.snapshot_covers = plan.snapshot_covers;
@@ -321,6 +271,38 @@ impl Writer {
             }
         }
         fatal
+    }
+
+    /// Gives the applier the accepted records of the batch just journaled, and counts it as
+    /// acknowledged (before any callback runs).
+    fn hand_over(&mut self, batch: &mut [Submission], plan: &Plan) {
+        let records = batch
+            .iter_mut()
+            .zip(&plan.verdicts)
+            .filter(|(_, verdict)| verdict.is_ok())
+            .flat_map(|(submission, _)| std::mem::take(&mut submission.records))
+            .collect();
+        let number = self.next_batch - 1;
+        let durable = Durable {
+            batch: number,
+            position: self.state.last_position,
+            records,
+        };
+        let shared = Arc::clone(&self.shared);
+        shared.progress.acked.store(number, Ordering::SeqCst);
+        if let Some(applier) = &self.applier {
+            // A gone applier has stopped the store (its failure is set): reads say so.
+            let _ = applier.send(durable);
+        }
+        let checkpointed = shared.progress.checkpointed.load(Ordering::SeqCst);
+        if checkpointed > self.collected {
+            self.collected = checkpointed;
+            self.collect_journal();
+        }
+        shared
+            .progress
+            .journal_bytes
+            .store(self.journal.len(), Ordering::Relaxed);
     }
 
     /// Tells the observer what the commit just made durable wrote.
@@ -401,74 +383,33 @@ impl Writer {
         plan
     }
 
-    /// Writes the accepted submissions in one transaction, under the panic guard, and makes it
-    /// durable: through the journal, or (a checkpoint) with a durable commit. Returns how long
-    /// the transaction took from begin to durable.
+    /// Appends the accepted submissions to the journal as the next batch and waits for it to be
+    /// on disk. Returns how long that took.
     fn write(&mut self, batch: &[Submission], plan: &Plan) -> Result<Duration, Classified> {
+        if self.shared.failure.get().is_some() {
+            // The applier stopped the store: nothing more is acknowledged.
+            return Err(Classified {
+                error: StoreError::Stopped,
+                fatal: true,
+            });
+        }
+        let began = Instant::now();
         let accepted = batch
             .iter()
             .zip(&plan.verdicts)
             .filter(|(_, verdict)| verdict.is_ok())
             .map(|(submission, _)| submission.records.as_slice());
-        if self.checkpoint_due() {
-            let commit = Commit {
-                durability: Durability::Immediate,
-                journal_applied: Some(self.next_batch - 1),
-                before_commit: || Ok(()),
-            };
-            let (db, position) = (&self.db, self.state.last_position);
-            let quick_repair = self.quick_repair;
-            let transaction = || apply::write_batch(db, quick_repair, position, accepted, commit);
-            let duration = self.guarded(transaction, false)?;
-            self.durable();
-            return Ok(duration);
-        }
-        let batch_no = self.next_batch;
-        let journal_len = self.journal.len();
-        let journal = &mut self.journal;
-        let frame = accepted.clone();
-        let commit = Commit {
-            durability: Durability::None,
-            journal_applied: None,
-            before_commit: move || journal.append(batch_no, frame),
-        };
-        let (db, position) = (&self.db, self.state.last_position);
-        let quick_repair = self.quick_repair;
-        let transaction = || apply::write_batch(db, quick_repair, position, accepted, commit);
-        let outcome = catch_unwind(AssertUnwindSafe(transaction));
-        // Once the journal has the batch, the database must have it too.
-        let journaled = self.journal.len() != journal_len;
-        if journaled {
-            self.next_batch += 1;
-        }
-        self.settle(outcome, journaled)
-    }
-
-    /// Runs `transaction` under the panic guard.
-    fn guarded(
-        &self,
-        transaction: impl FnOnce() -> Result<Duration, redb::Error>,
-        journaled: bool,
-    ) -> Result<Duration, Classified> {
-        self.settle(catch_unwind(AssertUnwindSafe(transaction)), journaled)
-    }
-
-    /// Counts a commit, or classifies its failure (fatal if the journal already has the batch).
-    fn settle(
-        &self,
-        outcome: std::thread::Result<Result<Duration, redb::Error>>,
-        journaled: bool,
-    ) -> Result<Duration, Classified> {
-        match outcome {
-            Ok(Ok(duration)) => {
+        let (journal, number) = (&mut self.journal, self.next_batch);
+        match catch_unwind(AssertUnwindSafe(|| journal.append(number, accepted))) {
+            Ok(Ok(())) => {
+                self.next_batch += 1;
                 self.shared.commits.fetch_add(1, Ordering::Relaxed);
-                Ok(duration)
+                Ok(began.elapsed())
             }
-            Ok(Err(error)) => {
-                let mut classified = classify(&self.path, error);
-                classified.fatal |= journaled;
-                Err(classified)
-            }
+            Ok(Err(e)) => Err(Classified {
+                error: io(self.journal.dir(), e),
+                fatal: true,
+            }),
             Err(payload) => Err(Classified {
                 error: panicked(&self.path, payload.as_ref()),
                 fatal: true,

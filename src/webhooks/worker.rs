@@ -29,6 +29,8 @@ use crate::config::bounds::WEBHOOK_HELD_EVENTS_MAX as HELD_EVENTS_MAX;
 const READ_BATCH: usize = 512;
 /// How often the outbox depth and oldest age are recomputed.
 const STATS_EVERY_MS: u64 = 250;
+/// How often the outbox is looked at while the database catches up with the journal.
+const CATCH_UP_POLL: Duration = Duration::from_millis(2);
 /// The longest wait without looking at the outbox or the clock.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
 
@@ -107,11 +109,17 @@ impl Worker {
             results,
         };
         loop {
-            if std::mem::take(&mut st.outbox_dirty) {
+            // The outbox is read once the database has caught up with the journal, so that a
+            // checkpoint never blocks this task's thread.
+            let catching_up = st.outbox_dirty && self.store.reads_would_wait();
+            if !catching_up && std::mem::take(&mut st.outbox_dirty) {
                 self.refill(&mut st);
             }
             self.advance_cursor(&mut st);
-            let wait = self.launch(&mut st);
+            let mut wait = self.launch(&mut st);
+            if catching_up {
+                wait = wait.min(CATCH_UP_POLL);
+            }
             self.flush_writes(&mut st);
             tokio::select! {
                 Some((seq, attempt)) = finished.recv() => {

@@ -28,7 +28,7 @@ fn payload(seed: u64, round: u64, k: u64) -> Vec<u8> {
 }
 
 /// Each round crashes in another mix of journal and checkpoints: only the journal (the default
-/// checkpoints every 2 s), frequent checkpoints by time, and checkpoints by journal size.
+/// checkpoints every second), frequent checkpoints by time, and checkpoints by journal size.
 fn options_of_round(round: u64) -> StoreOptions {
     let mut options = StoreOptions::default();
     match round % 3 {
