@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use redb::{
-    Database, ReadTransaction, ReadableDatabase, TableDefinition, TableError, WriteTransaction,
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableError,
+    WriteTransaction,
 };
 
 use super::error::{guarded, translate};
@@ -77,8 +78,33 @@ impl PendingWebhooks<'_> {
         if let Some(to) = self.prune_to.take() {
             txn.open_table(WEBHOOK_EVENTS)?
                 .retain_in(..=to, |_, _| false)?;
+            prune_deliveries(txn, to)?;
         }
         Ok(())
+    }
+}
+
+/// Deletes every endpoint's delivery rows of events up to `to`: one range per endpoint, found
+/// by jumping from one endpoint's rows to the next's.
+fn prune_deliveries(txn: &WriteTransaction, to: u64) -> Result<(), redb::Error> {
+    let mut table = txn.open_table(WEBHOOK_DELIVERIES)?;
+    let mut endpoint = match table.first()? {
+        Some((key, _)) => key.value().0.to_string(),
+        None => return Ok(()),
+    };
+    loop {
+        table.retain_in((endpoint.as_str(), 0)..=(endpoint.as_str(), to), |_, _| {
+            false
+        })?;
+        let next = table
+            .range((endpoint.as_str(), u64::MAX)..)?
+            .map(|row| row.map(|(key, _)| key.value().0.to_string()))
+            .find(|found| !matches!(found, Ok(e) if *e == endpoint))
+            .transpose()?;
+        match next {
+            Some(next) => endpoint = next,
+            None => return Ok(()),
+        }
     }
 }
 

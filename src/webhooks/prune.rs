@@ -1,7 +1,8 @@
 //! Deleting old outbox events: an event is deleted once every running endpoint's cursor is past
 //! it (it is settled everywhere) and it is older than the longest `max_age` configured (so a
-//! failed delivery can still be retried by hand for that long). Delivery rows are kept. Runs
-//! every [`PRUNE_EVERY`], a bounded number of events per run.
+//! failed delivery can still be retried by hand for that long); its delivery rows go with it.
+//! Runs every [`PRUNE_EVERY`], at most [`EVENTS_PER_RUN_MAX`] events per run, which keeps up
+//! with 8,000 events/s.
 
 use std::time::Duration;
 
@@ -9,25 +10,37 @@ use super::event::OutboxEvent;
 use crate::store::{Record, Store};
 
 /// How often old events are looked for.
-pub const PRUNE_EVERY: Duration = Duration::from_secs(600);
-/// Events looked at per run at most.
-const EVENTS_PER_RUN_MAX: usize = 4_096;
+pub const PRUNE_EVERY: Duration = Duration::from_secs(30);
+/// Events looked at (and deleted) per run at most.
+const EVENTS_PER_RUN_MAX: u64 = 262_144;
+/// Events read per page while looking.
+const PAGE: usize = 4_096;
 
 /// The newest event seq that may be deleted: at most `settled_upto`, created before `cutoff_ms`;
-/// `None` when there is none. Reads at most [`EVENTS_PER_RUN_MAX`] events.
+/// `None` when there is none. Reads at most [`EVENTS_PER_RUN_MAX`] events, a page at a time.
 pub fn prunable(store: &Store, settled_upto: u64, cutoff_ms: u64) -> Option<u64> {
-    let events = store.webhook_events_after(0, EVENTS_PER_RUN_MAX).ok()?;
     let mut last = None;
-    for (seq, bytes) in events {
-        if seq > settled_upto {
+    let mut after = 0;
+    let mut looked = 0u64;
+    while looked < EVENTS_PER_RUN_MAX {
+        let events = store.webhook_events_after(after, PAGE).ok()?;
+        let count = events.len();
+        for (seq, bytes) in events {
+            if seq > settled_upto {
+                return last;
+            }
+            // An event that does not decode is not worth keeping.
+            let old = OutboxEvent::decode(&bytes).is_none_or(|e| e.created_ms < cutoff_ms);
+            if !old {
+                return last;
+            }
+            last = Some(seq);
+            after = seq;
+        }
+        looked += count as u64;
+        if count < PAGE {
             break;
         }
-        // An event that does not decode is not worth keeping.
-        let old = OutboxEvent::decode(&bytes).is_none_or(|e| e.created_ms < cutoff_ms);
-        if !old {
-            break;
-        }
-        last = Some(seq);
     }
     last
 }
@@ -68,6 +81,16 @@ mod tests {
             Record::WebhookEvent(e.encode())
         };
         submit_wait(&store, vec![event(100), event(200), event(300), event(400)]);
+        let delivery = |endpoint: &str, seq| Record::WebhookDelivery {
+            endpoint: endpoint.into(),
+            seq,
+            bytes: vec![1],
+        };
+        let rows: Vec<Record> = ["a", "b"]
+            .iter()
+            .flat_map(|e| (1..=4).map(move |seq| delivery(e, seq)))
+            .collect();
+        submit_wait(&store, rows);
         assert_eq!(prunable(&store, 4, 250), Some(2));
         assert_eq!(prunable(&store, 1, 250), Some(1));
         assert_eq!(prunable(&store, 4, 50), None);
@@ -80,6 +103,16 @@ mod tests {
             .map(|(seq, _)| seq)
             .collect();
         assert_eq!(left, [3, 4]);
+        // Both endpoints' rows of the deleted events are gone, the others stay.
+        for endpoint in ["a", "b"] {
+            let kept: Vec<u64> = store
+                .webhook_deliveries(endpoint, u64::MAX, 10)
+                .unwrap()
+                .into_iter()
+                .map(|(seq, _)| seq)
+                .collect();
+            assert_eq!(kept, [4, 3], "{endpoint}");
+        }
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
