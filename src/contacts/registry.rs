@@ -151,7 +151,6 @@ impl Registry {
     ) -> Result<(), ContactError> {
         let mut counts = self.state.read().counts.clone();
         let mut chunks = vec![Vec::new()];
-        let mut with_events = false;
         {
             let view = self.view()?;
             let mut earlier: HashMap<u64, &Stored> = HashMap::new();
@@ -171,7 +170,6 @@ impl Registry {
                     let was_live = matches!(old, Some(Stored::Live(_)));
                     let event =
                         crate::webhooks::contact_events::of_write(outlet, *id, stored, was_live);
-                    with_events |= event.is_some();
                     chunk.extend(event);
                 }
                 keys::change(*id, old.as_ref(), stored, &mut counts, &mut touched, chunk);
@@ -195,9 +193,6 @@ impl Registry {
         }
         for chunk in chunks.into_iter().filter(|c| !c.is_empty()) {
             write_durably(&self.store, chunk).await?;
-        }
-        if let Some(outlet) = self.webhooks.get().filter(|_| with_events) {
-            outlet.committed();
         }
         let generation = self.store.contacts_generation()?;
         {

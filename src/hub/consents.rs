@@ -86,12 +86,8 @@ impl Hub {
             Some(format!("client:{line}:{client}")),
             || serde_json::json!({"line": line, "client_id": client, "version": version, "accepted": accepted}),
         );
-        let with_event = event.is_some();
         let records = std::iter::once(record).chain(event).collect();
         crate::hub::write_durably(store, records).await?;
-        if with_event {
-            self.webhooks.outlet.committed();
-        }
         Ok(())
     }
 

@@ -74,7 +74,6 @@ impl ShardTask {
         let hub = self.hub.clone();
         let in_flight = self.in_flight.clone();
         in_flight.fetch_add(1, Ordering::AcqRel);
-        let events = crate::webhooks::outlet::holds_events(&records);
         let logged = records
             .iter()
             .filter(|r| matches!(r, Record::Log(_)))
@@ -83,9 +82,6 @@ impl ShardTask {
             match result {
                 Ok(position) => {
                     hub.committed(position, logged);
-                    if events && !hub.has_failed() {
-                        hub.webhooks.outlet.committed();
-                    }
                     released.deliver(&hub);
                     record_delivery(&hub, &arrivals);
                 }

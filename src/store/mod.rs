@@ -60,6 +60,7 @@ pub use error::StoreError;
 pub use faults::FaultSwitch;
 pub use options::{CommitStats, StoreOptions};
 
+pub use writer::EventListener;
 use writer::{Command, Shared, Submission, Writer};
 
 pub use journal::JOURNAL_FILE_NAME;
@@ -382,6 +383,12 @@ impl Store {
         let inner = &self.inner;
         inner.shared.progress.wait_applied(&inner.shared)?;
         Ok(&inner.db)
+    }
+
+    /// Sets the listener told of every durable batch's webhook events, numbered, on the writer
+    /// thread before the batch's callbacks (keep it short). Only the first call sets it.
+    pub fn listen_events(&self, listener: EventListener) -> bool {
+        self.inner.shared.events.set(listener).is_ok()
     }
 
     /// Whether a read now would wait for the database to catch up with the journal (it lags

@@ -23,6 +23,7 @@ use super::journal::{Frame, Journal, JOURNAL_FILE_NAME};
 use super::schema::{
     self, FORMAT_VERSION, KEY_FORMAT_VERSION, KEY_JOURNAL_APPLIED, KEY_LAST_POSITION, META,
 };
+use super::webhooks::KEY_WEBHOOK_EVENT_SEQ;
 use super::{StoreError, StoreOptions};
 
 /// An open database and the writer's starting state.
@@ -39,6 +40,8 @@ pub(super) struct Opened {
 pub(super) struct State {
     pub last_position: u64,
     pub snapshot_covers: u64,
+    /// The newest webhook event number given (events are numbered in journal order).
+    pub webhook_seq: u64,
 }
 
 /// Opens (creating if absent) the store file at `path` inside `data_dir`.
@@ -252,6 +255,7 @@ fn load_state(path: &Path, db: &Database) -> Result<State, StoreError> {
         Ok(State {
             last_position: schema::last_position(&meta, &log, covers)?,
             snapshot_covers: covers,
+            webhook_seq: schema::meta_get(&meta, KEY_WEBHOOK_EVENT_SEQ)?.unwrap_or(0),
         })
     };
     read().map_err(|e| translate(path, e))

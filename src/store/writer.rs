@@ -106,7 +106,12 @@ pub(super) struct Shared {
     pub stopped: AtomicBool,
     /// The fatal error the writer stopped on, if it did.
     pub failure: OnceLock<StoreError>,
+    /// Told of every batch's webhook events once the batch is durable, before its callbacks.
+    pub events: OnceLock<EventListener>,
 }
+
+/// Takes the webhook events of a durable batch: `(event number, event bytes)`, in order.
+pub type EventListener = Arc<dyn Fn(&[(u64, Vec<u8>)]) + Send + Sync>;
 
 /// The writer's state; moved into its thread.
 pub(super) struct Writer {
@@ -250,6 +255,7 @@ impl Writer {
             Ok(duration) => {
                 if let Some(duration) = duration {
                     self.observe(&batch, &plan, duration);
+                    self.announce_events(&batch, &plan);
                     self.hand_over(&mut batch, &plan);
                 }
                 self.state.last_position = plan.last_position;
@@ -271,6 +277,34 @@ impl Writer {
             }
         }
         fatal
+    }
+
+    /// Numbers the webhook events of the batch just journaled (as the database will: in order,
+    /// after the newest) and tells the listener, if there is one.
+    fn announce_events(&mut self, batch: &[Submission], plan: &Plan) {
+        let events = batch
+            .iter()
+            .zip(&plan.verdicts)
+            .filter(|(_, verdict)| verdict.is_ok())
+            .flat_map(|(submission, _)| &submission.records)
+            .filter_map(|record| match record {
+                Record::WebhookEvent(bytes) => Some(bytes),
+                _ => None,
+            });
+        let Some(listener) = self.shared.events.get() else {
+            self.state.webhook_seq += events.count() as u64;
+            return;
+        };
+        let numbered: Vec<(u64, Vec<u8>)> = events
+            .map(|bytes| {
+                self.state.webhook_seq += 1;
+                (self.state.webhook_seq, bytes.clone())
+            })
+            .collect();
+        if !numbered.is_empty() {
+            // A panicking listener is the caller's bug; the writer must outlive it
+            let _ = catch_unwind(AssertUnwindSafe(|| listener(&numbered)));
+        }
     }
 
     /// Gives the applier the accepted records of the batch just journaled, and counts it as

@@ -138,6 +138,8 @@ impl Webhooks {
     /// pruning of old events (until `self` is dropped).
     pub fn start(self: &Arc<Self>, store: Store, config: &Config) -> Result<(), reqwest::Error> {
         let client = client::build(self.allow_private)?;
+        let outlet = self.outlet.clone();
+        store.listen_events(Arc::new(move |events| outlet.publish(events)));
         let _ = self.started.set((store, client));
         self.reconcile(config);
         let weak = Arc::downgrade(self);

@@ -1,18 +1,26 @@
 //! The emitting side: what shards, consents and contacts call to put an event into the outbox.
 //! [`Outlet::event`] gives the store record to submit with the change it reports (so it is
 //! committed in the same transaction), or nothing when no enabled endpoint wants that type on
-//! that line — no endpoint, no write. [`Outlet::committed`] is called after such a commit and
-//! wakes the delivery tasks. Never blocks, never does I/O.
+//! that line — no endpoint, no write. The store hands every durable batch's events, numbered, to
+//! [`Outlet::publish`], which passes them to the delivery tasks in memory (a task that misses
+//! some reads them from the outbox). Never blocks, never does I/O.
 
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use tokio::sync::watch;
+use tokio::sync::mpsc;
 
 use super::event::{EventKind, OutboxEvent};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Record;
+use crate::sync::Mutex;
+
+/// Durable events, numbered, in order, as the delivery tasks receive them.
+pub type EventBatch = Arc<[(u64, Arc<[u8]>)]>;
+
+/// Batches a delivery task may have waiting; beyond, it reads the outbox instead.
+const SUBSCRIBER_BATCHES_MAX: usize = 4_096;
 
 /// One enabled endpoint's filter.
 #[derive(Debug, Default)]
@@ -54,7 +62,7 @@ impl Subscriptions {
 /// Where events enter the outbox.
 pub struct Outlet {
     subs: ArcSwap<Subscriptions>,
-    committed: watch::Sender<u64>,
+    subscribers: Mutex<Vec<mpsc::Sender<EventBatch>>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -62,7 +70,7 @@ impl Outlet {
     pub fn new(config: &Config, clock: Arc<dyn Clock>) -> Outlet {
         Outlet {
             subs: ArcSwap::from_pointee(Subscriptions::of(config)),
-            committed: watch::Sender::new(0),
+            subscribers: Mutex::new(Vec::new()),
             clock,
         }
     }
@@ -113,18 +121,24 @@ impl Outlet {
         Some(Record::WebhookEvent(event.encode()))
     }
 
-    /// Tells the delivery tasks that a commit with events happened.
-    pub fn committed(&self) {
-        self.committed.send_modify(|n| *n = n.wrapping_add(1));
+    /// Passes durable events (numbered, in order) to every delivery task, without waiting: a
+    /// task whose queue is full misses them and reads them from the outbox.
+    pub fn publish(&self, events: &[(u64, Vec<u8>)]) {
+        let batch: EventBatch = events
+            .iter()
+            .map(|(seq, bytes)| (*seq, Arc::from(bytes.as_slice())))
+            .collect();
+        let mut subscribers = self.subscribers.lock();
+        subscribers.retain(|tx| !tx.is_closed());
+        for tx in subscribers.iter() {
+            let _ = tx.try_send(batch.clone());
+        }
     }
 
-    /// A receiver that changes after every commit with events.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.committed.subscribe()
+    /// A queue of the durable events published from now on.
+    pub fn subscribe(&self) -> mpsc::Receiver<EventBatch> {
+        let (tx, rx) = mpsc::channel(SUBSCRIBER_BATCHES_MAX);
+        self.subscribers.lock().push(tx);
+        rx
     }
-}
-
-/// Whether `records` hold an outbox event.
-pub fn holds_events(records: &[Record]) -> bool {
-    records.iter().any(|r| matches!(r, Record::WebhookEvent(_)))
 }

@@ -1,4 +1,5 @@
-//! One endpoint's delivery task: reads the outbox after the endpoint's cursor, keeps the events
+//! One endpoint's delivery task: takes the events published as they become durable (and reads
+//! the outbox after the endpoint's cursor for what it missed or had no room for), keeps the events
 //! it wants in lanes by ordering key (one dialog = one lane), sends each lane's head (at most
 //! `concurrency` requests at once), retries with backoff, and writes every outcome and the
 //! advancing cursor back to the store.
@@ -13,11 +14,12 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
 use super::client::{self, Attempt, Message};
 use super::delivery::{Delivery, Status};
 use super::event::OutboxEvent;
+use super::outlet::EventBatch;
 use super::retry::{classify, next_try_ms, Verdict};
 use super::stats::EndpointStats;
 use super::Endpoint;
@@ -56,7 +58,8 @@ pub(super) struct Worker {
     pub client: reqwest::Client,
     pub clock: Arc<dyn Clock>,
     pub stats: Arc<EndpointStats>,
-    pub commits: watch::Receiver<u64>,
+    /// Durable events as the store numbers them, straight from the commit.
+    pub commits: mpsc::Receiver<EventBatch>,
     pub control: mpsc::UnboundedReceiver<Control>,
 }
 
@@ -129,11 +132,14 @@ impl Worker {
                         self.finish(&mut st, seq, attempt);
                     }
                 }
-                changed = self.commits.changed() => {
-                    if changed.is_err() {
+                batch = self.commits.recv() => {
+                    let Some(batch) = batch else {
                         return;
+                    };
+                    self.take_published(&mut st, &batch);
+                    while let Ok(batch) = self.commits.try_recv() {
+                        self.take_published(&mut st, &batch);
                     }
-                    st.outbox_dirty = true;
                 }
                 Some(control) = self.control.recv() => self.on_control(&mut st, control),
                 _ = tokio::time::sleep(wait) => st.outbox_dirty = true,
@@ -194,6 +200,24 @@ impl Worker {
             }
             if count < READ_BATCH {
                 return;
+            }
+        }
+    }
+
+    /// Takes published events that follow what was read; a gap (events this task missed or has
+    /// not read yet) or no room leaves the rest to a read of the outbox.
+    fn take_published(&self, st: &mut State, batch: &[(u64, Arc<[u8]>)]) {
+        for (seq, bytes) in batch {
+            if *seq <= st.read_upto {
+                continue;
+            }
+            if *seq != st.read_upto + 1 || st.instance == 0 || st.held.len() >= HELD_EVENTS_MAX {
+                st.outbox_dirty = true;
+                return;
+            }
+            st.read_upto = *seq;
+            if let Some(event) = OutboxEvent::decode(bytes) {
+                self.take(st, *seq, event);
             }
         }
     }

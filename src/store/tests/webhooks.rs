@@ -87,3 +87,40 @@ fn deliveries_and_cursors_upsert_delete_and_survive_a_reopen() {
     submit_wait(&store, vec![cursor(None)]).unwrap();
     assert_eq!(store.webhook_cursor("crm").unwrap(), None);
 }
+
+/// The listener is told of each durable batch's events with the numbers the outbox gives them,
+/// also after a reopen (numbering goes on from the file), and never of a refused submission.
+#[test]
+fn the_listener_gets_events_numbered_as_stored() {
+    use crate::sync::{Arc, Mutex};
+    let dir = TempDir::new("webhook-listener");
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    submit_wait(&store, vec![event("before the listener")]).unwrap();
+    type Heard = Vec<(u64, Vec<u8>)>;
+    let heard: Arc<Mutex<Heard>> = Arc::default();
+    let sink = heard.clone();
+    let listener = Arc::new(move |events: &[(u64, Vec<u8>)]| {
+        sink.lock().extend_from_slice(events);
+    });
+    assert!(store.listen_events(listener.clone()));
+    submit_wait(&store, vec![event("a"), log("beside"), event("b")]).unwrap();
+    // A snapshot ahead of the log is refused whole: its event is neither stored nor told.
+    let refused = vec![
+        event("refused"),
+        Record::Snapshot {
+            covers: 99,
+            bytes: vec![],
+        },
+    ];
+    assert!(submit_wait(&store, refused).is_err());
+    submit_wait(&store, vec![event("c")]).unwrap();
+    let told = texts(heard.lock().clone());
+    assert_eq!(told, texts(store.webhook_events_after(1, 10).unwrap()));
+    assert_eq!(told, [(2, "a".into()), (3, "b".into()), (4, "c".into())]);
+    store.close().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert!(store.listen_events(listener));
+    submit_wait(&store, vec![event("d")]).unwrap();
+    assert_eq!(heard.lock().last().unwrap().0, 5);
+    store.close().unwrap();
+}
