@@ -188,6 +188,14 @@ impl<'txn, 'batch> Tables<'txn, 'batch> {
             Record::WebhookCursor { endpoint, seq } => {
                 self.pending_webhooks.cursors.push((endpoint, *seq))
             }
+            Record::WebhookRetry {
+                endpoint,
+                seq,
+                pending,
+            } => self
+                .pending_webhooks
+                .retries
+                .push((endpoint, *seq, *pending)),
             Record::WebhookPrune { seq } => {
                 let to = self.pending_webhooks.prune_to.map_or(*seq, |t| t.max(*seq));
                 self.pending_webhooks.prune_to = Some(to);

@@ -64,6 +64,13 @@ pub enum Record {
     },
     /// Webhook `endpoint`'s cursor (every event up to it settled there); `None` deletes it.
     WebhookCursor { endpoint: String, seq: Option<u64> },
+    /// Marks event `seq` as retried by hand for webhook `endpoint` (`pending`) until it settles
+    /// (not `pending` removes the mark), so a restart resumes it though the cursor is past it.
+    WebhookRetry {
+        endpoint: String,
+        seq: u64,
+        pending: bool,
+    },
     /// Deletes the webhook events up to `seq` (inclusive).
     WebhookPrune { seq: u64 },
     /// Files contact `id` under `key` (`present`) or takes it out: the registry's lookup keys
@@ -98,6 +105,7 @@ impl Record {
             Record::ContactInteraction { bytes, .. } => bytes.as_ref().map_or(0, Vec::len),
             Record::ForgetDialog { .. }
             | Record::WebhookCursor { .. }
+            | Record::WebhookRetry { .. }
             | Record::WebhookPrune { .. } => 0,
         }
     }

@@ -1,5 +1,6 @@
 //! The webhook outbox's tables: every event to send (written in the same transaction as the
-//! change it reports), each endpoint's delivery outcomes, and each endpoint's cursor.
+//! change it reports), each endpoint's delivery outcomes, each endpoint's cursor, and the
+//! deliveries retried by hand that have not settled.
 //!
 //! Like the rest of the store this knows nothing about what an event is: `crate::webhooks`
 //! encodes and decodes the bytes. Event numbers come from `meta` (`webhook_event_seq`), raised
@@ -24,6 +25,9 @@ pub(super) const WEBHOOK_EVENTS: TableDefinition<u64, &[u8]> =
 /// `(endpoint id, event seq) -> delivery bytes` (the latest written wins).
 pub(super) const WEBHOOK_DELIVERIES: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("webhook_deliveries");
+/// `(endpoint id, event seq) -> 1`: deliveries retried by hand and not settled yet.
+pub(super) const WEBHOOK_RETRIES: TableDefinition<(&str, u64), u8> =
+    TableDefinition::new("webhook_retries");
 /// `endpoint id -> seq`: every event up to it is settled for that endpoint.
 pub(super) const WEBHOOK_CURSORS: TableDefinition<&str, u64> =
     TableDefinition::new("webhook_cursors");
@@ -39,6 +43,7 @@ pub(super) struct PendingWebhooks<'batch> {
     pub events: Vec<&'batch [u8]>,
     pub deliveries: Vec<(&'batch str, u64, &'batch [u8])>,
     pub cursors: Vec<(&'batch str, Option<u64>)>,
+    pub retries: Vec<(&'batch str, u64, bool)>,
     /// Events deleted up to this seq (inclusive).
     pub prune_to: Option<u64>,
 }
@@ -72,6 +77,15 @@ impl PendingWebhooks<'_> {
                 match seq {
                     Some(seq) => table.insert(endpoint, seq).map(|_| ())?,
                     None => table.remove(endpoint).map(|_| ())?,
+                }
+            }
+        }
+        if !self.retries.is_empty() {
+            let mut table = txn.open_table(WEBHOOK_RETRIES)?;
+            for (endpoint, seq, pending) in self.retries.drain(..) {
+                match pending {
+                    true => table.insert((endpoint, seq), 1).map(|_| ())?,
+                    false => table.remove((endpoint, seq)).map(|_| ())?,
                 }
             }
         }
@@ -200,6 +214,21 @@ impl Store {
                 return Ok(None);
             };
             Ok(table.get(endpoint)?.map(|seq| seq.value()))
+        })
+    }
+
+    /// The events retried by hand for `endpoint` and not settled yet, oldest first.
+    pub fn webhook_retries(&self, endpoint: &str) -> Result<Vec<u64>, StoreError> {
+        let db = self.caught_up()?;
+        read(&self.inner.path, || {
+            let txn = db.begin_read()?;
+            let Some(table) = open(&txn, WEBHOOK_RETRIES)? else {
+                return Ok(Vec::new());
+            };
+            table
+                .range((endpoint, 0)..=(endpoint, u64::MAX))?
+                .map(|row| Ok(row?.0.value().1))
+                .collect()
         })
     }
 

@@ -402,6 +402,7 @@ impl Writer {
                     | Record::WebhookEvent(_)
                     | Record::WebhookDelivery { .. }
                     | Record::WebhookCursor { .. }
+                    | Record::WebhookRetry { .. }
                     | Record::WebhookPrune { .. }
                     | Record::ContactKey { .. }
                     | Record::ContactCount { .. }

@@ -70,6 +70,7 @@ impl Model {
                 Record::WebhookEvent(_)
                 | Record::WebhookDelivery { .. }
                 | Record::WebhookCursor { .. }
+                | Record::WebhookRetry { .. }
                 | Record::WebhookPrune { .. } => {}
                 Record::Contact { .. }
                 | Record::ContactPhoto { .. }

@@ -10,6 +10,8 @@
 //! every unsettled event is read again (at-least-once). This task never blocks a shard: it only
 //! reads the store and submits without waiting.
 
+mod retries;
+
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,8 @@ use crate::config::bounds::WEBHOOK_HELD_EVENTS_MAX as HELD_EVENTS_MAX;
 const READ_BATCH: usize = 512;
 /// How often the outbox depth and oldest age are recomputed.
 const STATS_EVERY_MS: u64 = 250;
+/// The lane of a delivery retried by hand is this and its event seq.
+const RETRY_LANE: &str = "retry:";
 /// How often the outbox is looked at while the database catches up with the journal.
 const CATCH_UP_POLL: Duration = Duration::from_millis(2);
 /// The longest wait without looking at the outbox or the clock.
@@ -97,7 +101,8 @@ impl Worker {
         self.stats.set_cursor(cursor);
         let recovered_upto = self.store.webhook_last_seq().unwrap_or(u64::MAX);
         let mut st = State {
-            instance: 0,
+            // Known once the first event exists (then read again by `refill`).
+            instance: self.store.webhook_instance().unwrap_or(0),
             read_upto: cursor,
             recovered_upto,
             writes: Vec::new(),
@@ -111,6 +116,7 @@ impl Worker {
             in_flight: 0,
             results,
         };
+        self.resume_retries(&mut st);
         loop {
             // The outbox is read once the database has caught up with the journal, so that a
             // checkpoint never blocks this task's thread.
@@ -381,6 +387,9 @@ impl Worker {
             return;
         };
         self.stats.settled(h.delivery.status);
+        if h.lane.starts_with(RETRY_LANE) {
+            st.writes.push(self.retry_mark(seq, false));
+        }
         if st.held.len() + 1 >= HELD_EVENTS_MAX {
             // Room again: read on in the outbox.
             st.outbox_dirty = true;
@@ -433,39 +442,6 @@ impl Worker {
                 let _ = answer.send(pending);
             }
         }
-    }
-
-    /// Holds a failed delivery again, due now (in its own lane, after what is held).
-    fn retry(&self, st: &mut State, seq: u64) -> bool {
-        if st.held.contains_key(&seq) {
-            return true;
-        }
-        let id = &self.endpoint.config.id;
-        let stored = self.store.webhook_delivery(id, seq).ok().flatten();
-        let Some(mut delivery) = stored.as_deref().and_then(Delivery::decode) else {
-            return false;
-        };
-        let event = self.store.webhook_event(seq).ok().flatten();
-        let Some(event) = event.as_deref().and_then(OutboxEvent::decode) else {
-            return false;
-        };
-        delivery.status = Status::Pending;
-        delivery.next_at_ms = Some(self.clock.now_ms());
-        delivery.reason = None;
-        let lane = format!("retry:{seq}");
-        st.lanes.entry(lane.clone()).or_default().push_back(seq);
-        st.due.insert((self.clock.now_ms(), seq));
-        st.held.insert(
-            seq,
-            Held {
-                body: event.body.into(),
-                // A manual retry gets a full max_age from now.
-                created_ms: self.clock.now_ms(),
-                lane,
-                delivery,
-            },
-        );
-        true
     }
 }
 
