@@ -65,12 +65,24 @@ impl Progress {
     }
 
     /// Waits until the database has every batch acknowledged so far; `Err` with the store's
-    /// failure if it stopped first.
+    /// failure if it stopped first. On a worker thread of a multi-threaded tokio runtime the wait
+    /// (up to a checkpoint's length) is announced with `block_in_place`, so the runtime moves the
+    /// thread's other tasks elsewhere instead of stalling them.
     pub(super) fn wait_applied(&self, shared: &Shared) -> Result<(), StoreError> {
         let target = self.acked.load(Ordering::SeqCst);
         if self.applied.load(Ordering::SeqCst) >= target {
             return Ok(());
         }
+        let wait = || self.wait_for(target, shared);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        }
+    }
+
+    fn wait_for(&self, target: u64, shared: &Shared) -> Result<(), StoreError> {
         let mut guard = self.lock.lock();
         loop {
             if self.applied.load(Ordering::SeqCst) >= target {
