@@ -23,7 +23,7 @@ fn config(url: &str) -> Config {
 }
 
 /// Waits (at most 10 s) until the admin API lists a delivery of `crm` with `status`.
-async fn listed(http: &Http, status: &str) -> serde_json::Value {
+async fn listed(http: &Http, status: &str, receiver: &Receiver) -> serde_json::Value {
     let path = format!("/api/v1/webhooks/crm/deliveries?status={status}");
     for _ in 0..100 {
         let shown = http.get_ok(&path).await;
@@ -32,7 +32,12 @@ async fn listed(http: &Http, status: &str) -> serde_json::Value {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no {status} delivery listed within 10 s");
+    let got: Vec<(String, u16)> = receiver
+        .all()
+        .iter()
+        .map(|g| (g.id.clone(), g.answered))
+        .collect();
+    panic!("no {status} delivery listed within 10 s; the receiver got {got:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +48,7 @@ async fn a_delivery_retried_by_hand_is_resumed_after_kill_9() {
     let mut widget = Widget::join(&server, "support", "c1").await;
     widget.say("m1", "hello").await;
     let http = Http::admin(&server);
-    let failed = listed(&http, "failed").await;
+    let failed = listed(&http, "failed", &receiver).await;
     let id = failed["id"].as_str().unwrap().to_string();
     let webhook_id = failed["webhook_id"].as_str().unwrap().to_string();
 
@@ -62,7 +67,7 @@ async fn a_delivery_retried_by_hand_is_resumed_after_kill_9() {
             g.iter().any(|g| g.answered == 503)
         })
         .await;
-    assert_eq!(listed(&http, "pending").await["id"], id.as_str());
+    assert_eq!(listed(&http, "pending", &receiver).await["id"], id.as_str());
     // The mark is submitted with the attempt; give its commit a moment before the crash.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -80,7 +85,7 @@ async fn a_delivery_retried_by_hand_is_resumed_after_kill_9() {
     assert_eq!(delivered[0].kind(), "dialog.created");
     // Settled: neither pending nor resumed by a second restart.
     let http = Http::admin(&server);
-    let delivered_row = listed(&http, "delivered").await;
+    let delivered_row = listed(&http, "delivered", &receiver).await;
     assert_eq!(delivered_row["id"], id.as_str());
     server.kill9();
     server.restart();

@@ -255,7 +255,6 @@ impl Writer {
             Ok(duration) => {
                 if let Some(duration) = duration {
                     self.observe(&batch, &plan, duration);
-                    self.announce_events(&batch, &plan);
                     self.hand_over(&mut batch, &plan);
                 }
                 self.state.last_position = plan.last_position;
@@ -280,8 +279,8 @@ impl Writer {
     }
 
     /// Numbers the webhook events of the batch just journaled (as the database will: in order,
-    /// after the newest) and tells the listener, if there is one.
-    fn announce_events(&mut self, batch: &[Submission], plan: &Plan) {
+    /// after the newest); with a listener, returns them to tell it.
+    fn number_events(&mut self, batch: &[Submission], plan: &Plan) -> Vec<(u64, Vec<u8>)> {
         let events = batch
             .iter()
             .zip(&plan.verdicts)
@@ -291,25 +290,23 @@ impl Writer {
                 Record::WebhookEvent(bytes) => Some(bytes),
                 _ => None,
             });
-        let Some(listener) = self.shared.events.get() else {
+        if self.shared.events.get().is_none() {
             self.state.webhook_seq += events.count() as u64;
-            return;
-        };
-        let numbered: Vec<(u64, Vec<u8>)> = events
+            return Vec::new();
+        }
+        events
             .map(|bytes| {
                 self.state.webhook_seq += 1;
                 (self.state.webhook_seq, bytes.clone())
             })
-            .collect();
-        if !numbered.is_empty() {
-            // A panicking listener is the caller's bug; the writer must outlive it
-            let _ = catch_unwind(AssertUnwindSafe(|| listener(&numbered)));
-        }
+            .collect()
     }
 
-    /// Gives the applier the accepted records of the batch just journaled, and counts it as
-    /// acknowledged (before any callback runs).
+    /// Gives the applier the accepted records of the batch just journaled, counts it as
+    /// acknowledged, and tells the listener its events (all before any callback runs; the
+    /// listener after `acked`, so that a read it starts waits for the batch).
     fn hand_over(&mut self, batch: &mut [Submission], plan: &Plan) {
+        let events = self.number_events(batch, plan);
         let records = batch
             .iter_mut()
             .zip(&plan.verdicts)
@@ -327,6 +324,10 @@ impl Writer {
         if let Some(applier) = &self.applier {
             // A gone applier has stopped the store (its failure is set): reads say so.
             let _ = applier.send(durable);
+        }
+        if let Some(listener) = self.shared.events.get().filter(|_| !events.is_empty()) {
+            // A panicking listener is the caller's bug; the writer must outlive it
+            let _ = catch_unwind(AssertUnwindSafe(|| listener(&events)));
         }
         let checkpointed = shared.progress.checkpointed.load(Ordering::SeqCst);
         if checkpointed > self.collected {

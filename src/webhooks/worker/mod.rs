@@ -65,6 +65,8 @@ pub(super) struct Worker {
     /// Durable events as the store numbers them, straight from the commit.
     pub commits: mpsc::Receiver<EventBatch>,
     pub control: mpsc::UnboundedReceiver<Control>,
+    /// Where to start, if the caller knew it (else read, or set, at the task's start).
+    pub start: Option<u64>,
 }
 
 struct State {
@@ -78,6 +80,9 @@ struct State {
     writes: Vec<Record>,
     /// When the outbox figures were last updated (they cost a pass over the held events).
     stats_at_ms: u64,
+    /// When the outbox is looked at next whatever else happens (events missed in memory are
+    /// read then at the latest).
+    look_at_ms: u64,
     cursor: u64,
     unsettled: BTreeSet<u64>,
     lanes: HashMap<String, VecDeque<u64>>,
@@ -93,9 +98,12 @@ struct State {
 impl Worker {
     /// Runs until aborted.
     pub async fn run(mut self) {
-        let cursor = match self.start_cursor().await {
-            Some(cursor) => cursor,
-            None => return,
+        let start = match self.start {
+            Some(cursor) => Some(cursor),
+            None => self.start_cursor().await,
+        };
+        let Some(cursor) = start else {
+            return;
         };
         let (results, mut finished) = mpsc::unbounded_channel();
         self.stats.set_cursor(cursor);
@@ -107,6 +115,7 @@ impl Worker {
             recovered_upto,
             writes: Vec::new(),
             stats_at_ms: 0,
+            look_at_ms: 0,
             cursor,
             unsettled: BTreeSet::new(),
             lanes: HashMap::new(),
@@ -118,6 +127,13 @@ impl Worker {
         };
         self.resume_retries(&mut st);
         loop {
+            // However busy the other branches keep this loop, the outbox is looked at every
+            // IDLE_WAIT.
+            let now = self.clock.now_ms();
+            if now >= st.look_at_ms {
+                st.outbox_dirty = true;
+                st.look_at_ms = now + IDLE_WAIT.as_millis() as u64;
+            }
             // The outbox is read once the database has caught up with the journal, so that a
             // checkpoint never blocks this task's thread.
             let catching_up = st.outbox_dirty && self.store.reads_would_wait();
