@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::webhook_receiver::{Got, Receiver};
+use common::webhook_receiver::{assert_signed, Got, Receiver};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -44,20 +44,6 @@ fn kpi(kind: &str, notify: &[&str]) -> String {
         "[lines.kpi.{kind}]\ntarget = \"1s\"\nnotify = [{}]",
         notify.join(", ")
     )
-}
-
-/// Every request verified with the receiver's secret, with a real outbox id.
-fn assert_signed(got: &[Got]) {
-    for g in got {
-        assert!(
-            g.verified.is_ok(),
-            "{} not verified: {:?}",
-            g.id,
-            g.verified
-        );
-        assert!(g.id.starts_with("msg_"), "{}", g.id);
-        assert!(!g.id.starts_with("msg_0000000000000000_"), "{}", g.id);
-    }
 }
 
 /// Delivered events of `dialog` in arrival order (first delivery of each id), checked to

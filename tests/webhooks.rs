@@ -8,7 +8,7 @@
 mod common;
 
 use common::in_process::{hold_writer, InProcess};
-use common::webhook_receiver::{Got, Receiver};
+use common::webhook_receiver::{assert_signed, retry_by_hand, Got, Receiver};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,20 +36,6 @@ fn config(hooks: &[(&str, &str, &str)]) -> Config {
         ));
     }
     config
-}
-
-/// Every request verified; panics naming the first that is not.
-fn assert_signed(got: &[Got]) {
-    for g in got {
-        assert!(
-            g.verified.is_ok(),
-            "{} not verified: {:?}",
-            g.id,
-            g.verified
-        );
-        assert!(g.id.starts_with("msg_"), "{}", g.id);
-        assert!(!g.id.starts_with("msg_0000000000000000_"), "{}", g.id);
-    }
 }
 
 /// The distinct delivered events by seq.
@@ -278,20 +264,12 @@ async fn a_400_is_not_retried_shows_as_failed_and_can_be_retried_by_hand() {
     // Retried by hand, it goes out again with the same id.
     receiver.script(|_, _| (200, None));
     let id = delivery["id"].as_str().unwrap();
-    let retry = http
-        .send(
-            "POST",
-            &format!("/api/v1/webhooks/crm/deliveries/{id}/retry"),
-            None,
-        )
-        .await;
+    let retry = retry_by_hand(&http, "crm", id).await;
     assert_eq!(retry.status, 202, "{:?}", retry.body);
     let got = receiver.wait_for("the retry", |g| g.len() == 2).await;
     assert_eq!(got[0].id, got[1].id);
     assert_signed(&got);
-    let missing = http
-        .send("POST", "/api/v1/webhooks/crm/deliveries/999999/retry", None)
-        .await;
+    let missing = retry_by_hand(&http, "crm", "999999").await;
     assert_eq!(missing.status, 404, "{:?}", missing.body);
     let bad = http
         .get("/api/v1/webhooks/crm/deliveries?status=lost")

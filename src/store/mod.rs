@@ -60,8 +60,8 @@ pub use error::StoreError;
 pub use faults::FaultSwitch;
 pub use options::{CommitStats, StoreOptions};
 
-pub use writer::EventListener;
 use writer::{Command, Shared, Submission, Writer};
+pub use writer::{EventListener, Events};
 
 pub use journal::JOURNAL_FILE_NAME;
 pub use record::Record;

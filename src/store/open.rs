@@ -96,6 +96,9 @@ pub(super) fn open(
         state = guarded(path, || load_state(path, &db))?;
     }
     journal.clear().map_err(|e| io(data_dir, e))?;
+    guarded(path, || {
+        super::webhooks::ensure_instance(&db).map_err(|e| translate(path, e))
+    })?;
     Ok(Opened {
         db,
         state,

@@ -33,7 +33,7 @@ pub(super) const WEBHOOK_CURSORS: TableDefinition<&str, u64> =
     TableDefinition::new("webhook_cursors");
 /// The `meta` key of the newest event number given.
 pub(super) const KEY_WEBHOOK_EVENT_SEQ: &str = "webhook_event_seq";
-/// The `meta` key of this file's random outbox id (set with the first event): it makes
+/// The `meta` key of this file's random outbox id (set when the file is first opened): it makes
 /// `webhook-id`s unique across data directories, since event numbers start at 1 in each.
 pub(super) const KEY_WEBHOOK_INSTANCE: &str = "webhook_instance";
 
@@ -61,9 +61,6 @@ impl PendingWebhooks<'_> {
                 table.insert(seq, bytes)?;
             }
             meta.insert(KEY_WEBHOOK_EVENT_SEQ, seq)?;
-            if meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.is_none() {
-                meta.insert(KEY_WEBHOOK_INSTANCE, random_instance())?;
-            }
         }
         if !self.deliveries.is_empty() {
             let mut table = txn.open_table(WEBHOOK_DELIVERIES)?;
@@ -122,6 +119,22 @@ fn prune_deliveries(txn: &WriteTransaction, to: u64) -> Result<(), redb::Error> 
     }
 }
 
+/// Gives the file its random outbox id if it has none, in a durable commit. Done at open, never
+/// while applying records: a journal replay must write exactly what the first run wrote, and an
+/// id drawn again at replay would change every `webhook-id` after a crash.
+pub(super) fn ensure_instance(db: &Database) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(META)?;
+        if meta_get(&meta, KEY_WEBHOOK_INSTANCE)?.is_some() {
+            return Ok(());
+        }
+        meta.insert(KEY_WEBHOOK_INSTANCE, random_instance())?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
 /// A random non-zero id (the time, should the OS source fail: still unlikely to repeat).
 fn random_instance() -> u64 {
     let mut bytes = [0u8; 8];
@@ -162,7 +175,7 @@ impl Store {
         read(&self.inner.path, || last_seq(db))
     }
 
-    /// This file's random outbox id (0 before the first event is written).
+    /// This file's random outbox id (set at open; 0 only in a file this build never opened).
     pub fn webhook_instance(&self) -> Result<u64, StoreError> {
         let db = self.caught_up()?;
         read(&self.inner.path, || {

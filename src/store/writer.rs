@@ -110,8 +110,12 @@ pub(super) struct Shared {
     pub events: OnceLock<EventListener>,
 }
 
-/// Takes the webhook events of a durable batch: `(event number, event bytes)`, in order.
-pub type EventListener = Arc<dyn Fn(&[(u64, Vec<u8>)]) + Send + Sync>;
+/// The webhook events of a durable batch: `(event number, event bytes)`, in order, shared so
+/// that every listener's task gets them without a copy.
+pub type Events = Arc<[(u64, Arc<[u8]>)]>;
+
+/// Takes the webhook events of each durable batch.
+pub type EventListener = Arc<dyn Fn(&Events) + Send + Sync>;
 
 /// The writer's state; moved into its thread.
 pub(super) struct Writer {
@@ -280,7 +284,7 @@ impl Writer {
 
     /// Numbers the webhook events of the batch just journaled (as the database will: in order,
     /// after the newest); with a listener, returns them to tell it.
-    fn number_events(&mut self, batch: &[Submission], plan: &Plan) -> Vec<(u64, Vec<u8>)> {
+    fn number_events(&mut self, batch: &[Submission], plan: &Plan) -> Option<Events> {
         let events = batch
             .iter()
             .zip(&plan.verdicts)
@@ -292,14 +296,15 @@ impl Writer {
             });
         if self.shared.events.get().is_none() {
             self.state.webhook_seq += events.count() as u64;
-            return Vec::new();
+            return None;
         }
-        events
+        let numbered: Events = events
             .map(|bytes| {
                 self.state.webhook_seq += 1;
-                (self.state.webhook_seq, bytes.clone())
+                (self.state.webhook_seq, Arc::from(bytes.as_slice()))
             })
-            .collect()
+            .collect();
+        (!numbered.is_empty()).then_some(numbered)
     }
 
     /// Gives the applier the accepted records of the batch just journaled, counts it as
@@ -319,25 +324,25 @@ impl Writer {
             position: self.state.last_position,
             records,
         };
-        let shared = Arc::clone(&self.shared);
-        shared.progress.acked.store(number, Ordering::SeqCst);
+        let progress = &self.shared.progress;
+        progress.acked.store(number, Ordering::SeqCst);
         if let Some(applier) = &self.applier {
             // A gone applier has stopped the store (its failure is set): reads say so.
             let _ = applier.send(durable);
         }
-        if let Some(listener) = self.shared.events.get().filter(|_| !events.is_empty()) {
+        if let (Some(listener), Some(events)) = (self.shared.events.get(), events) {
             // A panicking listener is the caller's bug; the writer must outlive it
             let _ = catch_unwind(AssertUnwindSafe(|| listener(&events)));
         }
-        let checkpointed = shared.progress.checkpointed.load(Ordering::SeqCst);
+        let checkpointed = progress.checkpointed.load(Ordering::SeqCst);
         if checkpointed > self.collected {
             self.collected = checkpointed;
             self.collect_journal();
+        } else {
+            progress
+                .journal_bytes
+                .store(self.journal.len(), Ordering::Relaxed);
         }
-        shared
-            .progress
-            .journal_bytes
-            .store(self.journal.len(), Ordering::Relaxed);
     }
 
     /// Tells the observer what the commit just made durable wrote.

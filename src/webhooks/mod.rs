@@ -91,26 +91,6 @@ impl Endpoint {
     }
 }
 
-/// The cursor endpoint `id` starts from: its stored one, or (a new endpoint) the newest event
-/// now, stored at once. Read before the task is spawned, so that an endpoint configured at start
-/// misses no event committed while its task starts up (the cursor is queued for the store ahead
-/// of them). `None` if the store cannot be read now (the task tries again).
-fn initial_cursor(store: &Store, id: &str) -> Option<u64> {
-    match store.webhook_cursor(id) {
-        Ok(Some(cursor)) => Some(cursor),
-        Ok(None) => {
-            let last = store.webhook_last_seq().ok()?;
-            let record = Record::WebhookCursor {
-                endpoint: id.to_string(),
-                seq: Some(last),
-            };
-            store.submit(vec![record], Box::new(|_| {})).ok()?;
-            Some(last)
-        }
-        Err(_) => None,
-    }
-}
-
 /// A running endpoint task.
 struct Running {
     endpoint: Arc<Endpoint>,
@@ -243,7 +223,7 @@ impl Webhooks {
             let (control, receiver) = mpsc::unbounded_channel();
             let stats = Arc::new(EndpointStats::default());
             let worker = Worker {
-                start: initial_cursor(store, id),
+                start: worker::initial_cursor(store, id),
                 endpoint: endpoint.clone(),
                 store: store.clone(),
                 client: client.clone(),

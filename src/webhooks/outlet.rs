@@ -17,7 +17,7 @@ use crate::store::Record;
 use crate::sync::Mutex;
 
 /// Durable events, numbered, in order, as the delivery tasks receive them.
-pub type EventBatch = Arc<[(u64, Arc<[u8]>)]>;
+pub use crate::store::Events as EventBatch;
 
 /// Batches a delivery task may have waiting; beyond, it reads the outbox instead.
 const SUBSCRIBER_BATCHES_MAX: usize = 4_096;
@@ -123,11 +123,7 @@ impl Outlet {
 
     /// Passes durable events (numbered, in order) to every delivery task, without waiting: a
     /// task whose queue is full misses them and reads them from the outbox.
-    pub fn publish(&self, events: &[(u64, Vec<u8>)]) {
-        let batch: EventBatch = events
-            .iter()
-            .map(|(seq, bytes)| (*seq, Arc::from(bytes.as_slice())))
-            .collect();
+    pub fn publish(&self, batch: &EventBatch) {
         let mut subscribers = self.subscribers.lock();
         subscribers.retain(|tx| !tx.is_closed());
         for tx in subscribers.iter() {

@@ -209,3 +209,24 @@ fn header(headers: &HeaderMap, name: &str) -> String {
         .unwrap_or("")
         .to_string()
 }
+
+/// Every request verified with the receiver's secret, with a real outbox id; panics naming the
+/// first that is not.
+pub fn assert_signed(got: &[Got]) {
+    for g in got {
+        assert!(
+            g.verified.is_ok(),
+            "{} not verified: {:?}",
+            g.id,
+            g.verified
+        );
+        assert!(g.id.starts_with("msg_"), "{}", g.id);
+        assert!(!g.id.starts_with("msg_0000000000000000_"), "{}", g.id);
+    }
+}
+
+/// Asks the admin API to retry delivery `id` of webhook `hook` by hand.
+pub async fn retry_by_hand(http: &super::http::Http, hook: &str, id: &str) -> super::http::Answer {
+    let path = format!("/api/v1/webhooks/{hook}/deliveries/{id}/retry");
+    http.send("POST", &path, None).await
+}

@@ -99,8 +99,9 @@ fn the_listener_gets_events_numbered_as_stored() {
     type Heard = Vec<(u64, Vec<u8>)>;
     let heard: Arc<Mutex<Heard>> = Arc::default();
     let sink = heard.clone();
-    let listener = Arc::new(move |events: &[(u64, Vec<u8>)]| {
-        sink.lock().extend_from_slice(events);
+    let listener = Arc::new(move |events: &crate::store::Events| {
+        let owned = events.iter().map(|(seq, bytes)| (*seq, bytes.to_vec()));
+        sink.lock().extend(owned);
     });
     assert!(store.listen_events(listener.clone()));
     submit_wait(&store, vec![event("a"), log("beside"), event("b")]).unwrap();
@@ -122,5 +123,22 @@ fn the_listener_gets_events_numbered_as_stored() {
     assert!(store.listen_events(listener));
     submit_wait(&store, vec![event("d")]).unwrap();
     assert_eq!(heard.lock().last().unwrap().0, 5);
+    store.close().unwrap();
+}
+
+/// The outbox id exists from the first open on and never changes: it is not drawn while records
+/// are applied, where a journal replay after a crash would draw another and change every
+/// `webhook-id` already sent.
+#[test]
+fn the_outbox_id_is_set_at_open_and_kept() {
+    let dir = TempDir::new("webhook-instance");
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    let instance = store.webhook_instance().unwrap();
+    assert_ne!(instance, 0, "set before any event");
+    submit_wait(&store, vec![event("a")]).unwrap();
+    assert_eq!(store.webhook_instance().unwrap(), instance);
+    store.close().unwrap();
+    let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+    assert_eq!(store.webhook_instance().unwrap(), instance);
     store.close().unwrap();
 }

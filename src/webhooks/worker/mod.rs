@@ -70,7 +70,7 @@ pub(super) struct Worker {
 }
 
 struct State {
-    /// The outbox's random id, for `webhook-id`s (read once events exist).
+    /// The outbox's random id, for `webhook-id`s.
     instance: u64,
     read_upto: u64,
     /// The newest event when this task started: only events up to it can have delivery rows
@@ -109,7 +109,7 @@ impl Worker {
         self.stats.set_cursor(cursor);
         let recovered_upto = self.store.webhook_last_seq().unwrap_or(u64::MAX);
         let mut st = State {
-            // Known once the first event exists (then read again by `refill`).
+            // Set when the store was opened (0 only if this read fails; `refill` tries again).
             instance: self.store.webhook_instance().unwrap_or(0),
             read_upto: cursor,
             recovered_upto,
@@ -169,32 +169,15 @@ impl Worker {
         }
     }
 
-    /// The stored cursor, or (a new endpoint) the newest event now, stored before anything is
-    /// read so that a restart resumes from the same place.
+    /// The cursor to start from when the caller could not read it ([`initial_cursor`]): tried
+    /// again every [`IDLE_WAIT`] until the store answers or stops.
     async fn start_cursor(&self) -> Option<u64> {
         let id = &self.endpoint.config.id;
         loop {
-            let stored = self.store.webhook_cursor(id);
-            let last = self.store.webhook_last_seq();
-            match (stored, last) {
-                (Ok(Some(cursor)), _) => return Some(cursor),
-                (Ok(None), Ok(last)) => {
-                    let (tx, rx) = oneshot::channel();
-                    let record = Record::WebhookCursor {
-                        endpoint: id.clone(),
-                        seq: Some(last),
-                    };
-                    let done = Box::new(move |r: Result<u64, _>| {
-                        let _ = tx.send(r.is_ok());
-                    });
-                    if self.store.submit(vec![record], done).is_ok() && rx.await == Ok(true) {
-                        return Some(last);
-                    }
-                }
-                (Err(e), _) | (_, Err(e)) => {
-                    eprintln!("switchboard: webhook {id}: cannot read the outbox: {e}");
-                }
+            if let Some(cursor) = initial_cursor(&self.store, id) {
+                return Some(cursor);
             }
+            eprintln!("switchboard: webhook {id}: cannot read the outbox's cursor");
             if self.store.health().is_err() {
                 return None;
             }
@@ -211,7 +194,7 @@ impl Worker {
             };
             let count = events.len();
             if st.instance == 0 && count > 0 {
-                // Written with the first event: committed with what was just read.
+                // Set at the store's open: read again only if the read at start failed.
                 st.instance = self.store.webhook_instance().unwrap_or(0);
             }
             for (seq, bytes) in events {
@@ -446,7 +429,17 @@ impl Worker {
     fn on_control(&self, st: &mut State, control: Control) {
         match control {
             Control::Retry(seq, answer) => {
-                let _ = answer.send(self.retry(st, seq));
+                if !self.retry(st, seq) {
+                    let _ = answer.send(false);
+                    return;
+                }
+                // Answered once the retry's mark is durable: an accepted retry survives a crash.
+                let writes = std::mem::take(&mut st.writes);
+                let done = Box::new(move |r: Result<u64, _>| {
+                    let _ = answer.send(r.is_ok());
+                });
+                // A refused submission drops `answer`: the caller hears the task is not running.
+                let _ = self.store.submit(writes, done);
             }
             Control::Pending(answer) => {
                 let mut pending: Vec<(u64, Delivery)> = st
@@ -467,6 +460,26 @@ fn describe(attempt: &Attempt) -> String {
         (Some(status), _) => format!("HTTP {status}"),
         (None, Some(error)) => error.clone(),
         (None, None) => "no response".into(),
+    }
+}
+
+/// The cursor endpoint `id` starts from: its stored one, or (a new endpoint) the newest event
+/// now, stored at once. Read before the task is spawned, so that an endpoint configured at start
+/// misses no event committed while its task starts up (the cursor is queued for the store ahead
+/// of them). `None` if the store cannot be read now.
+pub(super) fn initial_cursor(store: &Store, id: &str) -> Option<u64> {
+    match store.webhook_cursor(id) {
+        Ok(Some(cursor)) => Some(cursor),
+        Ok(None) => {
+            let last = store.webhook_last_seq().ok()?;
+            let record = Record::WebhookCursor {
+                endpoint: id.to_string(),
+                seq: Some(last),
+            };
+            store.submit(vec![record], Box::new(|_| {})).ok()?;
+            Some(last)
+        }
+        Err(_) => None,
     }
 }
 
