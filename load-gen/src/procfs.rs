@@ -49,11 +49,13 @@ pub struct CpuMark {
     server: Option<f64>,
 }
 
-/// Cores busy on average since a [`CpuMark`] (1.0 = one core all the time).
+/// Cores busy on average since a [`CpuMark`] (1.0 = one core all the time), and the server's
+/// resident memory when the load ended (what its open dialogs hold by then).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct CpuUse {
     pub generator_cores: Option<f64>,
     pub server_cores: Option<f64>,
+    pub server_rss_bytes: Option<u64>,
 }
 
 impl CpuMark {
@@ -72,6 +74,7 @@ impl CpuMark {
         CpuUse {
             generator_cores: cores(self.own, cpu_seconds(std::process::id())),
             server_cores: cores(self.server, server_pid.and_then(cpu_seconds)),
+            server_rss_bytes: server_pid.and_then(rss_bytes),
         }
     }
 }

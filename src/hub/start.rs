@@ -220,7 +220,7 @@ fn start_shards(
         .map(|index| {
             let messages = dialogs
                 .iter()
-                .flat_map(|(_, d)| d.conversation.transcript.messages());
+                .flat_map(|(_, d)| d.conversation.transcript.msg_ids());
             transcript::msg_seq_high(messages, index)
         })
         .collect();

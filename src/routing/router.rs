@@ -236,7 +236,7 @@ impl Router {
             // A dialog that moved holds messages numbered by the shard it left.
             let messages = dialogs
                 .iter()
-                .flat_map(|d| d.conversation.transcript.messages());
+                .flat_map(|d| d.conversation.transcript.msg_ids());
             shard.continue_msg_ids_after(super::transcript::msg_seq_high(messages, index));
         }
         for dialog in dialogs {

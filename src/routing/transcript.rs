@@ -12,7 +12,6 @@
 
 use super::ids::{DialogId, OpIdx};
 use crate::protocol::{Author, ClientInfo, MessageView};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Which side sent an idempotency key (client and operator keys never collide).
@@ -61,52 +60,81 @@ pub struct Draft {
     pub key: Option<(Side, String)>,
 }
 
-/// The messages of one dialog, in `seq` order, and the keys they were sent with.
+/// How many of a dialog's newest messages stay in memory once older ones are durable (at least
+/// the messages shown with an offer); the rest are read from the store.
+pub const KEPT_MESSAGES: usize = 32;
+
+/// The messages of one dialog in `seq` order and the keys they were sent with: the newest in
+/// memory, the older ones (`seq <= forgotten`) only in the store, each leaving a 4-byte
+/// fingerprint of its key behind so a repeat of it is noticed without reading the store.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Transcript {
+    /// Messages `forgotten + 1 ..= last_seq`, oldest first.
     messages: Vec<Message>,
-    keys: HashMap<(Side, String), (u64, u64)>,
+    /// Messages up to this seq were dropped from memory (they are in the store).
+    forgotten: u64,
+    /// Sorted fingerprints of the dropped messages' keys ([`fingerprint`]).
+    forgotten_keys: Vec<u32>,
+    /// The highest msg id among the dropped messages, one per shard that numbered any.
+    forgotten_ids: Vec<u64>,
 }
 
 impl Transcript {
     /// The sequence number of the newest message (0 when none).
     pub fn last_seq(&self) -> u64 {
-        self.messages.last().map_or(0, |m| m.seq)
+        self.messages.last().map_or(self.forgotten, |m| m.seq)
     }
 
-    /// Number of messages.
+    /// Number of messages, in memory or not (seq runs from 1 without a gap).
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.last_seq() as usize
     }
 
     /// Whether no message was stored yet.
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.last_seq() == 0
     }
 
-    /// Every message, oldest first.
-    pub fn messages(&self) -> &[Message] {
+    /// Messages up to this seq are only in the store (0: every message is in memory).
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
+    }
+
+    /// The messages in memory, oldest first: every one after [`Transcript::forgotten`].
+    pub fn kept(&self) -> &[Message] {
         &self.messages
     }
 
-    /// The message numbered `seq`.
+    /// The message numbered `seq`, if it is in memory.
     pub fn get(&self, seq: u64) -> Option<&Message> {
         let at = self.messages.partition_point(|m| m.seq < seq);
         self.messages.get(at).filter(|m| m.seq == seq)
     }
 
-    /// `(msg_id, seq)` of the message stored earlier with this key.
+    /// `(msg_id, seq)` of the message in memory stored earlier with this key. Looks through
+    /// the messages in memory, newest first: fewer than `2 * KEPT_MESSAGES` once a store takes
+    /// the older ones (a map of their keys would cost more memory than the messages' texts).
     pub fn seen(&self, side: Side, key: &str) -> Option<(u64, u64)> {
-        self.keys.get(&(side, key.to_string())).copied()
+        let m = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.key.as_ref().is_some_and(|(s, k)| *s == side && k == key))?;
+        Some((m.msg_id, m.seq))
+    }
+
+    /// Whether a message no longer in memory may have been sent with this key (a fingerprint
+    /// matches: the store decides; `false` is certain).
+    pub fn may_have_forgotten(&self, side: Side, key: &str) -> bool {
+        self.forgotten_keys
+            .binary_search(&fingerprint(side, key))
+            .is_ok()
     }
 
     /// Stores `draft` as message `last_seq() + 1` with id `msg_id`; returns its seq. The caller
     /// checked [`Transcript::seen`] first (a repeated key is answered, never stored).
     pub fn append(&mut self, msg_id: u64, draft: Draft) -> u64 {
         let seq = self.last_seq() + 1;
-        if let Some(key) = &draft.key {
-            self.keys.insert(key.clone(), (msg_id, seq));
-        }
         self.messages.push(Message {
             seq,
             msg_id,
@@ -120,23 +148,65 @@ impl Transcript {
     }
 
     /// Puts back a message read from the store (in seq order; an out-of-order one is ignored).
+    /// Everything restored is durable, so memory keeps only the newest.
     pub fn restore(&mut self, message: Message) {
         if message.seq <= self.last_seq() {
             return;
         }
-        if let Some(key) = &message.key {
-            self.keys.insert(key.clone(), (message.msg_id, message.seq));
-        }
         self.messages.push(message);
+        self.forget_through(self.last_seq());
     }
 
-    /// Messages with `seq > after`, oldest first.
+    /// Drops from memory the messages up to `durable` (all in the store), keeping at least the
+    /// newest [`KEPT_MESSAGES`]. Drops only once twice as many are kept, so each message is
+    /// moved once.
+    pub fn forget_through(&mut self, durable: u64) {
+        if self.messages.len() < 2 * KEPT_MESSAGES {
+            return;
+        }
+        let newest_kept = self.last_seq() - KEPT_MESSAGES as u64;
+        let count = self
+            .messages
+            .partition_point(|m| m.seq <= durable.min(newest_kept));
+        if count == 0 {
+            return;
+        }
+        // Exactly 4 bytes per dropped message, however many there are
+        self.forgotten_keys.reserve_exact(count);
+        for m in self.messages.drain(..count) {
+            if let Some(key) = &m.key {
+                self.forgotten_keys.push(fingerprint(key.0, &key.1));
+            }
+            let shard = m.msg_id & 0xFF;
+            match self
+                .forgotten_ids
+                .iter_mut()
+                .find(|id| **id & 0xFF == shard)
+            {
+                Some(id) => *id = (*id).max(m.msg_id),
+                None => self.forgotten_ids.push(m.msg_id),
+            }
+            self.forgotten = m.seq;
+        }
+        self.forgotten_keys.sort_unstable();
+    }
+
+    /// Every message id this transcript gave out that matters for numbering: those in memory
+    /// and, per shard, the highest of those dropped.
+    pub fn msg_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        let kept = self.messages.iter().map(|m| m.msg_id);
+        kept.chain(self.forgotten_ids.iter().copied())
+    }
+
+    /// Messages in memory with `seq > after`, oldest first (those up to
+    /// [`Transcript::forgotten`] are in the store).
     pub fn since(&self, after: u64) -> &[Message] {
         let from = self.messages.partition_point(|m| m.seq <= after);
         &self.messages[from..]
     }
 
-    /// Up to `limit` messages older than `before` (the newest when `None`), oldest first.
+    /// Up to `limit` messages in memory older than `before` (the newest when `None`), oldest
+    /// first (older ones are in the store).
     pub fn page(&self, before: Option<u64>, limit: usize) -> &[Message] {
         let end = before.map_or(self.messages.len(), |b| {
             self.messages.partition_point(|m| m.seq < b)
@@ -145,13 +215,22 @@ impl Transcript {
     }
 }
 
-/// The highest message id sequence shard `shard` handed out among `messages` (0 when none):
+/// A key's 32-bit fingerprint (a fixed hash, the same in every run of one build).
+fn fingerprint(side: Side, key: &str) -> u32 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    side.hash(&mut hasher);
+    key.hash(&mut hasher);
+    hasher.finish() as u32
+}
+
+/// The highest message id sequence shard `shard` handed out among `msg_ids` (0 when none):
 /// message ids are `sequence << 8 | shard`.
-pub fn msg_seq_high<'a>(messages: impl IntoIterator<Item = &'a Message>, shard: usize) -> u64 {
-    messages
+pub fn msg_seq_high(msg_ids: impl IntoIterator<Item = u64>, shard: usize) -> u64 {
+    msg_ids
         .into_iter()
-        .filter(|m| (m.msg_id & 0xFF) as usize == shard)
-        .map(|m| m.msg_id >> 8)
+        .filter(|id| (id & 0xFF) as usize == shard)
+        .map(|id| id >> 8)
         .max()
         .unwrap_or(0)
 }

@@ -31,7 +31,13 @@ impl ShardTask {
             operator,
             missed: match (open, last_seq) {
                 (Some(d), Some(last)) => {
-                    transcript::views(dialog, d.conversation.transcript.since(last))
+                    let transcript = &d.conversation.transcript;
+                    self.open_since(dialog, transcript, last)
+                        .unwrap_or_else(|refusal| {
+                            // The store failed (the hub fails with it): what memory holds.
+                            eprintln!("switchboard: dialog {}: {}", dialog.0, refusal.message);
+                            transcript::views(dialog, transcript.since(last))
+                        })
                 }
                 _ => Vec::new(),
             },

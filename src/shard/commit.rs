@@ -11,16 +11,19 @@ use crate::store::{Record, StoreError};
 use std::sync::atomic::Ordering;
 
 impl ShardTask {
-    /// Queues the messages of the open `dialog` not yet in the store.
+    /// Queues the messages of the open `dialog` not yet in the store, after letting those known
+    /// durable leave memory.
     pub(super) fn save_messages(&mut self, dialog: DialogId) {
+        let io = self.io.entry(dialog).or_default();
+        let durable = io.durable_after(self.committed.load(Ordering::Acquire));
+        self.core.forget_messages(dialog, durable);
         let Some(d) = self.core.dialog(dialog) else {
             return;
         };
-        let line = d.line;
-        let io = self.io.entry(dialog).or_default();
-        let messages = d.conversation.transcript.messages();
-        let at = (dialog, line);
-        save_new_messages(&self.hub, &mut self.pending, at, io, messages);
+        let at = (dialog, d.line);
+        let messages = d.conversation.transcript.since(io.saved);
+        let submission = self.submitted + 1;
+        save_new_messages(&self.hub, &mut self.pending, at, io, messages, submission);
     }
 
     /// The durable state of an open dialog; its routing decisions only `with_decisions` (a
@@ -74,6 +77,8 @@ impl ShardTask {
         let hub = self.hub.clone();
         let in_flight = self.in_flight.clone();
         in_flight.fetch_add(1, Ordering::AcqRel);
+        self.submitted += 1;
+        let committed = self.committed.clone();
         let logged = records
             .iter()
             .filter(|r| matches!(r, Record::Log(_)))
@@ -81,6 +86,7 @@ impl ShardTask {
         let done = Box::new(move |result: Result<u64, StoreError>| {
             match result {
                 Ok(position) => {
+                    committed.fetch_add(1, Ordering::AcqRel);
                     hub.committed(position, logged);
                     released.deliver(&hub);
                     record_delivery(&hub, &arrivals);
@@ -137,8 +143,8 @@ impl ShardTask {
     }
 }
 
-/// Queues `messages[io.saved..]` of `dialog` for the store (none without one) and notes them
-/// saved.
+/// Queues `messages` (those of `dialog` after `io.saved`) for the store with submission
+/// `submission` (none without a store) and notes them saved.
 /// Each message is followed by its `message.created` webhook event when an endpoint of its
 /// line wants one.
 pub(super) fn save_new_messages(
@@ -147,10 +153,14 @@ pub(super) fn save_new_messages(
     (dialog, line): (DialogId, LineIdx),
     io: &mut DialogIo,
     messages: &[Message],
+    submission: u64,
 ) {
+    let Some(last) = messages.last() else {
+        return;
+    };
     if hub.store.is_some() {
         let dir = hub.directory();
-        for m in messages.get(io.saved..).unwrap_or_default() {
+        for m in messages {
             let record = MessageRecord::new(m, |op| dir.operators[op.0 as usize].id.to_string());
             let event = crate::webhooks::dialog_events::message_created(
                 &hub.webhooks.outlet,
@@ -167,7 +177,7 @@ pub(super) fn save_new_messages(
             pending.extend(event);
         }
     }
-    io.saved = messages.len();
+    io.queued(last.seq, submission);
 }
 
 /// Records how long each released client message took from arrival to delivery.

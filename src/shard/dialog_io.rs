@@ -1,7 +1,7 @@
 //! What a shard task keeps per open dialog beyond the routing core, all of it about I/O: the
-//! typing-preview window (drafts coalesced to one preview per interval), how many of the
-//! dialog's messages are already in the store, and its recent routing decisions (for the admin
-//! API). The messages themselves, their numbering and idempotency live in the dialog's
+//! typing-preview window (drafts coalesced to one preview per interval), how far the dialog's
+//! messages are queued for the store and known durable there (older ones may leave memory),
+//! and its recent routing decisions (for the admin API). The messages themselves, their numbering and idempotency live in the dialog's
 //! [`Transcript`](crate::routing::Transcript), owned by the routing core.
 //! Must never: hold a message, or decide anything routing decides.
 
@@ -21,17 +21,43 @@ pub struct DialogIo {
     pub typing: TypingState,
     /// Recent routing decisions in words, oldest first.
     pub decisions: VecDeque<StoredDecision>,
-    /// Messages `[..saved]` of the transcript are in the store.
-    pub saved: usize,
+    /// Messages up to this seq are queued for the store (or in it).
+    pub saved: u64,
+    /// Messages up to this seq are durable: they may leave memory.
+    pub durable: u64,
+    /// `(submission, seq)`: messages up to `seq` are durable once the shard's submission
+    /// numbered `submission` is committed (one at a time, so it resolves under steady load).
+    pub awaiting: Option<(u64, u64)>,
 }
 
 impl DialogIo {
-    /// The state of a dialog whose first `saved` messages are already stored.
-    pub fn stored(saved: usize) -> Self {
+    /// The state of a dialog whose messages up to `seq` are already durable.
+    pub fn stored(seq: u64) -> Self {
         Self {
-            saved,
+            saved: seq,
+            durable: seq,
             ..Self::default()
         }
+    }
+
+    /// Notes that messages up to `seq` go to the store with submission `submission`.
+    pub fn queued(&mut self, seq: u64, submission: u64) {
+        self.saved = seq;
+        if self.awaiting.is_none() && self.durable < seq {
+            self.awaiting = Some((submission, seq));
+        }
+    }
+
+    /// Moves `durable` up once the awaited submission is committed (`committed` submissions of
+    /// this shard are); returns it.
+    pub fn durable_after(&mut self, committed: u64) -> u64 {
+        if let Some((submission, seq)) = self.awaiting {
+            if committed >= submission {
+                self.durable = seq;
+                self.awaiting = None;
+            }
+        }
+        self.durable
     }
 
     /// Keeps `decision`, dropping the oldest beyond `max`.

@@ -210,10 +210,11 @@ impl ShardTask {
             }
             ShardRequest::Adopt { moved, io } => {
                 let id = moved.id;
-                // Every message so far was saved by the shard it left.
-                let saved = moved.conversation.transcript.len();
+                // Every message so far was saved by the shard it left, and is durable: this
+                // request left that shard after its commit.
+                let last = moved.conversation.transcript.last_seq();
                 let mut io = io.map_or_else(DialogIo::default, |io| *io);
-                io.saved = saved;
+                (io.saved, io.durable, io.awaiting) = (last, last, None);
                 let _ = self.core.handle(now, Command::Adopt(moved), &mut self.out);
                 if self.core.dialog(id).is_some() {
                     self.io.insert(id, io);

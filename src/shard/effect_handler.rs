@@ -274,9 +274,17 @@ impl ShardTask {
     fn on_move_out(&mut self, moved: Box<MovedDialog>, target: usize) {
         // Its messages so far are written with this batch; the new shard writes the rest.
         let mut io = self.io.remove(&moved.id).unwrap_or_default();
-        let messages = moved.conversation.transcript.messages();
+        let messages = moved.conversation.transcript.since(io.saved);
         let at = (moved.id, moved.to_line);
-        save_new_messages(&self.hub, &mut self.pending, at, &mut io, messages);
+        let submission = self.submitted + 1;
+        save_new_messages(
+            &self.hub,
+            &mut self.pending,
+            at,
+            &mut io,
+            messages,
+            submission,
+        );
         self.touched.remove(&moved.id);
         self.written.remove(&moved.id);
         let io = Some(Box::new(io));
@@ -287,9 +295,17 @@ impl ShardTask {
         self.hub.metrics.counters.dialog_closed();
         self.stats.finished(finished);
         let mut io = self.io.remove(&dialog).unwrap_or_default();
-        let messages = finished.conversation.transcript.messages();
+        let messages = finished.conversation.transcript.since(io.saved);
         let at = (dialog, finished.line);
-        save_new_messages(&self.hub, &mut self.pending, at, &mut io, messages);
+        let submission = self.submitted + 1;
+        save_new_messages(
+            &self.hub,
+            &mut self.pending,
+            at,
+            &mut io,
+            messages,
+            submission,
+        );
         self.touched.remove(&dialog);
         self.closed.push(dialog);
         self.keep_closed(finished, reason, io.decisions.into());

@@ -6,8 +6,9 @@
 use super::requests::{Refusal, Stored};
 use super::ShardTask;
 use crate::config::bounds::OFFER_MESSAGES_MAX;
-use crate::protocol::{operator, Author, MessageView, OperatorOut, WidgetOut};
-use crate::routing::{transcript, ClientId, Command, DialogId, LineIdx, OpIdx, Reply};
+use crate::protocol::{operator, Author, ErrorCode, MessageView, OperatorOut, WidgetOut};
+use crate::routing::{transcript, ClientId, Command, DialogId, LineIdx, OpIdx, Reply, Side};
+use crate::store::records;
 use std::sync::Arc;
 
 impl ShardTask {
@@ -19,6 +20,9 @@ impl ShardTask {
         now: u64,
         command: Command,
     ) -> Result<(Stored, bool, Vec<OpIdx>), Refusal> {
+        if let Some(stored) = self.repeat_from_store(&command)? {
+            return Ok((stored, true, Vec::new()));
+        }
         let (dialog, msg_id, seq, duplicate, audience) =
             match self.core.handle(now, command, &mut self.out) {
                 Ok(Reply::ClientMessage {
@@ -48,6 +52,31 @@ impl ShardTask {
             seq,
         };
         Ok((stored, duplicate, audience))
+    }
+
+    /// A message command repeating the key of a message that left memory: its first ack, read
+    /// from the store (`None`: the key is new, the command runs).
+    fn repeat_from_store(&self, command: &Command) -> Result<Option<Stored>, Refusal> {
+        let (Some((dialog, side, through)), Some(store)) =
+            (self.core.may_repeat_forgotten(command), &self.hub.store)
+        else {
+            return Ok(None);
+        };
+        let (Command::ClientMessage { key, .. } | Command::OperatorMessage { key, .. }) = command
+        else {
+            return Ok(None);
+        };
+        let operator = match side {
+            Side::Client => None,
+            Side::Operator(op) => Some(self.hub.directory().operators[op.0 as usize].id.clone()),
+        };
+        let found = records::stored_key(store, dialog.0, through, (operator.as_deref(), key))
+            .map_err(|_| Refusal::new(ErrorCode::Internal, "the dialog could not be read"))?;
+        Ok(found.map(|(msg_id, seq)| Stored {
+            dialog,
+            msg_id,
+            seq,
+        }))
     }
 
     /// Message `seq` of the open `dialog` as the wire shows it.

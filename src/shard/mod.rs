@@ -18,6 +18,7 @@ pub mod dialog_io;
 mod dispatch;
 mod effect_handler;
 mod fan_out;
+mod open_history;
 mod operator_requests;
 mod outbox;
 pub mod requests;
@@ -31,7 +32,7 @@ use dialog_io::DialogIo;
 use outbox::Outbox;
 pub use requests::{ClientState, OperatorAction, Refusal, ShardRequest, Stored};
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +61,10 @@ pub struct ShardTask {
     pub(super) arrivals: Vec<std::time::Instant>,
     /// This shard's batches submitted to the store whose release has not run yet.
     in_flight: Arc<AtomicUsize>,
+    /// How many batches this shard submitted to the store, and how many of them committed (in
+    /// order): a dialog's messages leave memory once the submission that carried them commits.
+    submitted: u64,
+    committed: Arc<AtomicU64>,
 }
 
 impl ShardTask {
@@ -67,7 +72,7 @@ impl ShardTask {
     pub fn new(index: usize, core: Shard, hub: Arc<Hub>) -> Self {
         let io = core
             .dialogs()
-            .map(|d| (d.id, DialogIo::stored(d.conversation.transcript.len())))
+            .map(|d| (d.id, DialogIo::stored(d.conversation.transcript.last_seq())))
             .collect();
         Self {
             index,
@@ -85,6 +90,8 @@ impl ShardTask {
             arrivals: Vec::new(),
             written: HashMap::new(),
             in_flight: Arc::default(),
+            submitted: 0,
+            committed: Arc::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 use super::requests::{OperatorAction, Refusal, Stored};
 use super::ShardTask;
 use crate::protocol::{DialogSummary, ErrorCode};
-use crate::routing::{transcript, Command, DialogId, OpIdx};
+use crate::routing::{Command, DialogId, OpIdx};
 use crate::store::records;
 
 impl ShardTask {
@@ -155,10 +155,7 @@ impl ShardTask {
                 "this dialog is not yours",
             ));
         }
-        Ok(transcript::views(
-            dialog,
-            d.conversation.transcript.page(before, limit),
-        ))
+        self.open_page(dialog, &d.conversation.transcript, before, limit)
     }
 
     /// History of a dialog that is no longer open, read from the store: for supervisors and for

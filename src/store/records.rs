@@ -261,6 +261,19 @@ impl State {
 }
 
 impl MessageRecord {
+    /// The stored message numbered `seq` of `dialog` as the protocol shows it.
+    pub fn view(self, dialog: u64, seq: u64) -> crate::protocol::MessageView {
+        crate::protocol::MessageView {
+            dialog_id: dialog,
+            seq,
+            msg_id: self.msg_id,
+            author: self.author,
+            name: self.name,
+            text: self.text,
+            ts: self.ts,
+        }
+    }
+
     /// The record of a stored message; `operator_id` names operators for the key's side.
     pub fn new(m: &Message, operator_id: impl Fn(OpIdx) -> String) -> Self {
         let key = m.key.as_ref().map(|(side, key)| {
@@ -331,24 +344,49 @@ pub fn stored_page(
     let stored = store.newest_messages(dialog, before.unwrap_or(u64::MAX), limit)?;
     stored
         .iter()
-        .map(|(seq, bytes)| {
-            let m: MessageRecord =
-                rmp_serde::from_slice(bytes).map_err(|e| PersistError::Message {
-                    dialog,
-                    seq: *seq,
-                    source: e,
-                })?;
-            Ok(crate::protocol::MessageView {
-                dialog_id: dialog,
-                seq: *seq,
-                msg_id: m.msg_id,
-                author: m.author,
-                name: m.name,
-                text: m.text,
-                ts: m.ts,
-            })
-        })
+        .map(|(seq, bytes)| Ok(decode_message(dialog, *seq, bytes)?.view(dialog, *seq)))
         .collect()
+}
+
+/// The stored messages of `dialog` with `seq` in `seqs`, oldest first, as the protocol shows
+/// them.
+pub fn stored_range(
+    store: &crate::store::Store,
+    dialog: u64,
+    seqs: std::ops::Range<u64>,
+) -> Result<Vec<crate::protocol::MessageView>, ReadError> {
+    let stored = store.messages(dialog, seqs.start, seqs.end, usize::MAX)?;
+    stored
+        .iter()
+        .map(|(seq, bytes)| Ok(decode_message(dialog, *seq, bytes)?.view(dialog, *seq)))
+        .collect()
+}
+
+/// `(msg_id, seq)` of the stored message of `dialog` up to seq `through` sent with `key` by
+/// `operator` (by id; `None`: the client).
+pub fn stored_key(
+    store: &crate::store::Store,
+    dialog: u64,
+    through: u64,
+    (operator, key): (Option<&str>, &str),
+) -> Result<Option<(u64, u64)>, ReadError> {
+    for (seq, bytes) in store.messages(dialog, 1, through.saturating_add(1), usize::MAX)? {
+        let m = decode_message(dialog, seq, &bytes)?;
+        if let Some((side, stored)) = &m.key {
+            if side.as_deref() == operator && stored == key {
+                return Ok(Some((m.msg_id, seq)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn decode_message(dialog: u64, seq: u64, bytes: &[u8]) -> Result<MessageRecord, PersistError> {
+    rmp_serde::from_slice(bytes).map_err(|e| PersistError::Message {
+        dialog,
+        seq,
+        source: e,
+    })
 }
 
 #[cfg(test)]

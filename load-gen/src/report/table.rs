@@ -212,6 +212,14 @@ pub fn render(r: &Report) -> String {
             r.target,
             cores(cpu.server_cores)
         );
+        if let Some(rss) = cpu.server_rss_bytes {
+            let _ = writeln!(
+                out,
+                "{} resident memory when the load ended: {:.1} MiB",
+                r.target,
+                rss as f64 / 1_048_576.0
+            );
+        }
     }
     if let Some(n) = r.listen_overflows.filter(|n| *n > 0) {
         let _ = writeln!(

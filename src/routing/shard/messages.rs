@@ -69,6 +69,65 @@ impl Shard {
         });
     }
 
+    /// Lets `dialog`'s messages up to `durable` (all in the store) leave memory, keeping the
+    /// newest ([`Transcript::forget_through`](crate::routing::Transcript::forget_through)).
+    pub fn forget_messages(&mut self, dialog: DialogId, durable: u64) {
+        if let Some(d) = self.dialogs.get_mut(&dialog) {
+            d.conversation.transcript.forget_through(durable);
+        }
+    }
+
+    /// For a message command whose key is not among the messages in memory but may belong to
+    /// one that left memory: the dialog, the sender's side and the last seq to look through in
+    /// the store. The caller answers a key it finds there with
+    /// [`Shard::repeat_from_store`]; otherwise the command runs.
+    pub fn may_repeat_forgotten(&self, command: &Command) -> Option<(DialogId, Side, u64)> {
+        let (dialog, side, key) = match command {
+            Command::ClientMessage {
+                line,
+                client,
+                dialog,
+                key,
+                ..
+            } => {
+                let open = dialog
+                    .filter(|d| self.dialogs.get(d).is_some_and(|d| d.client == *client))
+                    .or_else(|| self.client_open(*line, client))?;
+                (open, Side::Client, key)
+            }
+            Command::OperatorMessage {
+                op, dialog, key, ..
+            } => (*dialog, Side::Operator(*op), key),
+            _ => return None,
+        };
+        let transcript = &self.dialogs.get(&dialog)?.conversation.transcript;
+        let maybe =
+            transcript.seen(side, key).is_none() && transcript.may_have_forgotten(side, key);
+        maybe.then_some((dialog, side, transcript.forgotten()))
+    }
+
+    /// The answer to a message command whose key the store found on message `(msg_id, seq)` of
+    /// `dialog` (see [`Shard::may_repeat_forgotten`]).
+    pub fn repeat_from_store(command: &Command, dialog: DialogId, msg_id: u64, seq: u64) -> Reply {
+        match command {
+            Command::OperatorMessage { .. } => Reply::OperatorMessage {
+                dialog,
+                msg_id,
+                seq,
+                duplicate: true,
+                took: false,
+            },
+            _ => Reply::ClientMessage {
+                dialog,
+                msg_id,
+                seq,
+                duplicate: true,
+                created: false,
+                audience: Vec::new(),
+            },
+        }
+    }
+
     /// The answer to a message command that repeats a key already stored (or, for an operator,
     /// names no open dialog); `None` when the command must run.
     pub(super) fn repeat(&self, command: &Command) -> Option<Result<Reply, RoutingError>> {

@@ -127,8 +127,8 @@ impl Shard {
     /// their holder go to `out`.
     pub fn restore(&mut self, dialogs: Vec<RestoredDialog>, out: &mut Vec<Effect>) {
         for dialog in dialogs {
-            let messages = dialog.conversation.transcript.messages();
-            self.continue_msg_ids_after(msg_seq_high(messages, usize::from(self.index)));
+            let ids = dialog.conversation.transcript.msg_ids();
+            self.continue_msg_ids_after(msg_seq_high(ids, usize::from(self.index)));
             self.restore_one(dialog.record, dialog.conversation, out);
         }
     }

@@ -403,7 +403,7 @@ fn a_repeated_message_key_gets_its_first_ack_and_changes_nothing() {
     );
     let transcript = &h.router.dialog(dialog).unwrap().conversation.transcript;
     let said: Vec<(u64, &str)> = transcript
-        .messages()
+        .kept()
         .iter()
         .map(|m| (m.seq, &*m.text))
         .collect();

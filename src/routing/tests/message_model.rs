@@ -113,7 +113,7 @@ impl Model {
             _ => None,
         });
         for (dialog, transcript) in open.chain(left) {
-            let messages = transcript.messages();
+            let messages = transcript.kept();
             for (i, m) in messages.iter().enumerate() {
                 prop_assert_eq!(m.seq, i as u64 + 1, "seq gap in {:?}", dialog);
                 let owner = *self.ids.entry(m.msg_id).or_insert((dialog, m.seq));

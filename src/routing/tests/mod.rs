@@ -10,3 +10,4 @@ mod modes;
 mod props;
 mod responsible;
 mod timers;
+mod transcript_memory;

@@ -413,7 +413,7 @@ proptest! {
         // Only the messages of open dialogs are read back at a restore: those are not reused.
         let restored_ids = before.iter().flat_map(|r| {
             let d = world.h.router.dialog(DialogId(r.id)).unwrap();
-            d.conversation.transcript.messages().iter().map(|m| m.msg_id).collect::<Vec<_>>()
+            d.conversation.transcript.kept().iter().map(|m| m.msg_id).collect::<Vec<_>>()
         });
         let reused = restored_ids.into_iter().any(|id| id == msg_id);
         prop_assert!(!reused, "restored msg ids are not reused");
