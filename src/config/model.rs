@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub history_retention: Option<Dur>,
     /// Lets webhook URLs point at loopback, private and link-local addresses (off: refused).
     pub webhooks_allow_private: bool,
+    /// The store's page cache in MiB (read when the server starts).
+    pub store_cache_mib: u64,
     pub limits: Limits,
 }
 
@@ -58,6 +60,7 @@ impl Default for ServerConfig {
             shards: 0,
             history_retention: None,
             webhooks_allow_private: false,
+            store_cache_mib: 256,
             limits: Limits::default(),
         }
     }

@@ -294,6 +294,27 @@ fn escalation_steps_must_grow() {
 }
 
 #[test]
+fn the_store_cache_is_set_in_mib_within_bounds() {
+    let with = |value: &str| format!("[server]\nstore_cache_mib = {value}\n{BASE}");
+    assert_eq!(
+        Config::from_toml_str(BASE).unwrap().server.store_cache_mib,
+        256
+    );
+    assert_eq!(
+        Config::from_toml_str(&with("16"))
+            .unwrap()
+            .server
+            .store_cache_mib,
+        16
+    );
+    assert_error(&with("0"), "server.store_cache_mib: 0 is outside 1..=65536");
+    assert_error(
+        &with("70000"),
+        "server.store_cache_mib: 70000 is outside 1..=65536",
+    );
+}
+
+#[test]
 fn history_retention_is_optional_and_at_least_a_second() {
     let with = |value: &str| format!("[server]\nhistory_retention = \"{value}\"\n{BASE}");
     assert!(errors(BASE).is_empty());

@@ -76,6 +76,7 @@ async fn serve(config: Config) -> Result<(), ServerError> {
                 .group_commit_us
                 .record(stats.duration.as_micros() as u64);
         })),
+        cache_bytes_max: config.server.store_cache_mib as usize * 1024 * 1024,
         ..StoreOptions::default()
     };
     let store = Store::open(&config.server.data_dir, options)?;

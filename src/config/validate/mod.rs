@@ -182,6 +182,12 @@ fn check_server(config: &Config, f: &mut Findings) {
             format!("{} is above the maximum of 256", s.shards),
         );
     }
+    if !(1..=65_536).contains(&s.store_cache_mib) {
+        f.add(
+            "server.store_cache_mib",
+            format!("{} is outside 1..=65536", s.store_cache_mib),
+        );
+    }
     if let Some(retention) = s.history_retention {
         f.range(
             "server.history_retention".into(),
