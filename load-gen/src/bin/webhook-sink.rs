@@ -4,6 +4,10 @@
 //! the event is made, before its commit) to its arrival. On SIGINT/SIGTERM, or after
 //! `--seconds`, prints the count, distinct ids and p50/p90/p99/max in ms, and exits. Does not
 //! check signatures (the test suite does); it measures delivery only.
+//!
+//! `--skip N` keeps the first N events to arrive out of those figures and reports them on a
+//! line of their own: a firehose run opens its dialogs in one burst before the load (one
+//! `message.created` each, `--skip` = `--dialogs`), which says nothing about the steady rate.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -24,6 +28,9 @@ struct Tally {
 
 struct Shared {
     delay_ms: Mutex<Histogram<u64>>,
+    /// The first `skip` events' delays.
+    skipped_ms: Mutex<Histogram<u64>>,
+    skip: u64,
     tally: Mutex<Tally>,
 }
 
@@ -36,6 +43,12 @@ async fn main() {
         .position(|a| a == "--seconds")
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok());
+    let skip: u64 = args
+        .iter()
+        .position(|a| a == "--skip")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let listener = TcpListener::bind(&addr).await.expect("bind");
     println!(
         "webhook-sink listening on {}",
@@ -43,6 +56,8 @@ async fn main() {
     );
     let shared = Arc::new(Shared {
         delay_ms: Mutex::new(Histogram::new_with_bounds(1, 600_000, 3).expect("histogram")),
+        skipped_ms: Mutex::new(Histogram::new_with_bounds(1, 600_000, 3).expect("histogram")),
+        skip,
         tally: Mutex::new(Tally::default()),
     });
     let accept = {
@@ -74,6 +89,17 @@ async fn main() {
     }
     let hist = shared.delay_ms.lock().unwrap();
     let tally = shared.tally.lock().unwrap();
+    if shared.skip > 0 {
+        let skipped = shared.skipped_ms.lock().unwrap();
+        println!(
+            "first {} events (left out below) delay_ms p50 {} p90 {} p99 {} max {}",
+            skipped.len(),
+            skipped.value_at_quantile(0.5),
+            skipped.value_at_quantile(0.9),
+            skipped.value_at_quantile(0.99),
+            skipped.max()
+        );
+    }
     println!(
         "requests {} distinct_ids {} delay_ms p50 {} p90 {} p99 {} max {}",
         tally.requests,
@@ -148,11 +174,15 @@ fn note(shared: &Shared, id: &str, body: &[u8]) {
     let made_ms = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["timestamp"].as_str().and_then(parse_rfc3339_ms));
-    if let Some(made) = made_ms {
-        let delay = (now_ms - made).max(1) as u64;
-        let _ = shared.delay_ms.lock().unwrap().record(delay.min(600_000));
-    }
     let mut tally = shared.tally.lock().unwrap();
+    if let Some(made) = made_ms {
+        let delay = ((now_ms - made).max(1) as u64).min(600_000);
+        let histogram = match tally.requests < shared.skip {
+            true => &shared.skipped_ms,
+            false => &shared.delay_ms,
+        };
+        let _ = histogram.lock().unwrap().record(delay);
+    }
     tally.requests += 1;
     tally.ids.insert(id.to_string());
 }
