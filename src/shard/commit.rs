@@ -5,7 +5,7 @@
 use super::dialog_io::DialogIo;
 use super::ShardTask;
 use crate::hub::Hub;
-use crate::routing::{DialogId, LineIdx, Message};
+use crate::routing::{DialogId, LineIdx, Transcript};
 use crate::store::records::{self, DurableDialog, LogEvent, MessageRecord};
 use crate::store::{Record, StoreError};
 use std::sync::atomic::Ordering;
@@ -14,16 +14,39 @@ impl ShardTask {
     /// Queues the messages of the open `dialog` not yet in the store, after letting those known
     /// durable leave memory.
     pub(super) fn save_messages(&mut self, dialog: DialogId) {
+        if self.core.dialog(dialog).is_none() {
+            return;
+        }
         let io = self.io.entry(dialog).or_default();
         let durable = io.durable_after(self.committed.load(Ordering::Acquire));
         self.core.forget_messages(dialog, durable);
         let Some(d) = self.core.dialog(dialog) else {
             return;
         };
-        let at = (dialog, d.line);
-        let messages = d.conversation.transcript.since(io.saved);
+        let (at, transcript) = ((dialog, d.line), &d.conversation.transcript);
         let submission = self.submitted + 1;
-        save_new_messages(&self.hub, &mut self.pending, at, io, messages, submission);
+        save_new_messages(&self.hub, &mut self.pending, at, io, transcript, submission);
+    }
+
+    /// The I/O state of a dialog leaving this shard (moved or closed), after queuing its
+    /// messages not yet in the store with this batch.
+    pub(super) fn take_leaving_io(
+        &mut self,
+        at: (DialogId, LineIdx),
+        transcript: &Transcript,
+    ) -> DialogIo {
+        let mut io = self.io.remove(&at.0).unwrap_or_default();
+        let submission = self.submitted + 1;
+        save_new_messages(
+            &self.hub,
+            &mut self.pending,
+            at,
+            &mut io,
+            transcript,
+            submission,
+        );
+        self.touched.remove(&at.0);
+        io
     }
 
     /// The durable state of an open dialog; its routing decisions only `with_decisions` (a
@@ -143,18 +166,19 @@ impl ShardTask {
     }
 }
 
-/// Queues `messages` (those of `dialog` after `io.saved`) for the store with submission
-/// `submission` (none without a store) and notes them saved.
+/// Queues the messages of `transcript` (of `dialog`) after `io.saved` for the store with
+/// submission `submission` (none without a store) and notes them saved.
 /// Each message is followed by its `message.created` webhook event when an endpoint of its
 /// line wants one.
-pub(super) fn save_new_messages(
+fn save_new_messages(
     hub: &Hub,
     pending: &mut Vec<Record>,
     (dialog, line): (DialogId, LineIdx),
     io: &mut DialogIo,
-    messages: &[Message],
+    transcript: &Transcript,
     submission: u64,
 ) {
+    let messages = transcript.since(io.saved);
     let Some(last) = messages.last() else {
         return;
     };

@@ -13,7 +13,6 @@ use crate::routing::{
     CloseReason, DialogId, Effect, FinishedDialog, KpiKind, LineIdx, MovedDialog, OpIdx,
     RevokeReason,
 };
-use crate::shard::commit::save_new_messages;
 use crate::shard::requests::ShardRequest;
 use crate::shard::ShardTask;
 use crate::store::records;
@@ -273,19 +272,8 @@ impl ShardTask {
 
     fn on_move_out(&mut self, moved: Box<MovedDialog>, target: usize) {
         // Its messages so far are written with this batch; the new shard writes the rest.
-        let mut io = self.io.remove(&moved.id).unwrap_or_default();
-        let messages = moved.conversation.transcript.since(io.saved);
         let at = (moved.id, moved.to_line);
-        let submission = self.submitted + 1;
-        save_new_messages(
-            &self.hub,
-            &mut self.pending,
-            at,
-            &mut io,
-            messages,
-            submission,
-        );
-        self.touched.remove(&moved.id);
+        let io = self.take_leaving_io(at, &moved.conversation.transcript);
         self.written.remove(&moved.id);
         let io = Some(Box::new(io));
         self.outbox.post(target, ShardRequest::Adopt { moved, io });
@@ -294,19 +282,7 @@ impl ShardTask {
     fn on_closed(&mut self, dialog: DialogId, reason: CloseReason, finished: &FinishedDialog) {
         self.hub.metrics.counters.dialog_closed();
         self.stats.finished(finished);
-        let mut io = self.io.remove(&dialog).unwrap_or_default();
-        let messages = finished.conversation.transcript.since(io.saved);
-        let at = (dialog, finished.line);
-        let submission = self.submitted + 1;
-        save_new_messages(
-            &self.hub,
-            &mut self.pending,
-            at,
-            &mut io,
-            messages,
-            submission,
-        );
-        self.touched.remove(&dialog);
+        let io = self.take_leaving_io((dialog, finished.line), &finished.conversation.transcript);
         self.closed.push(dialog);
         self.keep_closed(finished, reason, io.decisions.into());
         self.tell_closed(finished, reason);

@@ -7,7 +7,7 @@ use super::requests::{Refusal, Stored};
 use super::ShardTask;
 use crate::config::bounds::OFFER_MESSAGES_MAX;
 use crate::protocol::{operator, Author, ErrorCode, MessageView, OperatorOut, WidgetOut};
-use crate::routing::{transcript, ClientId, Command, DialogId, LineIdx, OpIdx, Reply, Side};
+use crate::routing::{transcript, ClientId, Command, DialogId, LineIdx, OpIdx, Reply, Shard, Side};
 use crate::store::records;
 use std::sync::Arc;
 
@@ -20,32 +20,32 @@ impl ShardTask {
         now: u64,
         command: Command,
     ) -> Result<(Stored, bool, Vec<OpIdx>), Refusal> {
-        if let Some(stored) = self.repeat_from_store(&command)? {
-            return Ok((stored, true, Vec::new()));
-        }
-        let (dialog, msg_id, seq, duplicate, audience) =
-            match self.core.handle(now, command, &mut self.out) {
-                Ok(Reply::ClientMessage {
-                    dialog,
-                    msg_id,
-                    seq,
-                    duplicate,
-                    audience,
-                    ..
-                }) => (dialog, msg_id, seq, duplicate, audience),
-                Ok(Reply::OperatorMessage {
-                    dialog,
-                    msg_id,
-                    seq,
-                    duplicate,
-                    ..
-                }) => (dialog, msg_id, seq, duplicate, Vec::new()),
-                Ok(other) => unreachable!("a message answers with its ack, not {other:?}"),
-                Err(e) => {
-                    self.apply_effects();
-                    return Err(e.into());
-                }
-            };
+        let reply = match self.repeat_from_store(&command)? {
+            Some(repeat) => Ok(repeat),
+            None => self.core.handle(now, command, &mut self.out),
+        };
+        let (dialog, msg_id, seq, duplicate, audience) = match reply {
+            Ok(Reply::ClientMessage {
+                dialog,
+                msg_id,
+                seq,
+                duplicate,
+                audience,
+                ..
+            }) => (dialog, msg_id, seq, duplicate, audience),
+            Ok(Reply::OperatorMessage {
+                dialog,
+                msg_id,
+                seq,
+                duplicate,
+                ..
+            }) => (dialog, msg_id, seq, duplicate, Vec::new()),
+            Ok(other) => unreachable!("a message answers with its ack, not {other:?}"),
+            Err(e) => {
+                self.apply_effects();
+                return Err(e.into());
+            }
+        };
         let stored = Stored {
             dialog,
             msg_id,
@@ -56,13 +56,9 @@ impl ShardTask {
 
     /// A message command repeating the key of a message that left memory: its first ack, read
     /// from the store (`None`: the key is new, the command runs).
-    fn repeat_from_store(&self, command: &Command) -> Result<Option<Stored>, Refusal> {
-        let (Some((dialog, side, through)), Some(store)) =
+    fn repeat_from_store(&self, command: &Command) -> Result<Option<Reply>, Refusal> {
+        let (Some((dialog, side, key, through)), Some(store)) =
             (self.core.may_repeat_forgotten(command), &self.hub.store)
-        else {
-            return Ok(None);
-        };
-        let (Command::ClientMessage { key, .. } | Command::OperatorMessage { key, .. }) = command
         else {
             return Ok(None);
         };
@@ -72,11 +68,7 @@ impl ShardTask {
         };
         let found = records::stored_key(store, dialog.0, through, (operator.as_deref(), key))
             .map_err(|_| Refusal::new(ErrorCode::Internal, "the dialog could not be read"))?;
-        Ok(found.map(|(msg_id, seq)| Stored {
-            dialog,
-            msg_id,
-            seq,
-        }))
+        Ok(found.map(|(msg_id, seq)| Shard::repeat_reply(command, dialog, msg_id, seq)))
     }
 
     /// Message `seq` of the open `dialog` as the wire shows it.

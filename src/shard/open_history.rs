@@ -20,14 +20,10 @@ impl ShardTask {
     ) -> Result<Vec<MessageView>, Refusal> {
         let kept = transcript.page(before, limit);
         let missing = limit - kept.len();
-        let below = kept.first().map_or(
-            before.map_or(transcript.forgotten() + 1, |b| {
-                b.min(transcript.forgotten() + 1)
-            }),
-            |m| m.seq,
-        );
+        // A page short of `limit` reached the oldest message in memory, or lies before it
+        let below = before.unwrap_or(u64::MAX).min(transcript.forgotten() + 1);
         let mut page = Vec::new();
-        if missing > 0 && below > 1 && transcript.forgotten() > 0 {
+        if missing > 0 && below > 1 {
             if let Some(store) = &self.hub.store {
                 page = records::stored_page(store, dialog.0, Some(below), missing)
                     .map_err(|_| unreadable())?;

@@ -307,12 +307,7 @@ pub fn rebuild_conversation(
     let mut conversation = Conversation::new(client);
     conversation.operator = operator;
     for (seq, bytes) in messages {
-        let m: MessageRecord =
-            rmp_serde::from_slice(&bytes).map_err(|e| PersistError::Message {
-                dialog: id.0,
-                seq,
-                source: e,
-            })?;
+        let m = decode_message(id.0, seq, &bytes)?;
         let key = m.key.and_then(|(side, key)| {
             let side = match side {
                 None => Side::Client,
@@ -341,11 +336,10 @@ pub fn stored_page(
     before: Option<u64>,
     limit: usize,
 ) -> Result<Vec<crate::protocol::MessageView>, ReadError> {
-    let stored = store.newest_messages(dialog, before.unwrap_or(u64::MAX), limit)?;
-    stored
-        .iter()
-        .map(|(seq, bytes)| Ok(decode_message(dialog, *seq, bytes)?.view(dialog, *seq)))
-        .collect()
+    views(
+        dialog,
+        store.newest_messages(dialog, before.unwrap_or(u64::MAX), limit)?,
+    )
 }
 
 /// The stored messages of `dialog` with `seq` in `seqs`, oldest first, as the protocol shows
@@ -355,7 +349,17 @@ pub fn stored_range(
     dialog: u64,
     seqs: std::ops::Range<u64>,
 ) -> Result<Vec<crate::protocol::MessageView>, ReadError> {
-    let stored = store.messages(dialog, seqs.start, seqs.end, usize::MAX)?;
+    views(
+        dialog,
+        store.messages(dialog, seqs.start, seqs.end, usize::MAX)?,
+    )
+}
+
+/// Stored messages `(seq, bytes)` of `dialog` as the protocol shows them.
+fn views(
+    dialog: u64,
+    stored: Vec<(u64, Vec<u8>)>,
+) -> Result<Vec<crate::protocol::MessageView>, ReadError> {
     stored
         .iter()
         .map(|(seq, bytes)| Ok(decode_message(dialog, *seq, bytes)?.view(dialog, *seq)))

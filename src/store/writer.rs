@@ -182,11 +182,10 @@ impl Writer {
             let _ = thread.join();
         }
         if self.shared.failure.get().is_none() {
-            self.collect_journal();
             let checkpointed = self.shared.progress.checkpointed.load(Ordering::SeqCst);
             if let Err(e) = self.journal.close(checkpointed) {
                 eprintln!(
-                    "switchboard: cannot delete the spare journal segment in {}: {e}",
+                    "switchboard: cannot delete the journal segments in {}: {e}",
                     self.journal.dir().display()
                 );
             }

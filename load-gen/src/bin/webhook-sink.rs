@@ -177,9 +177,10 @@ fn note(shared: &Shared, id: &str, body: &[u8]) {
     let mut tally = shared.tally.lock().unwrap();
     if let Some(made) = made_ms {
         let delay = ((now_ms - made).max(1) as u64).min(600_000);
-        let histogram = match tally.requests < shared.skip {
-            true => &shared.skipped_ms,
-            false => &shared.delay_ms,
+        let histogram = if tally.requests < shared.skip {
+            &shared.skipped_ms
+        } else {
+            &shared.delay_ms
         };
         let _ = histogram.lock().unwrap().record(delay);
     }

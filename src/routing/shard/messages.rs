@@ -7,7 +7,7 @@
 use super::Shard;
 use crate::protocol::Author;
 use crate::routing::api::{AutoText, Command, Effect, Reply, RoutingError};
-use crate::routing::ids::{ClientId, DialogId, LineIdx, OpIdx};
+use crate::routing::ids::{DialogId, OpIdx};
 use crate::routing::transcript::{Draft, Side};
 use std::sync::Arc;
 
@@ -77,12 +77,10 @@ impl Shard {
         }
     }
 
-    /// For a message command whose key is not among the messages in memory but may belong to
-    /// one that left memory: the dialog, the sender's side and the last seq to look through in
-    /// the store. The caller answers a key it finds there with
-    /// [`Shard::repeat_from_store`]; otherwise the command runs.
-    pub fn may_repeat_forgotten(&self, command: &Command) -> Option<(DialogId, Side, u64)> {
-        let (dialog, side, key) = match command {
+    /// The open dialog a message command writes to, and its sender's side and key (`None`:
+    /// not a message command, or no such open dialog).
+    fn keyed_target<'c>(&self, command: &'c Command) -> Option<(DialogId, Side, &'c str)> {
+        match command {
             Command::ClientMessage {
                 line,
                 client,
@@ -93,22 +91,39 @@ impl Shard {
                 let open = dialog
                     .filter(|d| self.dialogs.get(d).is_some_and(|d| d.client == *client))
                     .or_else(|| self.client_open(*line, client))?;
-                (open, Side::Client, key)
+                Some((open, Side::Client, key))
             }
             Command::OperatorMessage {
                 op, dialog, key, ..
-            } => (*dialog, Side::Operator(*op), key),
-            _ => return None,
-        };
-        let transcript = &self.dialogs.get(&dialog)?.conversation.transcript;
-        let maybe =
-            transcript.seen(side, key).is_none() && transcript.may_have_forgotten(side, key);
-        maybe.then_some((dialog, side, transcript.forgotten()))
+            } => self.dialogs.contains_key(dialog).then_some((
+                *dialog,
+                Side::Operator(*op),
+                key.as_str(),
+            )),
+            _ => None,
+        }
     }
 
-    /// The answer to a message command whose key the store found on message `(msg_id, seq)` of
-    /// `dialog` (see [`Shard::may_repeat_forgotten`]).
-    pub fn repeat_from_store(command: &Command, dialog: DialogId, msg_id: u64, seq: u64) -> Reply {
+    /// For a message command whose key is not among the messages in memory but may belong to
+    /// one that left memory: the dialog, the sender's side and key, and the last seq to look
+    /// through in the store. The caller answers a key it finds there with
+    /// [`Shard::repeat_reply`]; otherwise the command runs.
+    pub fn may_repeat_forgotten<'c>(
+        &self,
+        command: &'c Command,
+    ) -> Option<(DialogId, Side, &'c str, u64)> {
+        let (dialog, side, key) = self.keyed_target(command)?;
+        let transcript = &self.dialogs[&dialog].conversation.transcript;
+        // Cheapest first: most messages go to dialogs with nothing dropped, or with a new key
+        let maybe = transcript.forgotten() > 0
+            && transcript.may_have_forgotten(side, key)
+            && transcript.seen(side, key).is_none();
+        maybe.then_some((dialog, side, key, transcript.forgotten()))
+    }
+
+    /// The answer to a message command that repeats the key of message `(msg_id, seq)` of
+    /// `dialog`: its first ack, marked duplicate.
+    pub fn repeat_reply(command: &Command, dialog: DialogId, msg_id: u64, seq: u64) -> Reply {
         match command {
             Command::OperatorMessage { .. } => Reply::OperatorMessage {
                 dialog,
@@ -128,69 +143,20 @@ impl Shard {
         }
     }
 
-    /// The answer to a message command that repeats a key already stored (or, for an operator,
-    /// names no open dialog); `None` when the command must run.
+    /// The answer to a message command that repeats a key already stored in memory (or, for an
+    /// operator, names no open dialog); `None` when the command must run.
     pub(super) fn repeat(&self, command: &Command) -> Option<Result<Reply, RoutingError>> {
         match command {
-            Command::ClientMessage {
-                line,
-                client,
-                dialog,
-                key,
-                ..
-            } => self.client_repeat(*line, client, *dialog, key).map(Ok),
-            Command::OperatorMessage {
-                op, dialog, key, ..
-            } => {
-                if !self.dialogs.contains_key(dialog) {
-                    return Some(Err(RoutingError::NotFound));
-                }
-                self.operator_repeat(*op, *dialog, key).map(Ok)
+            Command::OperatorMessage { dialog, .. } if !self.dialogs.contains_key(dialog) => {
+                return Some(Err(RoutingError::NotFound));
             }
-            _ => None,
+            Command::ClientMessage { .. } | Command::OperatorMessage { .. } => {}
+            _ => return None,
         }
-    }
-
-    /// The first ack of a client message whose key the client's open dialog already stored.
-    fn client_repeat(
-        &self,
-        line: LineIdx,
-        client: &ClientId,
-        hint: Option<DialogId>,
-        key: &str,
-    ) -> Option<Reply> {
-        let open = hint
-            .filter(|d| self.dialogs.get(d).is_some_and(|d| d.client == *client))
-            .or_else(|| self.client_open(line, client))?;
-        let (msg_id, seq) = self.dialogs[&open]
-            .conversation
-            .transcript
-            .seen(Side::Client, key)?;
-        Some(Reply::ClientMessage {
-            dialog: open,
-            msg_id,
-            seq,
-            duplicate: true,
-            created: false,
-            audience: Vec::new(),
-        })
-    }
-
-    /// The first ack of an operator message whose key `op` already used in `dialog`.
-    fn operator_repeat(&self, op: OpIdx, dialog: DialogId, key: &str) -> Option<Reply> {
-        let (msg_id, seq) = self
-            .dialogs
-            .get(&dialog)?
-            .conversation
-            .transcript
-            .seen(Side::Operator(op), key)?;
-        Some(Reply::OperatorMessage {
-            dialog,
-            msg_id,
-            seq,
-            duplicate: true,
-            took: false,
-        })
+        let (dialog, side, key) = self.keyed_target(command)?;
+        let transcript = &self.dialogs[&dialog].conversation.transcript;
+        let (msg_id, seq) = transcript.seen(side, key)?;
+        Some(Ok(Self::repeat_reply(command, dialog, msg_id, seq)))
     }
 
     /// Stores `op`'s message (as operator or bot, with their name) after routing accepted it.
