@@ -537,3 +537,56 @@ async fn contact_changes_arrive_as_events_in_order() {
     let merged = got.iter().find(|g| g.kind() == "contact.merged").unwrap();
     assert_eq!(merged.body["data"]["into"], a);
 }
+
+/// Each of the server's threads: its name (cut at 15 bytes by the kernel) and nice value, read
+/// from `/proc/PID/task/*/stat`.
+fn threads_of(pid: u32) -> Vec<(String, i64)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the server's threads");
+    tasks
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.ok()?.path().join("stat")).ok()?;
+            let name = stat[stat.find('(')? + 1..stat.rfind(')')?].to_string();
+            // After the name: state is field 3, nice field 19.
+            let nice = stat[stat.rfind(')')? + 1..]
+                .split_whitespace()
+                .nth(16)?
+                .parse()
+                .ok()?;
+            Some((name, nice))
+        })
+        .collect()
+}
+
+/// Deliveries run on one thread of their own at nice 10, below the chat's threads (nice 0),
+/// and events still arrive from there, a test event too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_run_on_one_thread_below_the_chat() {
+    let receiver = Receiver::start(SECRET).await;
+    let url = receiver.url();
+    let server = Server::start("webhooks-thread", &config(&[("crm", &url, LIFECYCLE)]));
+    let mut anna = Operator::connect(&server, "anna").await;
+    conversation(&server, &mut anna, "c1").await;
+    let got = receiver
+        .wait_for("dialog.closed", |g| {
+            g.iter().any(|g| g.kind() == "dialog.closed")
+        })
+        .await;
+    assert_signed(&got);
+    let http = Http::admin(&server);
+    let answer = http.send("POST", "/api/v1/webhooks/crm/test", None).await;
+    assert_eq!(answer.body["delivered"], true, "{:?}", answer.body);
+
+    let threads = threads_of(server.pid());
+    let hooks: Vec<_> = threads
+        .iter()
+        .filter(|(name, _)| name == "switchboard-hoo")
+        .collect();
+    assert_eq!(hooks.len(), 1, "{threads:?}");
+    assert_eq!(hooks[0].1, 10, "{threads:?}");
+    let chat: Vec<_> = threads
+        .iter()
+        .filter(|(name, _)| name.starts_with("tokio-r") || name.starts_with("switchboard-sto"))
+        .collect();
+    assert!(!chat.is_empty(), "{threads:?}");
+    assert!(chat.iter().all(|(_, nice)| *nice == 0), "{threads:?}");
+}

@@ -132,7 +132,7 @@ pub async fn serve_on(
         let live = hub.live_config().await;
         hub.webhooks
             .start(store, &live)
-            .map_err(|e| ServerError::Webhooks(e.to_string()))?;
+            .map_err(ServerError::Webhooks)?;
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(hub.clone(), stop_rx);

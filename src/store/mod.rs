@@ -386,7 +386,7 @@ impl Store {
     }
 
     /// Sets the listener told of every durable batch's webhook events, numbered, on the writer
-    /// thread before the batch's callbacks (keep it short). Only the first call sets it.
+    /// thread after the batch's callbacks (keep it short). Only the first call sets it.
     pub fn listen_events(&self, listener: EventListener) -> bool {
         self.inner.shared.events.set(listener).is_ok()
     }

@@ -106,7 +106,7 @@ pub(super) struct Shared {
     pub stopped: AtomicBool,
     /// The fatal error the writer stopped on, if it did.
     pub failure: OnceLock<StoreError>,
-    /// Told of every batch's webhook events once the batch is durable, before its callbacks.
+    /// Told of every batch's webhook events once the batch is durable, after its callbacks.
     pub events: OnceLock<EventListener>,
 }
 
@@ -261,11 +261,12 @@ impl Writer {
             Ok(None)
         };
         let mut batch = batch;
+        let mut events = None;
         let (result, fatal) = match outcome {
             Ok(duration) => {
                 if let Some(duration) = duration {
                     self.observe(&batch, &plan, duration);
-                    self.hand_over(&mut batch, &plan);
+                    events = self.hand_over(&mut batch, &plan);
                 }
                 self.state.last_position = plan.last_position;
                 self.state.snapshot_covers = plan.snapshot_covers;
@@ -284,6 +285,13 @@ impl Writer {
                 Ok(()) => submission.report(result.clone()),
                 Err(refused) => submission.report(Err(refused)),
             }
+        }
+        if let (Some(listener), Some(events)) = (self.shared.events.get(), events) {
+            // A panicking listener is the caller's bug; the writer must outlive it
+            let _ = catch_unwind(AssertUnwindSafe(|| listener(&events)));
+        }
+        if result.is_ok() {
+            self.collect_checkpointed();
         }
         fatal
     }
@@ -313,10 +321,11 @@ impl Writer {
         (!numbered.is_empty()).then_some(numbered)
     }
 
-    /// Gives the applier the accepted records of the batch just journaled, counts it as
-    /// acknowledged, and tells the listener its events (all before any callback runs; the
-    /// listener after `acked`, so that a read it starts waits for the batch).
-    fn hand_over(&mut self, batch: &mut [Submission], plan: &Plan) {
+    /// Gives the applier the accepted records of the batch just journaled and counts it as
+    /// acknowledged (before any callback runs), and returns its events numbered for the
+    /// listener. The listener is told after the callbacks: the acknowledgements that people
+    /// wait for go out first, and a read it starts waits for the batch (`acked` is raised).
+    fn hand_over(&mut self, batch: &mut [Submission], plan: &Plan) -> Option<Events> {
         let events = self.number_events(batch, plan);
         let records = batch
             .iter_mut()
@@ -336,10 +345,13 @@ impl Writer {
             // A gone applier has stopped the store (its failure is set): reads say so.
             let _ = applier.send(durable);
         }
-        if let (Some(listener), Some(events)) = (self.shared.events.get(), events) {
-            // A panicking listener is the caller's bug; the writer must outlive it
-            let _ = catch_unwind(AssertUnwindSafe(|| listener(&events)));
-        }
+        events
+    }
+
+    /// Collects the journal segments a checkpoint has covered since the last look (after a
+    /// batch's callbacks, so that renaming and deleting files never delays them).
+    fn collect_checkpointed(&mut self) {
+        let progress = &self.shared.progress;
         let checkpointed = progress.checkpointed.load(Ordering::SeqCst);
         if checkpointed > self.collected {
             self.collected = checkpointed;

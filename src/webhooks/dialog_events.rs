@@ -158,17 +158,28 @@ pub fn message_created(
     if !outlet.wants(EventKind::MessageCreated, Some(&line)) {
         return None;
     }
-    let data = || {
-        json!({
-            "dialog_id": dialog.0,
-            "line": line,
-            "msg_id": message.msg_id,
-            "seq": seq,
-            "author": message.author,
-            "name": message.name,
-            "text": message.text,
-            "ts": message.ts,
-        })
+    /// `message.created`'s data, serialized as it stands (a message is the one event made for
+    /// every message, on the chat's path).
+    #[derive(serde::Serialize)]
+    struct Data<'a> {
+        dialog_id: u64,
+        line: &'a str,
+        msg_id: u64,
+        seq: u64,
+        author: &'a crate::protocol::Author,
+        name: &'a Option<String>,
+        text: &'a str,
+        ts: i64,
+    }
+    let data = || Data {
+        dialog_id: dialog.0,
+        line: &line,
+        msg_id: message.msg_id,
+        seq,
+        author: &message.author,
+        name: &message.name,
+        text: &message.text,
+        ts: message.ts,
     };
     outlet.event(
         EventKind::MessageCreated,

@@ -96,13 +96,21 @@ impl OutboxEvent {
         line: Option<&str>,
         order: Option<String>,
         now_ms: u64,
-        data: serde_json::Value,
+        data: impl serde::Serialize,
     ) -> OutboxEvent {
-        let body = serde_json::json!({
-            "type": kind.name(),
-            "timestamp": timestamp(now_ms),
-            "data": data,
-        });
+        /// The body as sent, written straight from `data` (no JSON tree in between).
+        #[derive(serde::Serialize)]
+        struct Body<'a, D> {
+            #[serde(rename = "type")]
+            kind: &'a str,
+            timestamp: String,
+            data: D,
+        }
+        let body = Body {
+            kind: kind.name(),
+            timestamp: timestamp(now_ms),
+            data,
+        };
         OutboxEvent {
             kind: kind.name().to_string(),
             line: line.map(str::to_string),

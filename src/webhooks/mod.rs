@@ -7,6 +7,7 @@
 //! - `client`: one signed attempt over HTTP; `retry`: verdicts, backoff, `Retry-After`.
 //! - `delivery`: one event's delivery to one endpoint (state and attempts) as stored.
 //! - `worker`: one task per enabled endpoint, reading the outbox; `stats`: its `/metrics`.
+//! - `thread`: the lower-priority thread all of these tasks run on.
 //!
 //! Guarantees: an event is in the store's outbox table in the same transaction as the change it
 //! reports, and no worker reads it before that transaction is committed (workers read committed
@@ -26,6 +27,7 @@ mod prune;
 pub mod retry;
 pub mod signing;
 mod stats;
+mod thread;
 mod worker;
 
 use std::collections::HashMap;
@@ -42,6 +44,7 @@ use delivery::Delivery;
 use event::{EventKind, OutboxEvent};
 use signing::Secrets;
 use stats::EndpointStats;
+use thread::DeliveryThread;
 use worker::{Control, Worker};
 
 /// How long events are kept without a running endpoint (the default `max_age`).
@@ -114,12 +117,19 @@ pub enum WebhookError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// What [`Webhooks::start`] set up.
+struct Started {
+    store: Store,
+    client: reqwest::Client,
+    thread: DeliveryThread,
+}
+
 /// The outlet and every endpoint's delivery task.
 pub struct Webhooks {
     pub outlet: Arc<outlet::Outlet>,
     clock: Arc<dyn Clock>,
     allow_private: bool,
-    started: OnceLock<(Store, reqwest::Client)>,
+    started: OnceLock<Started>,
     running: Mutex<HashMap<String, Running>>,
 }
 
@@ -134,16 +144,24 @@ impl Webhooks {
         }
     }
 
-    /// Starts a task per enabled endpoint of `config` (on the current tokio runtime), and the
+    /// Starts the delivery thread, a task on it per enabled endpoint of `config`, and the
     /// pruning of old events (until `self` is dropped).
-    pub fn start(self: &Arc<Self>, store: Store, config: &Config) -> Result<(), reqwest::Error> {
-        let client = client::build(self.allow_private)?;
+    pub fn start(self: &Arc<Self>, store: Store, config: &Config) -> Result<(), String> {
+        let client = client::build(self.allow_private).map_err(|e| e.to_string())?;
+        let thread = DeliveryThread::start()
+            .map_err(|e| format!("cannot start the webhook delivery thread: {e}"))?;
+        let pruning = thread.handle().clone();
         let outlet = self.outlet.clone();
         store.listen_events(Arc::new(move |events| outlet.publish(events)));
-        let _ = self.started.set((store, client));
+        let started = Started {
+            store,
+            client,
+            thread,
+        };
+        let _ = self.started.set(started);
         self.reconcile(config);
         let weak = Arc::downgrade(self);
-        tokio::spawn(async move {
+        pruning.spawn(async move {
             loop {
                 tokio::time::sleep(prune::PRUNE_EVERY).await;
                 let Some(webhooks) = weak.upgrade() else {
@@ -157,7 +175,7 @@ impl Webhooks {
 
     /// Deletes events every running endpoint has settled and older than the longest max_age.
     fn prune_old(&self) {
-        let Some((store, _)) = self.started.get() else {
+        let Some(Started { store, .. }) = self.started.get() else {
             return;
         };
         let (settled, keep_ms) = {
@@ -191,7 +209,12 @@ impl Webhooks {
     }
 
     fn reconcile(&self, config: &Config) {
-        let Some((store, client)) = self.started.get() else {
+        let Some(Started {
+            store,
+            client,
+            thread,
+        }) = self.started.get()
+        else {
             return;
         };
         let mut running = self.running.lock();
@@ -232,7 +255,7 @@ impl Webhooks {
                 commits: self.outlet.subscribe(),
                 control: receiver,
             };
-            let task = tokio::spawn(worker.run());
+            let task = thread.handle().spawn(worker.run());
             let run = Running {
                 endpoint,
                 control,
@@ -263,7 +286,7 @@ impl Webhooks {
     /// The outbox's random id (see [`message_id`]); 0 before the first event.
     pub fn instance(&self) -> u64 {
         match self.started.get() {
-            Some((store, _)) => store.webhook_instance().unwrap_or(0),
+            Some(Started { store, .. }) => store.webhook_instance().unwrap_or(0),
             None => 0,
         }
     }
@@ -275,7 +298,7 @@ impl Webhooks {
         before: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Delivery)>, WebhookError> {
-        let Some((store, _)) = self.started.get() else {
+        let Some(Started { store, .. }) = self.started.get() else {
             return Ok(Vec::new());
         };
         let rows = store.webhook_deliveries(id, before, limit)?;
@@ -298,7 +321,7 @@ impl Webhooks {
     pub async fn test(&self, hook: &WebhookConfig) -> Result<client::Attempt, String> {
         let secrets = Secrets::parse(&hook.secret)?;
         let client = match self.started.get() {
-            Some((_, client)) => client.clone(),
+            Some(started) => started.client.clone(),
             None => client::build(self.allow_private).map_err(|e| e.to_string())?,
         };
         let now = self.clock.now_ms();
@@ -309,13 +332,25 @@ impl Webhooks {
         });
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let id = format!("msg_test_{}", crate::hub::random_hex());
-        let message = client::Message {
-            url: &hook.url,
-            id: &id,
-            body: &body,
-        };
+        let url = hook.url.clone();
         let timeout = Duration::from_millis(hook.timeout.as_ms());
-        Ok(client::send(&client, &secrets, message, timeout, now).await)
+        let send = async move {
+            let message = client::Message {
+                url: &url,
+                id: &id,
+                body: &body,
+            };
+            client::send(&client, &secrets, message, timeout, now).await
+        };
+        match self.started.get() {
+            Some(started) => started
+                .thread
+                .handle()
+                .spawn(send)
+                .await
+                .map_err(|e| format!("the test request did not finish: {e}")),
+            None => Ok(send.await),
+        }
     }
 
     /// Adds every running endpoint's figures to `scrape`.

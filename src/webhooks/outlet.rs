@@ -107,12 +107,12 @@ impl Outlet {
 
     /// The outbox record of event `kind` (ordered by `order`, data from `data`), or `None` when
     /// nobody wants it. Submit it with the change it reports, then call [`Outlet::committed`].
-    pub fn event(
+    pub fn event<D: serde::Serialize>(
         &self,
         kind: EventKind,
         line: Option<&str>,
         order: Option<String>,
-        data: impl FnOnce() -> serde_json::Value,
+        data: impl FnOnce() -> D,
     ) -> Option<Record> {
         if !self.wants(kind, line) {
             return None;

@@ -76,7 +76,7 @@ mod tests {
                 None,
                 None,
                 at_ms,
-                Default::default(),
+                serde_json::Value::Null,
             );
             Record::WebhookEvent(e.encode())
         };

@@ -89,7 +89,9 @@ fn deliveries_and_cursors_upsert_delete_and_survive_a_reopen() {
 }
 
 /// The listener is told of each durable batch's events with the numbers the outbox gives them,
-/// also after a reopen (numbering goes on from the file), and never of a refused submission.
+/// also after a reopen (numbering goes on from the file), and never of a refused submission. It
+/// is told after the batch's callbacks, so the test waits for it (the writer tells batches in
+/// order: once "c" is heard, anything refused before it would have been heard too).
 #[test]
 fn the_listener_gets_events_numbered_as_stored() {
     use crate::sync::{Arc, Mutex};
@@ -115,6 +117,13 @@ fn the_listener_gets_events_numbered_as_stored() {
     ];
     assert!(submit_wait(&store, refused).is_err());
     submit_wait(&store, vec![event("c")]).unwrap();
+    let heard_at_least = |count: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while heard.lock().len() < count && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    };
+    heard_at_least(3);
     let told = texts(heard.lock().clone());
     assert_eq!(told, texts(store.webhook_events_after(1, 10).unwrap()));
     assert_eq!(told, [(2, "a".into()), (3, "b".into()), (4, "c".into())]);
@@ -122,6 +131,7 @@ fn the_listener_gets_events_numbered_as_stored() {
     let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
     assert!(store.listen_events(listener));
     submit_wait(&store, vec![event("d")]).unwrap();
+    heard_at_least(4);
     assert_eq!(heard.lock().last().unwrap().0, 5);
     store.close().unwrap();
 }
