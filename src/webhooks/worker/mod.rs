@@ -2,7 +2,7 @@
 //! the outbox after the endpoint's cursor for what it missed or had no room for), keeps the events
 //! it wants in lanes by ordering key (one dialog = one lane), sends each lane's head (at most
 //! `concurrency` requests at once), retries with backoff, and writes every outcome and the
-//! advancing cursor back to the store.
+//! advancing cursor back to the store (`writes`: together, every few milliseconds).
 //!
 //! Invariants: within a lane, an event is not sent before the one ahead of it is settled
 //! (delivered or failed), so one endpoint gets a dialog's events in order; a lane waiting for a
@@ -11,6 +11,7 @@
 //! reads the store and submits without waiting.
 
 mod retries;
+mod writes;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -44,7 +45,8 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 pub enum Control {
     /// Try a failed delivery again; answers whether the event was still there.
     Retry(u64, oneshot::Sender<bool>),
-    /// The deliveries held (pending), by event seq.
+    /// The deliveries held (pending), by event seq; answered once every outcome known so far is
+    /// stored.
     Pending(oneshot::Sender<Vec<(u64, Delivery)>>),
 }
 
@@ -76,8 +78,10 @@ struct State {
     /// The newest event when this task started: only events up to it can have delivery rows
     /// from before (later ones are this task's own).
     recovered_upto: u64,
-    /// Store records (delivery rows, the cursor) to submit at the end of this pass, together.
+    /// Store records (delivery rows, the cursor) to submit together, at `writes_at_ms`.
     writes: Vec<Record>,
+    /// When queued writes go to the store at the latest.
+    writes_at_ms: u64,
     /// When the outbox figures were last updated (they cost a pass over the held events).
     stats_at_ms: u64,
     /// When the outbox is looked at next whatever else happens (events missed in memory are
@@ -114,6 +118,7 @@ impl Worker {
             read_upto: cursor,
             recovered_upto,
             writes: Vec::new(),
+            writes_at_ms: 0,
             stats_at_ms: 0,
             look_at_ms: 0,
             cursor,
@@ -145,7 +150,9 @@ impl Worker {
             if catching_up {
                 wait = wait.min(CATCH_UP_POLL);
             }
-            self.flush_writes(&mut st);
+            if let Some(due_in) = self.flush_writes(&mut st) {
+                wait = wait.min(due_in);
+            }
             tokio::select! {
                 Some((seq, attempt)) = finished.recv() => {
                     self.finish(&mut st, seq, attempt);
@@ -405,50 +412,6 @@ impl Worker {
             }
             None => {
                 st.lanes.remove(&h.lane);
-            }
-        }
-    }
-
-    fn delivery_record(&self, seq: u64, delivery: &Delivery) -> Record {
-        Record::WebhookDelivery {
-            endpoint: self.endpoint.config.id.clone(),
-            seq,
-            bytes: delivery.encode(),
-        }
-    }
-
-    /// Submits this pass's delivery rows and cursor in one submission, without waiting (a
-    /// lost write only means an event is sent again after a restart).
-    fn flush_writes(&self, st: &mut State) {
-        if !st.writes.is_empty() {
-            let writes = std::mem::take(&mut st.writes);
-            let _ = self.store.submit(writes, Box::new(|_| {}));
-        }
-    }
-
-    fn on_control(&self, st: &mut State, control: Control) {
-        match control {
-            Control::Retry(seq, answer) => {
-                if !self.retry(st, seq) {
-                    let _ = answer.send(false);
-                    return;
-                }
-                // Answered once the retry's mark is durable: an accepted retry survives a crash.
-                let writes = std::mem::take(&mut st.writes);
-                let done = Box::new(move |r: Result<u64, _>| {
-                    let _ = answer.send(r.is_ok());
-                });
-                // A refused submission drops `answer`: the caller hears the task is not running.
-                let _ = self.store.submit(writes, done);
-            }
-            Control::Pending(answer) => {
-                let mut pending: Vec<(u64, Delivery)> = st
-                    .held
-                    .iter()
-                    .map(|(seq, h)| (*seq, h.delivery.clone()))
-                    .collect();
-                pending.sort_by_key(|(seq, _)| *seq);
-                let _ = answer.send(pending);
             }
         }
     }
