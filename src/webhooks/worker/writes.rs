@@ -32,8 +32,10 @@ impl Worker {
             return None;
         }
         let now = self.clock.now_ms();
-        if now < st.writes_at_ms && st.writes.len() < WRITES_MAX {
-            return Some(Duration::from_millis(st.writes_at_ms - now));
+        // A wall clock set back leaves `writes_at_ms` far ahead: that counts as due.
+        let due_in = st.writes_at_ms.saturating_sub(now);
+        if due_in > 0 && due_in <= WRITES_EVERY_MS && st.writes.len() < WRITES_MAX {
+            return Some(Duration::from_millis(due_in));
         }
         st.writes_at_ms = now + WRITES_EVERY_MS;
         let writes = std::mem::take(&mut st.writes);
