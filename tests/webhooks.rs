@@ -72,6 +72,24 @@ async fn conversation(server: &impl Endpoint, anna: &mut Operator, client: &str)
     d
 }
 
+/// Plays [`conversation`] as anna with client `client` and waits until `receiver` has its
+/// `dialog.closed`; returns the dialog and everything received so far, signatures checked.
+async fn delivered_conversation(
+    server: &Server,
+    receiver: &Receiver,
+    anna: &mut Operator,
+    client: &str,
+) -> (u64, Vec<Got>) {
+    let d = conversation(server, anna, client).await;
+    let got = receiver
+        .wait_for("dialog.closed", |g| {
+            g.iter().any(|g| g.kind() == "dialog.closed")
+        })
+        .await;
+    assert_signed(&got);
+    (d, got)
+}
+
 /// The lifecycle types of `events` in order, message events left out.
 fn lifecycle(events: &[Got]) -> Vec<String> {
     events
@@ -87,13 +105,7 @@ async fn a_scripted_conversation_arrives_signed_complete_and_in_order() {
     let url = receiver.url();
     let server = Server::start("webhooks-order", &config(&[("crm", &url, LIFECYCLE)]));
     let mut anna = Operator::connect(&server, "anna").await;
-    let d = conversation(&server, &mut anna, "c1").await;
-    let got = receiver
-        .wait_for("dialog.closed", |g| {
-            g.iter().any(|g| g.kind() == "dialog.closed")
-        })
-        .await;
-    assert_signed(&got);
+    let (d, got) = delivered_conversation(&server, &receiver, &mut anna, "c1").await;
     let events = arrivals_of(&got, d);
     assert_eq!(
         lifecycle(&events),
@@ -565,13 +577,7 @@ async fn deliveries_run_on_one_thread_below_the_chat() {
     let url = receiver.url();
     let server = Server::start("webhooks-thread", &config(&[("crm", &url, LIFECYCLE)]));
     let mut anna = Operator::connect(&server, "anna").await;
-    conversation(&server, &mut anna, "c1").await;
-    let got = receiver
-        .wait_for("dialog.closed", |g| {
-            g.iter().any(|g| g.kind() == "dialog.closed")
-        })
-        .await;
-    assert_signed(&got);
+    delivered_conversation(&server, &receiver, &mut anna, "c1").await;
     let http = Http::admin(&server);
     let answer = http.send("POST", "/api/v1/webhooks/crm/test", None).await;
     assert_eq!(answer.body["delivered"], true, "{:?}", answer.body);

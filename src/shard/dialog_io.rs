@@ -1,7 +1,8 @@
 //! What a shard task keeps per open dialog beyond the routing core, all of it about I/O: the
 //! typing-preview window (drafts coalesced to one preview per interval), how far the dialog's
 //! messages are queued for the store and known durable there (older ones may leave memory),
-//! and its recent routing decisions (for the admin API). The messages themselves, their numbering and idempotency live in the dialog's
+//! and its recent routing decisions (for the admin API). The messages themselves, their
+//! numbering and idempotency live in the dialog's
 //! [`Transcript`](crate::routing::Transcript), owned by the routing core.
 //! Must never: hold a message, or decide anything routing decides.
 
