@@ -61,6 +61,7 @@ pub mod session;
 pub mod shard;
 pub mod store;
 pub mod sync;
+pub mod thread_priority;
 pub mod timers;
 pub mod web;
 pub mod webhooks;

@@ -570,7 +570,8 @@ fn threads_of(pid: u32) -> Vec<(String, i64)> {
 }
 
 /// Deliveries run on one thread of their own at nice 10, below the chat's threads (nice 0),
-/// and events still arrive from there, a test event too.
+/// and events still arrive from there, a test event too. The store's applier (behind the
+/// journal, never waited on by an acknowledgement) runs at nice 10 as well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliveries_run_on_one_thread_below_the_chat() {
     let receiver = Receiver::start(SECRET).await;
@@ -595,4 +596,10 @@ async fn deliveries_run_on_one_thread_below_the_chat() {
         .collect();
     assert!(!chat.is_empty(), "{threads:?}");
     assert!(chat.iter().all(|(_, nice)| *nice == 0), "{threads:?}");
+    let applier: Vec<_> = threads
+        .iter()
+        .filter(|(name, _)| name == "switchboard-app")
+        .collect();
+    assert_eq!(applier.len(), 1, "{threads:?}");
+    assert_eq!(applier[0].1, 10, "{threads:?}");
 }

@@ -177,11 +177,19 @@ impl Store {
             quick_repair: options.quick_repair,
             checkpoint_every: options.checkpoint_every,
             journal_bytes_max: options.journal_bytes_max,
+            gather: options.apply_gather,
             last_durable: std::time::Instant::now(),
         };
         let applier_thread = std::thread::Builder::new()
             .name("switchboard-apply".to_string())
-            .spawn(move || applier.run(applier_queue))
+            .spawn(move || {
+                // Behind the journal, the applier's work is never waited on by an ack.
+                crate::thread_priority::lower_this_thread(
+                    applier::NICE,
+                    "the store's applier thread",
+                );
+                applier.run(applier_queue)
+            })
             .map_err(|e| error::io(&path, e))?;
         let writer = Writer {
             path: path.clone(),
@@ -389,13 +397,6 @@ impl Store {
     /// thread after the batch's callbacks (keep it short). Only the first call sets it.
     pub fn listen_events(&self, listener: EventListener) -> bool {
         self.inner.shared.events.set(listener).is_ok()
-    }
-
-    /// Whether a read now would wait for the database to catch up with the journal (it lags
-    /// while a checkpoint is written). Async callers check this to wait without blocking.
-    pub fn reads_would_wait(&self) -> bool {
-        let progress = &self.inner.shared.progress;
-        progress.applied.load(Ordering::SeqCst) < progress.acked.load(Ordering::SeqCst)
     }
 
     /// Batches made durable since open.

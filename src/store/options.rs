@@ -51,6 +51,10 @@ pub struct StoreOptions {
     pub checkpoint_every: Duration,
     /// Journal bytes that make the next commit a checkpoint however recent the last one.
     pub journal_bytes_max: u64,
+    /// How long the applier gathers journaled batches after the first before applying them in
+    /// one database transaction, unless a reader waits for them. Longer: fewer, larger
+    /// transactions (less CPU per message under load); a reader never waits for it.
+    pub apply_gather: Duration,
     /// Called on the writer thread after each successful commit, before that batch's `done`
     /// callbacks run. Keep it short (the next batch waits for it); a panic in it is caught.
     pub on_commit: Option<Arc<dyn Fn(CommitStats) + Send + Sync>>,
@@ -71,6 +75,7 @@ impl fmt::Debug for StoreOptions {
             quick_repair,
             checkpoint_every,
             journal_bytes_max,
+            apply_gather,
             on_commit,
             faults,
         } = self;
@@ -83,6 +88,7 @@ impl fmt::Debug for StoreOptions {
             .field("quick_repair", quick_repair)
             .field("checkpoint_every", checkpoint_every)
             .field("journal_bytes_max", journal_bytes_max)
+            .field("apply_gather", apply_gather)
             .field("on_commit", &on_commit.as_ref().map(|_| "Fn(CommitStats)"))
             .field("faults", faults)
             .finish()
@@ -100,6 +106,7 @@ impl Default for StoreOptions {
             quick_repair: false,
             checkpoint_every: Duration::from_secs(1),
             journal_bytes_max: 64 * 1024 * 1024,
+            apply_gather: Duration::from_millis(10),
             on_commit: None,
             faults: None,
         }
@@ -124,6 +131,9 @@ impl StoreOptions {
         }
         if self.checkpoint_every.is_zero() || self.checkpoint_every > Duration::from_secs(3600) {
             return invalid("checkpoint_every must be between 1 ns and 1 hour");
+        }
+        if self.apply_gather > Duration::from_secs(3600) {
+            return invalid("apply_gather must be at most 1 hour");
         }
         if self.journal_bytes_max < 4096 {
             return invalid("journal_bytes_max must be at least 4 KiB");

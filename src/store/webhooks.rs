@@ -162,6 +162,23 @@ fn open<K: redb::Key + 'static, V: redb::Value + 'static>(
     }
 }
 
+fn events_after(
+    db: &Database,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<(u64, Vec<u8>)>, redb::Error> {
+    let txn = db.begin_read()?;
+    let Some(table) = open(&txn, WEBHOOK_EVENTS)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in table.range(after.saturating_add(1)..)?.take(limit) {
+        let (seq, bytes) = entry?;
+        out.push((seq.value(), bytes.value().to_vec()));
+    }
+    Ok(out)
+}
+
 fn last_seq(db: &Database) -> Result<u64, redb::Error> {
     let txn = db.begin_read()?;
     let meta = txn.open_table(META)?;
@@ -192,17 +209,22 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let db = self.caught_up()?;
+        read(&self.inner.path, || events_after(db, after, limit))
+    }
+
+    /// Like [`Store::webhook_events_after`] but without waiting for the database to catch up
+    /// with the journal: it reads the events the database holds now. Those are the oldest of
+    /// the acknowledged ones (events are numbered in journal order, and batches are applied
+    /// whole and in that order), so a caller that expected more reads again later. The delivery
+    /// tasks read this way, so that their thread never waits for the applier.
+    pub fn webhook_events_applied_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.health()?;
         read(&self.inner.path, || {
-            let txn = db.begin_read()?;
-            let Some(table) = open(&txn, WEBHOOK_EVENTS)? else {
-                return Ok(Vec::new());
-            };
-            let mut out = Vec::new();
-            for entry in table.range(after.saturating_add(1)..)?.take(limit) {
-                let (seq, bytes) = entry?;
-                out.push((seq.value(), bytes.value().to_vec()));
-            }
-            Ok(out)
+            events_after(&self.inner.db, after, limit)
         })
     }
 

@@ -178,6 +178,7 @@ impl Writer {
     /// segments the database then holds.
     fn stop_applier(&mut self) {
         drop(self.applier.take());
+        self.shared.progress.hurry();
         if let Some(thread) = self.applier_thread.take() {
             let _ = thread.join();
         }

@@ -16,6 +16,8 @@
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 
+use crate::thread_priority::lower_this_thread;
+
 /// How much lower than the server the delivery thread runs (a nice value, 0..=19).
 const NICE: i32 = 10;
 
@@ -33,7 +35,7 @@ impl DeliveryThread {
         std::thread::Builder::new()
             .name("switchboard-hooks".to_string())
             .spawn(move || {
-                lower_priority();
+                lower_this_thread(NICE, "the webhook delivery thread");
                 runtime.block_on(async {
                     let _ = stopped.await;
                 });
@@ -50,20 +52,3 @@ impl DeliveryThread {
         &self.handle
     }
 }
-
-/// Lowers the calling thread's priority by [`NICE`]. Best effort: a refusal leaves it as it was.
-#[cfg(target_os = "linux")]
-fn lower_priority() {
-    // SAFETY: plain syscalls on the calling thread (on Linux a nice value is per thread); no
-    // pointers are passed.
-    let refused = unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, NICE) != 0
-    };
-    if refused {
-        eprintln!("switchboard: webhooks: cannot lower the delivery thread's priority");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_priority() {}

@@ -9,6 +9,7 @@ mod consents;
 mod crash;
 mod dialogs;
 mod errors;
+mod gathering;
 mod journal_replay;
 mod log_and_snapshots;
 mod messages;

@@ -36,7 +36,7 @@ const READ_BATCH: usize = 512;
 const STATS_EVERY_MS: u64 = 250;
 /// The lane of a delivery retried by hand is this and its event seq.
 const RETRY_LANE: &str = "retry:";
-/// How often the outbox is looked at while the database catches up with the journal.
+/// How often the outbox is looked at while the database lacks events already published.
 const CATCH_UP_POLL: Duration = Duration::from_millis(2);
 /// The longest wait without looking at the outbox or the clock.
 const IDLE_WAIT: Duration = Duration::from_secs(1);
@@ -75,6 +75,8 @@ struct State {
     /// The outbox's random id, for `webhook-id`s.
     instance: u64,
     read_upto: u64,
+    /// The newest event published to this task (it may have skipped some: a gap, no room).
+    published_upto: u64,
     /// The newest event when this task started: only events up to it can have delivery rows
     /// from before (later ones are this task's own).
     recovered_upto: u64,
@@ -116,6 +118,7 @@ impl Worker {
             // Set when the store was opened (0 only if this read fails; `refill` tries again).
             instance: self.store.webhook_instance().unwrap_or(0),
             read_upto: cursor,
+            published_upto: cursor,
             recovered_upto,
             writes: Vec::new(),
             writes_at_ms: 0,
@@ -139,12 +142,11 @@ impl Worker {
                 st.outbox_dirty = true;
                 st.look_at_ms = now + IDLE_WAIT.as_millis() as u64;
             }
-            // The outbox is read once the database has caught up with the journal, so that a
-            // checkpoint never blocks this task's thread.
-            let catching_up = st.outbox_dirty && self.store.reads_would_wait();
-            if !catching_up && std::mem::take(&mut st.outbox_dirty) {
-                self.refill(&mut st);
-            }
+            // The outbox is read without waiting for the database to catch up with the journal
+            // (a checkpoint never blocks this thread); events published but not in the database
+            // yet are read again shortly.
+            let catching_up = std::mem::take(&mut st.outbox_dirty) && self.refill(&mut st);
+            st.outbox_dirty |= catching_up;
             self.advance_cursor(&mut st);
             let mut wait = self.launch(&mut st);
             if catching_up {
@@ -192,12 +194,17 @@ impl Worker {
         }
     }
 
-    /// Reads events after `read_upto` while fewer than [`HELD_EVENTS_MAX`] are held.
-    fn refill(&self, st: &mut State) {
+    /// Reads events after `read_upto` while fewer than [`HELD_EVENTS_MAX`] are held. Returns
+    /// whether events published to this task are still missing from the database (it has not
+    /// applied them yet), with room to hold them.
+    fn refill(&self, st: &mut State) -> bool {
         while st.held.len() < HELD_EVENTS_MAX {
-            let events = match self.store.webhook_events_after(st.read_upto, READ_BATCH) {
+            let events = match self
+                .store
+                .webhook_events_applied_after(st.read_upto, READ_BATCH)
+            {
                 Ok(events) => events,
-                Err(_) => return,
+                Err(_) => return false,
             };
             let count = events.len();
             if st.instance == 0 && count > 0 {
@@ -211,14 +218,18 @@ impl Worker {
                 }
             }
             if count < READ_BATCH {
-                return;
+                return st.read_upto < st.published_upto && st.held.len() < HELD_EVENTS_MAX;
             }
         }
+        false
     }
 
     /// Takes published events that follow what was read; a gap (events this task missed or has
     /// not read yet) or no room leaves the rest to a read of the outbox.
     fn take_published(&self, st: &mut State, batch: &[(u64, Arc<[u8]>)]) {
+        if let Some((last, _)) = batch.last() {
+            st.published_upto = st.published_upto.max(*last);
+        }
         for (seq, bytes) in batch {
             if *seq <= st.read_upto {
                 continue;
