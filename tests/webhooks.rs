@@ -141,9 +141,19 @@ async fn a_scripted_conversation_arrives_signed_complete_and_in_order() {
     assert_eq!(all.len() as u64, last - first + 1, "{:?}", all.keys());
 
     let http = Http::admin(&server);
-    let deliveries = http
-        .get_ok("/api/v1/webhooks/crm/deliveries?status=delivered")
-        .await;
+    // The last event's outcome is known to the server only once it has read the receiver's
+    // answer, just after the receiver counted the event: ask again until it is listed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deliveries = loop {
+        let deliveries = http
+            .get_ok("/api/v1/webhooks/crm/deliveries?status=delivered")
+            .await;
+        let listed = deliveries["deliveries"].as_array().map_or(0, Vec::len);
+        if listed >= all.len() || std::time::Instant::now() > deadline {
+            break deliveries;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let list = deliveries["deliveries"].as_array().unwrap();
     assert_eq!(list.len(), all.len(), "{deliveries}");
     assert_eq!(list[0]["attempts"][0]["status_code"], 200, "{deliveries}");
