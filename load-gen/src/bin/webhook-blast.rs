@@ -16,35 +16,29 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
 
+/// The plain way to send webhooks, as a baseline for the server's delivery.
+#[derive(clap::Parser)]
+#[command(name = "webhook-blast")]
 struct Args {
+    /// The receiver's http:// URL.
+    #[arg(value_parser = http_url)]
     url: String,
+    /// Events per second.
+    #[arg(long, default_value_t = 5_000)]
     rate: u64,
+    /// How long to send.
+    #[arg(long, default_value_t = 20)]
     seconds: u64,
-    concurrency: usize,
+    /// Requests in flight at most.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency: u32,
 }
 
-fn args() -> Result<Args, String> {
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    let url = all
-        .first()
-        .filter(|u| u.starts_with("http://"))
-        .cloned()
-        .ok_or("the first argument must be the receiver's http:// URL")?;
-    let number = |flag: &str, default: u64| -> Result<u64, String> {
-        match all.iter().position(|a| a == flag) {
-            None => Ok(default),
-            Some(i) => all
-                .get(i + 1)
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("{flag} needs a whole number")),
-        }
-    };
-    Ok(Args {
-        url,
-        rate: number("--rate", 5_000)?,
-        seconds: number("--seconds", 20)?,
-        concurrency: number("--concurrency", 64)?.max(1) as usize,
-    })
+fn http_url(text: &str) -> Result<String, String> {
+    match text.starts_with("http://") {
+        true => Ok(text.to_string()),
+        false => Err("the receiver's URL must start with http://".to_string()),
+    }
 }
 
 #[derive(Default)]
@@ -56,22 +50,17 @@ struct Counts {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args = match args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("webhook-blast: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
+    let concurrency = args.concurrency as usize;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .pool_max_idle_per_host(args.concurrency)
+        .pool_max_idle_per_host(concurrency)
         .build()
         .expect("an HTTP client");
     let key: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
     let counts = Arc::new(Counts::default());
-    let slots = Arc::new(Semaphore::new(args.concurrency));
+    let slots = Arc::new(Semaphore::new(concurrency));
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     let mut due = 0u64;
@@ -103,7 +92,7 @@ async fn main() {
             });
         }
     }
-    let _ = slots.acquire_many(args.concurrency as u32).await;
+    let _ = slots.acquire_many(args.concurrency).await;
     println!(
         "sent {} ok {} failed {} in {:.1} s (due {due})",
         counts.sent.load(Ordering::Relaxed),

@@ -34,22 +34,35 @@ struct Shared {
     tally: Mutex<Tally>,
 }
 
+/// A minimal webhook receiver for load runs.
+#[derive(clap::Parser)]
+#[command(name = "webhook-sink")]
+struct Args {
+    /// Where to listen.
+    #[arg(default_value = "127.0.0.1:0")]
+    addr: std::net::SocketAddr,
+    /// Stop after this many seconds (else at SIGINT/SIGTERM).
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// Report the first N events apart.
+    #[arg(long, default_value_t = 0)]
+    skip: u64,
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:0".into());
-    let seconds: Option<u64> = args
-        .iter()
-        .position(|a| a == "--seconds")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok());
-    let skip: u64 = args
-        .iter()
-        .position(|a| a == "--skip")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let listener = TcpListener::bind(&addr).await.expect("bind");
+    let Args {
+        addr,
+        seconds,
+        skip,
+    } = <Args as clap::Parser>::parse();
+    let listener = match TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("webhook-sink: cannot listen on {addr}: {e}");
+            std::process::exit(2);
+        }
+    };
     println!(
         "webhook-sink listening on {}",
         listener.local_addr().expect("addr")
@@ -188,22 +201,9 @@ fn note(shared: &Shared, id: &str, body: &[u8]) {
     tally.ids.insert(id.to_string());
 }
 
-/// `2026-12-07T15:58:14.123Z` → Unix ms (UTC only, as the server writes it).
+/// An RFC 3339 timestamp (as the server writes it) → Unix ms.
 fn parse_rfc3339_ms(text: &str) -> Option<i64> {
-    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, min, s) = (t.next()??, t.next()??, t.next()??);
-    let ms: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + h) * 60 + min) * 60_000 + s * 1000 + ms)
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|at| at.as_millisecond())
 }
