@@ -41,6 +41,8 @@
 //! - [`schedule`]: working hours with time zones, weekends and holidays.
 //! - [`clock`]: time as an input.
 //! - [`sync`]: the facade the concurrent primitives take atomics and locks from (loom-checkable).
+//! - [`thread_priority`]: background threads (the store's applier, webhook deliveries) below the
+//!   chat's.
 //! - [`metrics`]: counters, striped latency histograms and the Prometheus `/metrics` text.
 
 pub mod admin;

@@ -9,13 +9,13 @@
 //! thread to reach the newest acknowledged batch (`Progress::wait_applied`), so a reader sees
 //! every write acknowledged before it began.
 //!
-//! The applier lingers: once a batch arrives it gathers what else comes for up to
-//! `apply_gather` (10 ms by default) and applies all of it in one transaction. Each redb commit costs a fixed
-//! amount of CPU (table roots, page bookkeeping, checksums) and copies every page it touches,
-//! so under load one commit per few ms instead of one per journal batch (every ~0.5 ms at
-//! 10,000 msg/s) spares most of that, and the writer's sends find the applier asleep instead of
-//! waking it for each batch. A reader that has to wait cuts the gathering short
-//! (`Progress::hurry`), so reads wait no longer than before.
+//! The applier gathers: once a batch arrives it waits for more for up to `apply_gather` (10 ms
+//! by default) and applies all of it in one transaction. Each redb commit costs a fixed amount
+//! of CPU (table roots, page bookkeeping, checksums) and copies every page it touches, so under
+//! load one commit per few ms instead of one per journal batch (every ~0.5 ms at 10,000 msg/s)
+//! spares most of that, and the writer's sends find the applier asleep instead of waking it for
+//! each batch. A reader that has to wait cuts the gathering short (`Progress::hurry`), and so
+//! does a stop, so reads wait no longer than before. The thread runs at nice 10.
 //!
 //! Invariants: batches are applied in journal order, each exactly once; `applied` only rises
 //! after a successful commit, `checkpointed` only after a durable one. Any failure stops the
