@@ -106,7 +106,8 @@ impl Outlet {
     }
 
     /// The outbox record of event `kind` (ordered by `order`, data from `data`), or `None` when
-    /// nobody wants it. Submit it with the change it reports, then call [`Outlet::committed`].
+    /// nobody wants it. Submit it with the change it reports: once that is durable, the store
+    /// numbers it and hands it to [`Outlet::publish`].
     pub fn event<D: serde::Serialize>(
         &self,
         kind: EventKind,
