@@ -194,8 +194,9 @@ pub struct RunArgs {
     pub seed: Option<u64>,
 
     // ---- comparison
-    /// Run the same scenario against the bare relay first, then against Switchboard, and report
-    /// Switchboard's figures as ratios to the relay's.
+    /// Run the same scenario against the bare relay, then the durable relay, then Switchboard,
+    /// and report Switchboard's figures as ratios to each relay's (with --find-max: search all
+    /// three).
     #[arg(long, help_heading = "Comparison")]
     pub compare_baseline: bool,
     /// Step the rate up (x --find-max-factor) until p99 exceeds --p99-max-ms; report the

@@ -175,6 +175,7 @@ async fn run_main(args: RunArgs) -> Result<ExitCode, BoxError> {
         let mut searches = Vec::new();
         if args.compare_baseline {
             searches.push(search(&plan, &relay, &args, progress, &say).await);
+            searches.push(search(&plan, &durable_relay, &args, progress, &say).await);
         }
         searches.push(search(&plan, &target, &args, progress, &say).await);
         Finished::Searched(searches)
@@ -223,7 +224,8 @@ async fn search(
     say: &impl Fn(String),
 ) -> Search {
     let label = match target {
-        Target::Relay { .. } => "relay",
+        Target::Relay { durable: false, .. } => "relay",
+        Target::Relay { durable: true, .. } => "durable-relay",
         _ => "switchboard",
     };
     let mut found = Search {
