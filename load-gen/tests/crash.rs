@@ -2,36 +2,28 @@
 //! real server binary (built next to it by `cargo test --workspace`), killed with SIGKILL three
 //! times; every check of the verdict table must pass.
 
-use std::process::Command;
+mod common;
+
+use common::run_load;
 
 #[test]
 fn three_sigkill_rounds_lose_nothing() {
-    let load = env!("CARGO_BIN_EXE_switchboard-load");
-    let server = std::path::Path::new(load).with_file_name("switchboard");
-    assert!(
-        server.is_file(),
-        "{} is missing: run `cargo test --workspace` (or `cargo build --bin switchboard`)",
-        server.display()
-    );
-    let output = Command::new(load)
-        .args([
-            "--spawn",
-            "--scenario",
-            "crash",
-            "--rounds",
-            "3",
-            "--seed",
-            "11",
-            "--dialogs",
-            "60",
-            "--operators",
-            "4",
-            "--rate",
-            "600",
-            "--quiet",
-        ])
-        .output()
-        .expect("run switchboard-load");
+    let output = run_load(&[
+        "--spawn",
+        "--scenario",
+        "crash",
+        "--rounds",
+        "3",
+        "--seed",
+        "11",
+        "--dialogs",
+        "60",
+        "--operators",
+        "4",
+        "--rate",
+        "600",
+        "--quiet",
+    ]);
     let table = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

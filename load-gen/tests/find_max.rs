@@ -2,41 +2,33 @@
 //! plain relay, the durable relay and the real server binary (built next to it by
 //! `cargo test --workspace`), in that order, and reports each search.
 
-use std::process::Command;
+mod common;
+
+use common::run_load;
 
 #[test]
 fn find_max_with_baselines_searches_both_relays_then_switchboard() {
-    let load = env!("CARGO_BIN_EXE_switchboard-load");
-    let server = std::path::Path::new(load).with_file_name("switchboard");
-    assert!(
-        server.is_file(),
-        "{} is missing: run `cargo test --workspace` (or `cargo build --bin switchboard`)",
-        server.display()
-    );
-    let output = Command::new(load)
-        .args([
-            "--spawn",
-            "--scenario",
-            "firehose",
-            "--dialogs",
-            "20",
-            "--rate",
-            "100",
-            "--duration",
-            "1s",
-            "--warmup",
-            "0s",
-            "--find-max",
-            "--find-max-steps",
-            "1",
-            "--p99-max-ms",
-            "1000",
-            "--compare-baseline",
-            "--json",
-            "--quiet",
-        ])
-        .output()
-        .expect("run switchboard-load");
+    let output = run_load(&[
+        "--spawn",
+        "--scenario",
+        "firehose",
+        "--dialogs",
+        "20",
+        "--rate",
+        "100",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--find-max",
+        "--find-max-steps",
+        "1",
+        "--p99-max-ms",
+        "1000",
+        "--compare-baseline",
+        "--json",
+        "--quiet",
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

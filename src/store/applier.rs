@@ -62,19 +62,14 @@ pub(super) struct Progress {
     pub checkpointed: AtomicU64,
     /// Bytes in the journal, as the writer last counted them.
     pub journal_bytes: AtomicU64,
-    /// Whether someone waits for the applier (a reader, or the writer stopping): it then stops
-    /// gathering and applies at once.
-    lock: Mutex<Hurry>,
+    /// Whether someone waits for the applier (a reader, or the writer stopping): set by them,
+    /// cleared by the applier as it stops gathering and applies at once.
+    hurried: Mutex<bool>,
     /// Tells readers that `applied` moved (or the store failed).
     changed: Condvar,
     /// Tells the gathering applier that it is awaited.
     awaited: Condvar,
 }
-
-/// Set under `Progress::lock` by whoever waits for the applier; cleared by the applier when it
-/// starts gathering.
-#[derive(Default)]
-struct Hurry(bool);
 
 impl Progress {
     pub(super) fn starting_at(batch: u64) -> Progress {
@@ -104,7 +99,7 @@ impl Progress {
     }
 
     fn wait_for(&self, target: u64, shared: &Shared) -> Result<(), StoreError> {
-        let mut guard = self.lock.lock();
+        let mut hurried = self.hurried.lock();
         loop {
             if self.applied.load(Ordering::SeqCst) >= target {
                 return Ok(());
@@ -112,33 +107,33 @@ impl Progress {
             if let Some(failure) = shared.failure.get() {
                 return Err(failure.clone());
             }
-            guard.0 = true;
+            *hurried = true;
             self.awaited.notify_one();
             self.changed
-                .wait_for(&mut guard, Duration::from_millis(100));
+                .wait_for(&mut hurried, Duration::from_millis(100));
         }
     }
 
     /// Asks the applier to apply what it holds at once instead of gathering more.
     pub(super) fn hurry(&self) {
-        self.lock.lock().0 = true;
+        *self.hurried.lock() = true;
         self.awaited.notify_one();
     }
 
     /// The applier's wait while it gathers: until `deadline`, or until someone hurries it.
     /// Clears the request either way (one applied transaction answers every waiter so far).
     fn gather_until(&self, deadline: Instant) {
-        let mut guard = self.lock.lock();
-        while !guard.0 {
-            if self.awaited.wait_until(&mut guard, deadline).timed_out() {
+        let mut hurried = self.hurried.lock();
+        while !*hurried {
+            if self.awaited.wait_until(&mut hurried, deadline).timed_out() {
                 break;
             }
         }
-        guard.0 = false;
+        *hurried = false;
     }
 
     fn notify(&self) {
-        let _guard = self.lock.lock();
+        let _guard = self.hurried.lock();
         self.changed.notify_all();
     }
 }

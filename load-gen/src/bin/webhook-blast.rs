@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
@@ -125,7 +127,7 @@ fn signed(client: &reqwest::Client, url: &str, key: &[u8], seq: u64) -> reqwest:
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(&body);
-    let signature = format!("v1,{}", hex::encode(mac.finalize().into_bytes()));
+    let signature = format!("v1,{}", BASE64.encode(mac.finalize().into_bytes()));
     client
         .post(url)
         .header("content-type", "application/json")
